@@ -1,0 +1,172 @@
+"""Configuration: one YAML file, every key overridable from the environment.
+
+Each setting ``section.key`` can be replaced by the environment variable
+``DIEUHANH_SECTION_KEY`` (upper case), so that secrets need not live in the
+file: ``DIEUHANH_BOT_PASSWORD``, ``DIEUHANH_BRIDGE_AS_TOKEN``, …
+Nested mappings (``sms.http``) are overridden the same way:
+``DIEUHANH_SMS_HTTP_URL``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ENV_PREFIX = "DIEUHANH"
+
+
+class ConfigError(ValueError):
+    """A configuration file or variable that cannot be used."""
+
+
+@dataclass
+class HomeserverConfig:
+    url: str = "http://127.0.0.1:8008"
+    server_name: str = "dieuhanh.local"
+    registration_shared_secret: str = ""
+
+
+@dataclass
+class DatabaseConfig:
+    url: str = "sqlite:///data/directory.db"
+
+
+@dataclass
+class BotConfig:
+    localpart: str = "dieuhanh"
+    display_name: str = "Điều hành"
+    password: str = ""
+    store_path: str = "data/bot"
+
+
+@dataclass
+class BridgeConfig:
+    id: str = "dieuhanh-bridge"
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 29340
+    sender_localpart: str = "tintuc"
+    user_prefix: str = "cong_"
+    as_token: str = ""
+    hs_token: str = ""
+
+
+@dataclass
+class SmsHttpConfig:
+    url: str = ""
+    method: str = "POST"
+    headers: dict[str, str] = field(default_factory=dict)
+    body_template: str = ""
+
+
+@dataclass
+class SmsConfig:
+    gateway: str = "file"
+    file_path: str = "data/sms.jsonl"
+    http: SmsHttpConfig = field(default_factory=SmsHttpConfig)
+
+
+@dataclass
+class WebConfig:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 29341
+    public_base_url: str = ""
+
+
+@dataclass
+class Config:
+    homeserver: HomeserverConfig = field(default_factory=HomeserverConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    bot: BotConfig = field(default_factory=BotConfig)
+    bridge: BridgeConfig = field(default_factory=BridgeConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_config(path: Path | str | None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` (if given and present), then apply environment overrides."""
+    data: dict[str, Any] = {}
+    if path is not None and Path(path).exists():
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: không đọc được YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: tệp cấu hình phải là một bảng khoá: giá trị")
+        data = loaded or {}
+    env = os.environ if environ is None else environ
+    return _build(Config, data, str(path or "config"), (ENV_PREFIX,), env)
+
+
+def _build(cls: type, data: Any, where: str, env_path: tuple[str, ...], env: Mapping[str, str]):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: phải là một bảng khoá: giá trị")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: khoá không được hỗ trợ: {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        key_env = (*env_path, f.name.upper())
+        key_where = f"{where}.{f.name}"
+        if dataclasses.is_dataclass(hint):
+            values[f.name] = _build(hint, data.get(f.name) or {}, key_where, key_env, env)
+            continue
+        env_name = "_".join(key_env)
+        if env_name in env:
+            values[f.name] = _coerce(hint, env[env_name], env_name, from_env=True)
+        elif f.name in data:
+            values[f.name] = _coerce(hint, data[f.name], key_where, from_env=False)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, where: str, *, from_env: bool) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: phải là số nguyên, nhận được {value!r}") from None
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{where}: phải là true/false, nhận được {value!r}")
+    if origin is dict or hint is dict:
+        if from_env:
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                raise ConfigError(f"{where}: phải là một bảng YAML/JSON") from None
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: phải là một bảng khoá: giá trị")
+        return {str(k): str(v) for k, v in value.items()}
+    if hint is str or isinstance(hint, types.UnionType):
+        if value is None:
+            return ""
+        if isinstance(value, (dict, list)):
+            raise ConfigError(f"{where}: phải là một chuỗi")
+        return str(value)
+    return value
+
+
+def resolve_path(base: Path, value: str) -> Path:
+    """A path from the config, relative to the directory holding the config file."""
+    path = Path(value)
+    return path if path.is_absolute() else base / path

@@ -35,3 +35,9 @@ def name_sort_key(full_name: str) -> tuple[str, str, str]:
     if len(words) == 1:
         return (words[0], "", "")
     return (words[-1], " ".join(words[1:-1]), words[0])
+
+
+def format_number(value: int | float, decimals: int = 0) -> str:
+    """Vietnamese style: 14.663 and 92,5 (dot for thousands, comma for decimals)."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")

@@ -1,0 +1,95 @@
+"""Import the directory from the CSV files or XLSX workbook that offices keep.
+
+``import_paths`` reads, validates and merges in one transaction; every problem is
+reported as file:row, column and a Vietnamese reason (see DATA-FORMAT.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from provisioning.importer.merge import (
+    Directory,
+    MergeOutcome,
+    bump_revision,
+    check_scope,
+    merge_figures,
+    merge_staff,
+    merge_units,
+)
+from provisioning.importer.report import Report, UnusableInput
+from provisioning.importer.rows import cell_text, parse_figures, parse_staff, parse_unit
+from provisioning.importer.sources import Table, TableKind, read_tables
+
+__all__ = ["ImportResult", "Report", "UnusableInput", "import_paths", "import_tables"]
+
+
+@dataclass
+class ImportResult(MergeOutcome):
+    rows_read: int = 0
+    revision: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing was reported, 1 when rows were reported but the rest imported."""
+        return 1 if self.reports else 0
+
+    def report_lines(self) -> list[str]:
+        return [r.line() for r in self.reports]
+
+
+def import_paths(engine: Engine, paths: list[Path], *, scope: str | None = None) -> ImportResult:
+    """Import every table found in ``paths``. Raises UnusableInput (exit status 2)."""
+    return import_tables(engine, read_tables([Path(p) for p in paths]), scope=scope)
+
+
+def import_tables(engine: Engine, tables: list[Table], *, scope: str | None = None) -> ImportResult:
+    by_kind = {t.kind: t for t in tables}
+    result = ImportResult()
+    parsed = {}
+    rejected_people: set[str] = set()
+    for kind, parse in (
+        (TableKind.UNITS, parse_unit),
+        (TableKind.STAFF, parse_staff),
+        (TableKind.FIGURES, parse_figures),
+    ):
+        table = by_kind.get(kind)
+        if table is None:
+            continue
+        records = []
+        for row_no, cells in table.rows:
+            record, reports = parse(table, row_no, cells)
+            result.reports.extend(reports)
+            result.rows_read += 1
+            if record is not None:
+                records.append(record)
+            elif kind is TableKind.STAFF and (code := cell_text(cells.get("code"))):
+                rejected_people.add(code)
+        parsed[kind] = records
+
+    with engine.begin() as conn:
+        directory = Directory(conn)
+        check_scope(directory, scope, {r.code for r in parsed.get(TableKind.UNITS, [])})
+        if TableKind.UNITS in parsed:
+            merge_units(conn, by_kind[TableKind.UNITS], parsed[TableKind.UNITS], directory,
+                        scope, result)
+        if TableKind.STAFF in parsed:
+            merge_staff(conn, by_kind[TableKind.STAFF], parsed[TableKind.STAFF],
+                        rejected_people, directory, scope, result)
+        if TableKind.FIGURES in parsed:
+            merge_figures(conn, by_kind[TableKind.FIGURES], parsed[TableKind.FIGURES],
+                          directory, scope, result)
+        if result.changed:
+            result.revision = bump_revision(conn)
+    result.reports.sort(key=lambda r: (_source_order(r, tables), r.row))
+    return result
+
+
+def _source_order(report: Report, tables: list[Table]) -> int:
+    for index, table in enumerate(tables):
+        if table.source == report.source:
+            return index
+    return len(tables)

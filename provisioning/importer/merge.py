@@ -1,0 +1,603 @@
+"""Merge validated rows into the directory, in one transaction, reporting what changed.
+
+The staff table is a snapshot: a person absent from it is marked departed (kept, never
+deleted). A person with a rejected row keeps every position the file could not vouch
+for. ``scope`` limits the snapshot to one unit's subtree, so an office can import its own
+staff file without touching the rest of the city.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from provisioning.db.models import DirectoryState, Person, PersonPosition, SchoolFigures, Unit
+from provisioning.importer.report import Report, UnusableInput
+from provisioning.importer.rows import FigureRecord, StaffRecord, UnitRecord
+from provisioning.importer.sources import Table
+from provisioning.text import fold, format_number
+from provisioning.vocab import UnitKind
+
+
+@dataclass
+class Counts:
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    returned: int = 0
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.returned)
+
+
+@dataclass
+class MergeOutcome:
+    units: Counts = field(default_factory=Counts)
+    people: Counts = field(default_factory=Counts)
+    positions: Counts = field(default_factory=Counts)
+    figures: Counts = field(default_factory=Counts)
+    reports: list[Report] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(c.touched for c in (self.units, self.people, self.positions, self.figures))
+
+    def summary_lines(self) -> list[str]:
+        n = format_number
+        u, p, q, f = self.units, self.people, self.positions, self.figures
+        lines = [
+            f"Đơn vị: {n(u.added)} thêm mới, {n(u.changed)} thay đổi, {n(u.unchanged)} không đổi, "
+            f"{n(u.removed)} ngừng hoạt động",
+            f"Nhân sự: {n(p.added)} thêm mới, {n(p.changed)} thay đổi, {n(p.unchanged)} không đổi, "
+            f"{n(p.removed)} nghỉ việc" + (f", {n(p.returned)} trở lại" if p.returned else ""),
+            f"Chức vụ: {n(q.added)} thêm mới, {n(q.removed)} bỏ, {n(q.unchanged)} không đổi",
+            f"Số liệu thống kê: {n(f.added)} thêm mới, {n(f.changed)} thay đổi, "
+            f"{n(f.unchanged)} không đổi",
+        ]
+        rejected = sum(r.rejected for r in self.reports)
+        if self.reports:
+            lines.append(
+                f"Dòng cần xem lại: {n(len(self.reports))} ({n(rejected)} bị loại, "
+                f"{n(len(self.reports) - rejected)} đã nhập nhưng cần sửa)"
+            )
+        else:
+            lines.append("Không có dòng nào cần xem lại.")
+        return lines
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# --------------------------------------------------------------------------- units
+
+
+@dataclass
+class _UnitState:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    kind: str
+    level: str | None
+    ownership: str | None
+    portal_url: str | None
+    rss_url: str | None
+    active: bool
+
+
+class Directory:
+    """The units of the directory as the merge sees them (loaded once, updated in place)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.units: dict[str, _UnitState] = {}
+        for row in conn.execute(
+            select(
+                Unit.id, Unit.code, Unit.name, Unit.parent_id, Unit.kind, Unit.level,
+                Unit.ownership, Unit.portal_url, Unit.rss_url, Unit.active,
+            )
+        ):
+            self.units[row.code] = _UnitState(*row)
+        self.code_of = {u.id: u.code for u in self.units.values()}
+        self.rejected_unit_rows: dict[str, Report] = {}
+
+    def parent_code(self, code: str) -> str | None:
+        parent_id = self.units[code].parent_id
+        return None if parent_id is None else self.code_of[parent_id]
+
+    def within(self, code: str, scope: str | None) -> bool:
+        """True when ``code`` is ``scope`` or below it (always true without a scope)."""
+        if scope is None:
+            return True
+        seen = set()
+        current: str | None = code
+        while current is not None and current not in seen:
+            if current == scope:
+                return True
+            seen.add(current)
+            current = self.parent_code(current) if current in self.units else None
+        return False
+
+
+def _unit_values(rec: UnitRecord, parent_id: int | None) -> dict[str, Any]:
+    return {
+        "name": rec.name,
+        "parent_id": parent_id,
+        "kind": rec.kind.value,
+        "level": rec.level.value if rec.level else None,
+        "ownership": rec.ownership.value if rec.ownership else None,
+        "portal_url": rec.portal_url,
+        "rss_url": rec.rss_url,
+    }
+
+
+def _settle_tree(
+    records: dict[str, UnitRecord], directory: Directory, table: Table, reports: list[Report]
+) -> dict[str, UnitRecord]:
+    """Drop records whose parent is unknown or whose parent chain loops; report each."""
+    accepted = dict(records)
+    while True:
+        parent_of: dict[str, str | None] = {c: directory.parent_code(c) for c in directory.units}
+        parent_of.update({c: r.parent_code for c, r in accepted.items()})
+        bad: dict[str, str] = {}
+        for code, rec in accepted.items():
+            parent = rec.parent_code
+            if parent is None or parent in parent_of:
+                continue
+            if parent in directory.rejected_unit_rows:
+                row = directory.rejected_unit_rows[parent].row
+                bad[code] = f'đơn vị cấp trên "{parent}" bị loại (dòng {row})'
+            else:
+                bad[code] = f'không tìm thấy đơn vị cấp trên "{parent}"'
+        # cycles: follow parents with a three-colour walk
+        state: dict[str, int] = {}
+        for start in accepted:
+            path: list[str] = []
+            node: str | None = start
+            while node is not None and node in parent_of and state.get(node, 0) == 0:
+                state[node] = 1
+                path.append(node)
+                node = parent_of[node]
+            if node is not None and state.get(node) == 1:
+                loop = path[path.index(node):]
+                shown = " → ".join([*loop, node])
+                # blame the rows that moved a unit; the directory itself never loops
+                moved = [m for m in loop if m in accepted and (
+                    m not in directory.units or directory.parent_code(m) != parent_of[m])]
+                for member in moved or [m for m in loop if m in accepted]:
+                    bad.setdefault(member, f"Mã đơn vị cấp trên tạo vòng lặp: {shown}")
+            for visited in path:
+                state[visited] = 2
+        if not bad:
+            return accepted
+        for code, reason in bad.items():
+            rec = accepted.pop(code)
+            report = Report(table.source, rec.row, table.header("parent"), reason, True)
+            reports.append(report)
+            if code not in directory.units:
+                directory.rejected_unit_rows[code] = report
+
+
+def merge_units(
+    conn: Connection,
+    table: Table,
+    records: list[UnitRecord],
+    directory: Directory,
+    scope: str | None,
+    out: MergeOutcome,
+) -> None:
+    by_code: dict[str, UnitRecord] = {}
+    mentioned: set[str] = set()
+    for rec in records:
+        mentioned.add(rec.code)
+        if rec.code in by_code:
+            first = by_code[rec.code].row
+            out.reports.append(Report(table.source, rec.row, table.header("code"),
+                                      f'Mã đơn vị "{rec.code}" trùng với dòng {first}', True))
+            continue
+        by_code[rec.code] = rec
+    accepted = _settle_tree(by_code, directory, table, out.reports)
+
+    if scope is not None:
+        # judge scope on the tree as the file describes it
+        parent_of = {c: directory.parent_code(c) for c in directory.units}
+        parent_of.update({c: r.parent_code for c, r in accepted.items()})
+        for code in list(accepted):
+            node: str | None = code
+            seen: set[str] = set()
+            while node is not None and node != scope and node not in seen:
+                seen.add(node)
+                node = parent_of.get(node)
+            if node == scope:
+                continue
+            rec = accepted.pop(code)
+            existing = directory.units.get(code)
+            parent_id = directory.units[rec.parent_code].id if (
+                rec.parent_code in directory.units) else None
+            if existing is not None and existing.active and _same_unit(existing, rec, parent_id):
+                continue  # context rows outside the scope, identical to what we hold
+            out.reports.append(Report(table.source, rec.row, table.header("code"),
+                                      f'đơn vị "{code}" nằm ngoài phạm vi nhập "{scope}"', True))
+
+    # insert new units parents first; update the others
+    now = _now()
+    depth: dict[str, int] = {}
+
+    def depth_of(code: str) -> int:
+        if code not in depth:
+            parent = accepted[code].parent_code if code in accepted else None
+            depth[code] = 0 if parent is None or parent not in accepted else depth_of(parent) + 1
+        return depth[code]
+
+    for code in sorted(accepted, key=depth_of):
+        rec = accepted[code]
+        parent_id = directory.units[rec.parent_code].id if rec.parent_code else None
+        values = _unit_values(rec, parent_id)
+        existing = directory.units.get(code)
+        if existing is None:
+            new_id = conn.execute(
+                insert(Unit).values(code=code, active=True, created_at=now, updated_at=now,
+                                    **values).returning(Unit.id)
+            ).scalar_one()
+            state = _UnitState(new_id, code, active=True, **values)
+            directory.units[code] = state
+            directory.code_of[new_id] = code
+            out.units.added += 1
+        elif _same_unit(existing, rec, parent_id) and existing.active:
+            out.units.unchanged += 1
+        else:
+            conn.execute(update(Unit).where(Unit.id == existing.id).values(
+                active=True, updated_at=now, **values))
+            if not existing.active:
+                out.units.returned += 1
+            else:
+                out.units.changed += 1
+            for key, value in values.items():
+                setattr(existing, key, value)
+            existing.active = True
+
+    # close units the file no longer lists, unless something still active hangs below them
+    active_children: dict[int, int] = defaultdict(int)
+    for unit in directory.units.values():
+        if unit.active and unit.parent_id is not None:
+            active_children[unit.parent_id] += 1
+    to_close = [
+        u for u in directory.units.values()
+        if u.active and u.code not in mentioned and u.code != scope
+        and directory.within(u.code, scope)
+    ]
+    # leaves first, so that a closed subtree closes completely
+    to_close.sort(key=lambda u: -_depth(directory, u.code))
+    for unit in to_close:
+        if active_children[unit.id]:
+            continue
+        conn.execute(update(Unit).where(Unit.id == unit.id).values(active=False, updated_at=now))
+        unit.active = False
+        out.units.removed += 1
+        if unit.parent_id is not None:
+            active_children[unit.parent_id] -= 1
+
+
+def _depth(directory: Directory, code: str) -> int:
+    depth, node, seen = 0, directory.parent_code(code), {code}
+    while node is not None and node not in seen:
+        seen.add(node)
+        depth += 1
+        node = directory.parent_code(node)
+    return depth
+
+
+def _same_unit(existing: _UnitState, rec: UnitRecord, parent_id: int | None) -> bool:
+    values = _unit_values(rec, parent_id)
+    return all(getattr(existing, k) == v for k, v in values.items())
+
+
+# --------------------------------------------------------------------------- staff
+
+_PERSON_FIELDS = (
+    "full_name", "phone", "phone_raw", "email", "training_level", "subject", "gender",
+    "birth_date",
+)
+
+
+@dataclass
+class _PersonDraft:
+    code: str
+    first_row: int
+    values: dict[str, Any]
+    value_rows: dict[str, int]
+    positions: dict[tuple[int, str], int]  # (unit id, position) -> row
+    # first row whose phone cell was unusable: (row, problem or None when blank, raw text)
+    phone_problem: tuple[int, str | None, str | None] | None = None
+
+
+def merge_staff(
+    conn: Connection,
+    table: Table,
+    records: list[StaffRecord],
+    codes_with_rejected_rows: set[str],
+    directory: Directory,
+    scope: str | None,
+    out: MergeOutcome,
+) -> None:
+    reports = out.reports
+    header = table.header
+    mentioned = {r.code for r in records} | codes_with_rejected_rows
+    partial = set(codes_with_rejected_rows)
+    drafts: dict[str, _PersonDraft] = {}
+    row_of_phone: dict[str, list[tuple[str, int]]] = defaultdict(list)
+
+    for rec in records:
+        unit = directory.units.get(rec.unit_code)
+        reason = None
+        if unit is None:
+            if rec.unit_code in directory.rejected_unit_rows:
+                bad = directory.rejected_unit_rows[rec.unit_code]
+                reason = f'đơn vị "{rec.unit_code}" bị loại ở {bad.source}:{bad.row}'
+            else:
+                reason = f'không tìm thấy đơn vị "{rec.unit_code}"'
+        elif not unit.active:
+            reason = f'đơn vị "{rec.unit_code}" đã ngừng hoạt động'
+        elif not directory.within(rec.unit_code, scope):
+            reason = f'đơn vị "{rec.unit_code}" nằm ngoài phạm vi nhập "{scope}"'
+        if reason is not None:
+            reports.append(Report(table.source, rec.row, header("unit"), reason, True))
+            partial.add(rec.code)
+            continue
+        values = {
+            "full_name": rec.name,
+            "phone": rec.phone,
+            "phone_raw": None,  # kept only for a number that could not be used
+            "email": rec.email,
+            "training_level": rec.training_level.value if rec.training_level else None,
+            "subject": rec.subject,
+            "gender": rec.gender,
+            "birth_date": rec.birth_date,
+        }
+        draft = drafts.get(rec.code)
+        if draft is None:
+            draft = drafts[rec.code] = _PersonDraft(
+                rec.code, rec.row, values, dict.fromkeys(values, rec.row), {}
+            )
+            if rec.phone is None:
+                draft.phone_problem = (rec.row, rec.phone_problem, rec.phone_raw)
+        else:
+            if rec.phone is None and rec.phone_problem and (
+                draft.phone_problem is None or draft.phone_problem[1] is None
+            ):
+                draft.phone_problem = (rec.row, rec.phone_problem, rec.phone_raw)
+            for key, value in values.items():
+                if key == "phone_raw":
+                    continue
+                held = draft.values[key]
+                if held is None and value is not None:
+                    draft.values[key] = value
+                    draft.value_rows[key] = rec.row
+                elif value is not None and held != value and key in ("full_name", "phone"):
+                    column = header("name" if key == "full_name" else "phone")
+                    reports.append(Report(
+                        table.source, rec.row, column,
+                        f'khác với dòng {draft.value_rows[key]} của cùng Mã định danh '
+                        f'"{rec.code}" ("{held}"); dùng giá trị của dòng {draft.value_rows[key]}',
+                        False,
+                    ))
+        key = (unit.id, rec.position.value)
+        if key in draft.positions:
+            reports.append(Report(table.source, rec.row, header("position"),
+                                  f"trùng với dòng {draft.positions[key]}", False))
+        else:
+            draft.positions[key] = rec.row
+        if rec.phone:
+            row_of_phone[rec.phone].append((rec.code, rec.row))
+
+    people: dict[str, Any] = {
+        row.code: row
+        for row in conn.execute(select(Person.id, Person.code, Person.active,
+                                       *[getattr(Person, f) for f in _PERSON_FIELDS]))
+    }
+    now = _now()
+    new_rows: list[dict[str, Any]] = []
+    for code, draft in drafts.items():
+        values = draft.values
+        existing = people.get(code)
+        _settle_phone(draft, existing, table, reports)
+        values["name_key"] = fold(values["full_name"])
+        if existing is None:
+            new_rows.append({"code": code, "active": True, "created_at": now, "updated_at": now,
+                             **values})
+            out.people.added += 1
+            continue
+        changed = {k: values[k] for k in _PERSON_FIELDS if getattr(existing, k) != values[k]}
+        if not existing.active:
+            out.people.returned += 1
+            changed.update(active=True, departed_at=None)
+        elif changed:
+            out.people.changed += 1
+        else:
+            out.people.unchanged += 1
+        if changed:
+            changed["name_key"] = values["name_key"]
+            conn.execute(update(Person).where(Person.id == existing.id).values(
+                updated_at=now, **changed))
+    person_id = {code: row.id for code, row in people.items()}
+    if new_rows:
+        result = conn.execute(
+            insert(Person).returning(Person.id, Person.code, sort_by_parameter_order=True),
+            new_rows,
+        )
+        person_id.update({row.code: row.id for row in result})
+
+    # positions
+    held: dict[int, dict[tuple[int, str], int]] = defaultdict(dict)
+    for row in conn.execute(select(PersonPosition.id, PersonPosition.person_id,
+                                   PersonPosition.unit_id, PersonPosition.position)):
+        held[row.person_id][(row.unit_id, row.position)] = row.id
+    in_scope = {u.id for u in directory.units.values() if directory.within(u.code, scope)}
+    to_add: list[dict[str, Any]] = []
+    to_remove: list[int] = []
+    for code, draft in drafts.items():
+        pid = person_id[code]
+        current = held.get(pid, {})
+        for key in draft.positions:
+            if key in current:
+                out.positions.unchanged += 1
+            else:
+                to_add.append({"person_id": pid, "unit_id": key[0], "position": key[1]})
+        if code in partial:
+            continue
+        for key, position_id in current.items():
+            if key not in draft.positions and key[0] in in_scope:
+                to_remove.append(position_id)
+    if to_add:
+        conn.execute(insert(PersonPosition), to_add)
+    for start in range(0, len(to_remove), 500):
+        conn.execute(delete(PersonPosition).where(
+            PersonPosition.id.in_(to_remove[start:start + 500])))
+    out.positions.added += len(to_add)
+    out.positions.removed += len(to_remove)
+
+    # departures: active people the snapshot no longer lists, all of whose positions are in scope
+    departed: list[int] = []
+    for code, row in people.items():
+        if not row.active or code in mentioned:
+            continue
+        units_held = {unit_id for unit_id, _ in held.get(row.id, {})}
+        if scope is None or units_held <= in_scope:
+            departed.append(row.id)
+    for start in range(0, len(departed), 500):
+        conn.execute(update(Person).where(Person.id.in_(departed[start:start + 500])).values(
+            active=False, departed_at=now, updated_at=now))
+    out.people.removed += len(departed)
+
+    _report_shared_phones(conn, table, row_of_phone, reports)
+
+
+def _settle_phone(
+    draft: _PersonDraft, existing: Any, table: Table, reports: list[Report]
+) -> None:
+    """Report an unusable phone cell; a missing or broken number never replaces a working one."""
+    if draft.phone_problem is None:
+        return
+    row, problem, raw = draft.phone_problem
+    values = draft.values
+    what = f'{problem}: "{raw}"' if problem else "thiếu số điện thoại"
+    if values["phone"] is not None:
+        if problem is None:
+            return  # a blank cell on a second row: the person's number is on another row
+        outcome = f"dùng số {values['phone']} ở dòng {draft.value_rows['phone']}"
+    elif existing is not None and existing.phone is not None:
+        values["phone"], values["phone_raw"] = existing.phone, existing.phone_raw
+        outcome = f"giữ số đang có {existing.phone}"
+    else:
+        values["phone_raw"] = raw
+        outcome = "người này chưa thể đăng nhập cho đến khi bổ sung hoặc sửa"
+    reports.append(Report(table.source, row, table.header("phone"), f"{what}; {outcome}", False))
+
+
+def _report_shared_phones(
+    conn: Connection,
+    table: Table,
+    row_of_phone: dict[str, list[tuple[str, int]]],
+    reports: list[Report],
+) -> None:
+    """Report every row whose phone another active person also has (neither gets a login)."""
+    holders: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for row in conn.execute(
+        select(Person.phone, Person.code, Person.full_name).where(
+            Person.active.is_(True), Person.phone.is_not(None))
+    ):
+        holders[row.phone].append((row.code, row.full_name))
+    for phone, rows in row_of_phone.items():
+        owners = holders.get(phone, [])
+        if len(owners) < 2:
+            continue
+        reported: set[str] = set()
+        for code, row in rows:
+            if code in reported:
+                continue
+            reported.add(code)
+            others = ", ".join(f'{c} ({name})' for c, name in owners if c != code)
+            reports.append(Report(
+                table.source, row, table.header("phone"),
+                f"số điện thoại {phone} trùng với Mã định danh {others}; "
+                "chưa ai được đăng nhập bằng số này cho đến khi sửa",
+                False,
+            ))
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def merge_figures(
+    conn: Connection,
+    table: Table,
+    records: list[FigureRecord],
+    directory: Directory,
+    scope: str | None,
+    out: MergeOutcome,
+) -> None:
+    existing = {
+        (row.unit_id, row.school_year): row
+        for row in conn.execute(select(SchoolFigures.id, SchoolFigures.unit_id,
+                                       SchoolFigures.school_year, SchoolFigures.classes,
+                                       SchoolFigures.pupils))
+    }
+    seen: dict[tuple[str, str], int] = {}
+    to_add: list[dict[str, Any]] = []
+    for rec in records:
+        unit = directory.units.get(rec.unit_code)
+        reason = None
+        if unit is None:
+            reason = f'không tìm thấy đơn vị "{rec.unit_code}"'
+        elif unit.kind != UnitKind.SCHOOL:
+            reason = f'đơn vị "{rec.unit_code}" không phải là trường học'
+        elif not directory.within(rec.unit_code, scope):
+            reason = f'đơn vị "{rec.unit_code}" nằm ngoài phạm vi nhập "{scope}"'
+        elif (rec.unit_code, rec.school_year) in seen:
+            first = seen[(rec.unit_code, rec.school_year)]
+            reason = f"trùng đơn vị và năm học với dòng {first}"
+        if reason is not None:
+            reports_column = table.header("year" if "năm học" in reason else "unit")
+            out.reports.append(Report(table.source, rec.row, reports_column, reason, True))
+            continue
+        assert unit is not None
+        seen[(rec.unit_code, rec.school_year)] = rec.row
+        held = existing.get((unit.id, rec.school_year))
+        if held is None:
+            to_add.append({"unit_id": unit.id, "school_year": rec.school_year,
+                           "classes": rec.classes, "pupils": rec.pupils})
+            out.figures.added += 1
+        elif (held.classes, held.pupils) == (rec.classes, rec.pupils):
+            out.figures.unchanged += 1
+        else:
+            conn.execute(update(SchoolFigures).where(SchoolFigures.id == held.id).values(
+                classes=rec.classes, pupils=rec.pupils))
+            out.figures.changed += 1
+    if to_add:
+        conn.execute(insert(SchoolFigures), to_add)
+
+
+# --------------------------------------------------------------------------- state
+
+
+def check_scope(directory: Directory, scope: str | None, unit_codes: set[str]) -> None:
+    if scope is not None and scope not in directory.units and scope not in unit_codes:
+        raise UnusableInput(f'phạm vi nhập "{scope}" không phải là Mã đơn vị nào trong danh bạ')
+
+
+def bump_revision(conn: Connection) -> int:
+    """Increase the directory's revision (read by provisioning to know when to apply)."""
+    current = conn.scalar(select(DirectoryState.value).where(DirectoryState.key == "revision"))
+    revision = int(current or 0) + 1
+    if current is None:
+        conn.execute(insert(DirectoryState).values(key="revision", value=str(revision)))
+    else:
+        conn.execute(update(DirectoryState).where(DirectoryState.key == "revision").values(
+            value=str(revision)))
+    return revision

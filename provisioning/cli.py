@@ -31,8 +31,9 @@ ConfigOption = Annotated[
 ]
 DataDirOption = Annotated[
     Path,
-    typer.Option("--data-dir", help="Thư mục dữ liệu của hệ thống nhúng.",
-                 envvar="DIEUHANH_DATA_DIR"),
+    typer.Option(
+        "--data-dir", help="Thư mục dữ liệu của hệ thống nhúng.", envvar="DIEUHANH_DATA_DIR"
+    ),
 ]
 
 
@@ -103,7 +104,9 @@ def import_(
 @app.command()
 def stats(
     level: Annotated[str, typer.Argument(help="Cấp học: MN, TH, THCS, THPT, LC, GDTX.")],
-    unit: Annotated[str | None, typer.Option("--unit", help="Mã đơn vị (mặc định: toàn bộ).")] = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="Mã đơn vị (mặc định: toàn bộ).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="In đúng một đối tượng JSON.")] = False,
     config: ConfigOption = None,
 ) -> None:
@@ -114,8 +117,10 @@ def stats(
 
     parsed = vocab.parse(vocab.Level, level)
     if parsed is None:
-        errors.print(f"Không tìm thấy cấp học '{level}'. Các cấp học: "
-                     f"{', '.join(vocab.spellings(vocab.Level))}.")
+        errors.print(
+            f"Không tìm thấy cấp học '{level}'. Các cấp học: "
+            f"{', '.join(vocab.spellings(vocab.Level))}."
+        )
         raise typer.Exit(2)
     view = load_view(_directory(_config(config)))
     try:

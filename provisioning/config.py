@@ -32,6 +32,8 @@ class HomeserverConfig:
     url: str = "http://127.0.0.1:8008"
     server_name: str = "dieuhanh.local"
     registration_shared_secret: str = ""
+    # Access token of a server admin, used by provisioning (the admin API).
+    admin_token: str = ""
 
 
 @dataclass

@@ -128,14 +128,21 @@ def table_rows(stats: dict[str, Any]) -> list[tuple[str, str]]:
         ("  Cao đẳng", n(training["cao_dang"])),
         ("  Trung cấp", n(training["trung_cap"])),
         ("  Khác / chưa rõ", n(training["khac"])),
-        ("Giáo viên đạt chuẩn trở lên",
-         f"{n(stats['giao_vien_dat_chuan_tro_len'])} "
-         f"({_percent(stats['giao_vien_dat_chuan_tro_len'], teachers)})"),
-        ("Giáo viên trên chuẩn",
-         f"{n(stats['giao_vien_tren_chuan'])} ({_percent(stats['giao_vien_tren_chuan'], teachers)})"),
-        ("Giáo viên chưa đạt chuẩn",
-         f"{n(teachers - stats['giao_vien_dat_chuan_tro_len'])} "
-         f"({_percent(teachers - stats['giao_vien_dat_chuan_tro_len'], teachers)})"),
+        (
+            "Giáo viên đạt chuẩn trở lên",
+            f"{n(stats['giao_vien_dat_chuan_tro_len'])} "
+            f"({_percent(stats['giao_vien_dat_chuan_tro_len'], teachers)})",
+        ),
+        (
+            "Giáo viên trên chuẩn",
+            f"{n(stats['giao_vien_tren_chuan'])} "
+            f"({_percent(stats['giao_vien_tren_chuan'], teachers)})",
+        ),
+        (
+            "Giáo viên chưa đạt chuẩn",
+            f"{n(teachers - stats['giao_vien_dat_chuan_tro_len'])} "
+            f"({_percent(teachers - stats['giao_vien_dat_chuan_tro_len'], teachers)})",
+        ),
     ]
 
 

@@ -10,8 +10,18 @@ _COMBINING = {cp: None for cp in range(0x0300, 0x0370)}
 _D = str.maketrans({"đ": "d", "Đ": "d"})
 
 
+_ODD_SPACE = re.compile(r"\s\s|[^\S ]")
+
+
 def nfc(value: str) -> str:
     """NFC-normalise and collapse runs of whitespace; the form everything is stored in."""
+    if (
+        unicodedata.is_normalized("NFC", value)
+        and not _ODD_SPACE.search(value)
+        and value[:1] != " "
+        and value[-1:] != " "
+    ):
+        return value  # the common case, already clean: no copy
     return _SPACES.sub(" ", unicodedata.normalize("NFC", value)).strip()
 
 
@@ -25,7 +35,7 @@ def fold(value: str) -> str:
 
 
 def compact(value: str) -> str:
-    """``fold`` without spaces or punctuation: header and code matching ("Mã đơn vị" → "madonvi")."""
+    """``fold`` without spaces or punctuation, for headers and codes: "Mã đơn vị" → "madonvi"."""
     return re.sub(r"[^0-9a-z]", "", fold(value))
 
 

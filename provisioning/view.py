@@ -116,11 +116,13 @@ class DirectoryView:
 
     def schools(self, under: int | None = None, level: Level | None = None) -> list[UnitView]:
         """Active schools under ``under`` (everywhere when None), of ``level`` if given."""
-        units = self.subtree(under) if under is not None else (
-            u for u in self.units.values() if u.active)
+        units = (
+            self.subtree(under)
+            if under is not None
+            else (u for u in self.units.values() if u.active)
+        )
         return [
-            u for u in units
-            if u.kind is UnitKind.SCHOOL and (level is None or u.level is level)
+            u for u in units if u.kind is UnitKind.SCHOOL and (level is None or u.level is level)
         ]
 
     # ---------------------------------------------------------------- people
@@ -152,39 +154,74 @@ def load_view(engine: Engine) -> DirectoryView:
     with engine.connect() as conn:
         units = [
             UnitView(
-                row.id, row.code, row.name, row.parent_id, UnitKind(row.kind),
+                row.id,
+                row.code,
+                row.name,
+                row.parent_id,
+                UnitKind(row.kind),
                 Level(row.level) if row.level else None,
                 Ownership(row.ownership) if row.ownership else None,
-                row.portal_url, row.rss_url, row.active,
+                row.portal_url,
+                row.rss_url,
+                row.active,
             )
-            for row in conn.execute(select(
-                Unit.id, Unit.code, Unit.name, Unit.parent_id, Unit.kind, Unit.level,
-                Unit.ownership, Unit.portal_url, Unit.rss_url, Unit.active,
-            ))
+            for row in conn.execute(
+                select(
+                    Unit.id,
+                    Unit.code,
+                    Unit.name,
+                    Unit.parent_id,
+                    Unit.kind,
+                    Unit.level,
+                    Unit.ownership,
+                    Unit.portal_url,
+                    Unit.rss_url,
+                    Unit.active,
+                )
+            )
         ]
         people = {
             row.id: PersonView(
-                row.id, row.code, row.full_name, row.name_key, row.phone, row.email,
-                TrainingLevel(row.training_level) if row.training_level else None, row.active,
+                row.id,
+                row.code,
+                row.full_name,
+                row.name_key,
+                row.phone,
+                row.email,
+                TrainingLevel(row.training_level) if row.training_level else None,
+                row.active,
             )
-            for row in conn.execute(select(
-                Person.id, Person.code, Person.full_name, Person.name_key, Person.phone,
-                Person.email, Person.training_level, Person.active,
-            ))
+            for row in conn.execute(
+                select(
+                    Person.id,
+                    Person.code,
+                    Person.full_name,
+                    Person.name_key,
+                    Person.phone,
+                    Person.email,
+                    Person.training_level,
+                    Person.active,
+                )
+            )
         }
         positions = {p.value: p for p in Position}
-        for person_id, unit_id, position in conn.execute(select(
-            PersonPosition.person_id, PersonPosition.unit_id, PersonPosition.position
-        ).order_by(PersonPosition.id)):
+        for person_id, unit_id, position in conn.execute(
+            select(
+                PersonPosition.person_id, PersonPosition.unit_id, PersonPosition.position
+            ).order_by(PersonPosition.id)
+        ):
             people[person_id].positions.append((unit_id, positions[position]))
         latest: dict[int, Figures] = {}
-        for unit_id, year, classes, pupils in conn.execute(select(
-            SchoolFigures.unit_id, SchoolFigures.school_year, SchoolFigures.classes,
-            SchoolFigures.pupils,
-        )):
+        for unit_id, year, classes, pupils in conn.execute(
+            select(
+                SchoolFigures.unit_id,
+                SchoolFigures.school_year,
+                SchoolFigures.classes,
+                SchoolFigures.pupils,
+            )
+        ):
             held = latest.get(unit_id)
             if held is None or year > held.school_year:
                 latest[unit_id] = Figures(year, classes, pupils)
-        revision = conn.scalar(
-            select(DirectoryState.value).where(DirectoryState.key == "revision"))
+        revision = conn.scalar(select(DirectoryState.value).where(DirectoryState.key == "revision"))
     return DirectoryView(units, people.values(), latest, int(revision or 0))

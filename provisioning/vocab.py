@@ -196,12 +196,18 @@ for _member, _labels in _LABELS.items():
         table[compact(_spelling)] = _member
 
 
+_PARSED: dict[tuple[type, str], StrEnum | None] = {}
+
+
 def parse(kind: type[E], raw: str) -> E | None:
     """The member of ``kind`` that ``raw`` names, or None. Accent-, case- and space-blind."""
-    key = compact(raw)
-    if not key:
-        return None
-    member = _LOOKUP[kind].get(key)
+    try:
+        return _PARSED[kind, raw]  # type: ignore[return-value]
+    except KeyError:
+        pass
+    member = _LOOKUP[kind].get(compact(raw)) if raw else None
+    if len(_PARSED) < 10_000:  # spellings repeat on every row; free text must not grow this
+        _PARSED[kind, raw] = member
     return member  # type: ignore[return-value]
 
 

@@ -74,14 +74,28 @@ def import_tables(engine: Engine, tables: list[Table], *, scope: str | None = No
         directory = Directory(conn)
         check_scope(directory, scope, {r.code for r in parsed.get(TableKind.UNITS, [])})
         if TableKind.UNITS in parsed:
-            merge_units(conn, by_kind[TableKind.UNITS], parsed[TableKind.UNITS], directory,
-                        scope, result)
+            merge_units(
+                conn, by_kind[TableKind.UNITS], parsed[TableKind.UNITS], directory, scope, result
+            )
         if TableKind.STAFF in parsed:
-            merge_staff(conn, by_kind[TableKind.STAFF], parsed[TableKind.STAFF],
-                        rejected_people, directory, scope, result)
+            merge_staff(
+                conn,
+                by_kind[TableKind.STAFF],
+                parsed[TableKind.STAFF],
+                rejected_people,
+                directory,
+                scope,
+                result,
+            )
         if TableKind.FIGURES in parsed:
-            merge_figures(conn, by_kind[TableKind.FIGURES], parsed[TableKind.FIGURES],
-                          directory, scope, result)
+            merge_figures(
+                conn,
+                by_kind[TableKind.FIGURES],
+                parsed[TableKind.FIGURES],
+                directory,
+                scope,
+                result,
+            )
         if result.changed:
             result.revision = bump_revision(conn)
     result.reports.sort(key=lambda r: (_source_order(r, tables), r.row))

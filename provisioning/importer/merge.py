@@ -71,6 +71,12 @@ class MergeOutcome:
         return lines
 
 
+UNITS = Unit.__table__
+PEOPLE = Person.__table__
+POSITIONS = PersonPosition.__table__
+FIGURES = SchoolFigures.__table__
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -99,8 +105,16 @@ class Directory:
         self.units: dict[str, _UnitState] = {}
         for row in conn.execute(
             select(
-                Unit.id, Unit.code, Unit.name, Unit.parent_id, Unit.kind, Unit.level,
-                Unit.ownership, Unit.portal_url, Unit.rss_url, Unit.active,
+                Unit.id,
+                Unit.code,
+                Unit.name,
+                Unit.parent_id,
+                Unit.kind,
+                Unit.level,
+                Unit.ownership,
+                Unit.portal_url,
+                Unit.rss_url,
+                Unit.active,
             )
         ):
             self.units[row.code] = _UnitState(*row)
@@ -165,11 +179,15 @@ def _settle_tree(
                 path.append(node)
                 node = parent_of[node]
             if node is not None and state.get(node) == 1:
-                loop = path[path.index(node):]
+                loop = path[path.index(node) :]
                 shown = " → ".join([*loop, node])
                 # blame the rows that moved a unit; the directory itself never loops
-                moved = [m for m in loop if m in accepted and (
-                    m not in directory.units or directory.parent_code(m) != parent_of[m])]
+                moved = [
+                    m
+                    for m in loop
+                    if m in accepted
+                    and (m not in directory.units or directory.parent_code(m) != parent_of[m])
+                ]
                 for member in moved or [m for m in loop if m in accepted]:
                     bad.setdefault(member, f"Mã đơn vị cấp trên tạo vòng lặp: {shown}")
             for visited in path:
@@ -198,8 +216,15 @@ def merge_units(
         mentioned.add(rec.code)
         if rec.code in by_code:
             first = by_code[rec.code].row
-            out.reports.append(Report(table.source, rec.row, table.header("code"),
-                                      f'Mã đơn vị "{rec.code}" trùng với dòng {first}', True))
+            out.reports.append(
+                Report(
+                    table.source,
+                    rec.row,
+                    table.header("code"),
+                    f'Mã đơn vị "{rec.code}" trùng với dòng {first}',
+                    True,
+                )
+            )
             continue
         by_code[rec.code] = rec
     accepted = _settle_tree(by_code, directory, table, out.reports)
@@ -218,12 +243,22 @@ def merge_units(
                 continue
             rec = accepted.pop(code)
             existing = directory.units.get(code)
-            parent_id = directory.units[rec.parent_code].id if (
-                rec.parent_code in directory.units) else None
+            parent_id = (
+                directory.units[rec.parent_code].id
+                if (rec.parent_code in directory.units)
+                else None
+            )
             if existing is not None and existing.active and _same_unit(existing, rec, parent_id):
                 continue  # context rows outside the scope, identical to what we hold
-            out.reports.append(Report(table.source, rec.row, table.header("code"),
-                                      f'đơn vị "{code}" nằm ngoài phạm vi nhập "{scope}"', True))
+            out.reports.append(
+                Report(
+                    table.source,
+                    rec.row,
+                    table.header("code"),
+                    f'đơn vị "{code}" nằm ngoài phạm vi nhập "{scope}"',
+                    True,
+                )
+            )
 
     # insert new units parents first; update the others
     now = _now()
@@ -235,32 +270,46 @@ def merge_units(
             depth[code] = 0 if parent is None or parent not in accepted else depth_of(parent) + 1
         return depth[code]
 
-    for code in sorted(accepted, key=depth_of):
-        rec = accepted[code]
-        parent_id = directory.units[rec.parent_code].id if rec.parent_code else None
-        values = _unit_values(rec, parent_id)
-        existing = directory.units.get(code)
-        if existing is None:
-            new_id = conn.execute(
-                insert(Unit).values(code=code, active=True, created_at=now, updated_at=now,
-                                    **values).returning(Unit.id)
-            ).scalar_one()
-            state = _UnitState(new_id, code, active=True, **values)
-            directory.units[code] = state
-            directory.code_of[new_id] = code
-            out.units.added += 1
-        elif _same_unit(existing, rec, parent_id) and existing.active:
-            out.units.unchanged += 1
-        else:
-            conn.execute(update(Unit).where(Unit.id == existing.id).values(
-                active=True, updated_at=now, **values))
-            if not existing.active:
-                out.units.returned += 1
+    by_depth: dict[int, list[str]] = defaultdict(list)
+    for code in accepted:
+        by_depth[depth_of(code)].append(code)
+    for level in sorted(by_depth):
+        new_rows: list[dict[str, Any]] = []
+        for code in by_depth[level]:
+            rec = accepted[code]
+            parent_id = directory.units[rec.parent_code].id if rec.parent_code else None
+            values = _unit_values(rec, parent_id)
+            existing = directory.units.get(code)
+            if existing is None:
+                new_rows.append(
+                    {"code": code, "active": True, "created_at": now, "updated_at": now, **values}
+                )
+            elif _same_unit(existing, rec, parent_id) and existing.active:
+                out.units.unchanged += 1
             else:
-                out.units.changed += 1
-            for key, value in values.items():
-                setattr(existing, key, value)
-            existing.active = True
+                conn.execute(
+                    update(UNITS)
+                    .where(UNITS.c.id == existing.id)
+                    .values(active=True, updated_at=now, **values)
+                )
+                if not existing.active:
+                    out.units.returned += 1
+                else:
+                    out.units.changed += 1
+                for key, value in values.items():
+                    setattr(existing, key, value)
+                existing.active = True
+        if new_rows:
+            # one statement per tree level: parents get their ids before their children
+            inserted = conn.execute(
+                insert(UNITS).returning(UNITS.c.id, UNITS.c.code, sort_by_parameter_order=True),
+                new_rows,
+            )
+            for (new_id, code), row in zip(inserted, new_rows, strict=True):
+                values = {k: row[k] for k in _unit_values(accepted[code], None)}
+                directory.units[code] = _UnitState(new_id, code, active=True, **values)
+                directory.code_of[new_id] = code
+            out.units.added += len(new_rows)
 
     # close units the file no longer lists, unless something still active hangs below them
     active_children: dict[int, int] = defaultdict(int)
@@ -268,8 +317,11 @@ def merge_units(
         if unit.active and unit.parent_id is not None:
             active_children[unit.parent_id] += 1
     to_close = [
-        u for u in directory.units.values()
-        if u.active and u.code not in mentioned and u.code != scope
+        u
+        for u in directory.units.values()
+        if u.active
+        and u.code not in mentioned
+        and u.code != scope
         and directory.within(u.code, scope)
     ]
     # leaves first, so that a closed subtree closes completely
@@ -277,7 +329,9 @@ def merge_units(
     for unit in to_close:
         if active_children[unit.id]:
             continue
-        conn.execute(update(Unit).where(Unit.id == unit.id).values(active=False, updated_at=now))
+        conn.execute(
+            update(UNITS).where(UNITS.c.id == unit.id).values(active=False, updated_at=now)
+        )
         unit.active = False
         out.units.removed += 1
         if unit.parent_id is not None:
@@ -301,7 +355,13 @@ def _same_unit(existing: _UnitState, rec: UnitRecord, parent_id: int | None) -> 
 # --------------------------------------------------------------------------- staff
 
 _PERSON_FIELDS = (
-    "full_name", "phone", "phone_raw", "email", "training_level", "subject", "gender",
+    "full_name",
+    "phone",
+    "phone_raw",
+    "email",
+    "training_level",
+    "subject",
+    "gender",
     "birth_date",
 )
 
@@ -368,8 +428,10 @@ def merge_staff(
             if rec.phone is None:
                 draft.phone_problem = (rec.row, rec.phone_problem, rec.phone_raw)
         else:
-            if rec.phone is None and rec.phone_problem and (
-                draft.phone_problem is None or draft.phone_problem[1] is None
+            if (
+                rec.phone is None
+                and rec.phone_problem
+                and (draft.phone_problem is None or draft.phone_problem[1] is None)
             ):
                 draft.phone_problem = (rec.row, rec.phone_problem, rec.phone_raw)
             for key, value in values.items():
@@ -381,16 +443,28 @@ def merge_staff(
                     draft.value_rows[key] = rec.row
                 elif value is not None and held != value and key in ("full_name", "phone"):
                     column = header("name" if key == "full_name" else "phone")
-                    reports.append(Report(
-                        table.source, rec.row, column,
-                        f'khác với dòng {draft.value_rows[key]} của cùng Mã định danh '
-                        f'"{rec.code}" ("{held}"); dùng giá trị của dòng {draft.value_rows[key]}',
-                        False,
-                    ))
+                    reports.append(
+                        Report(
+                            table.source,
+                            rec.row,
+                            column,
+                            f"khác với dòng {draft.value_rows[key]} của cùng Mã định danh "
+                            f'"{rec.code}" ("{held}"); '
+                            f"dùng giá trị của dòng {draft.value_rows[key]}",
+                            False,
+                        )
+                    )
         key = (unit.id, rec.position.value)
         if key in draft.positions:
-            reports.append(Report(table.source, rec.row, header("position"),
-                                  f"trùng với dòng {draft.positions[key]}", False))
+            reports.append(
+                Report(
+                    table.source,
+                    rec.row,
+                    header("position"),
+                    f"trùng với dòng {draft.positions[key]}",
+                    False,
+                )
+            )
         else:
             draft.positions[key] = rec.row
         if rec.phone:
@@ -398,8 +472,11 @@ def merge_staff(
 
     people: dict[str, Any] = {
         row.code: row
-        for row in conn.execute(select(Person.id, Person.code, Person.active,
-                                       *[getattr(Person, f) for f in _PERSON_FIELDS]))
+        for row in conn.execute(
+            select(
+                Person.id, Person.code, Person.active, *[getattr(Person, f) for f in _PERSON_FIELDS]
+            )
+        )
     }
     now = _now()
     new_rows: list[dict[str, Any]] = []
@@ -409,8 +486,9 @@ def merge_staff(
         _settle_phone(draft, existing, table, reports)
         values["name_key"] = fold(values["full_name"])
         if existing is None:
-            new_rows.append({"code": code, "active": True, "created_at": now, "updated_at": now,
-                             **values})
+            new_rows.append(
+                {"code": code, "active": True, "created_at": now, "updated_at": now, **values}
+            )
             out.people.added += 1
             continue
         changed = {k: values[k] for k in _PERSON_FIELDS if getattr(existing, k) != values[k]}
@@ -423,20 +501,29 @@ def merge_staff(
             out.people.unchanged += 1
         if changed:
             changed["name_key"] = values["name_key"]
-            conn.execute(update(Person).where(Person.id == existing.id).values(
-                updated_at=now, **changed))
+            conn.execute(
+                update(PEOPLE).where(PEOPLE.c.id == existing.id).values(updated_at=now, **changed)
+            )
     person_id = {code: row.id for code, row in people.items()}
     if new_rows:
-        result = conn.execute(
-            insert(Person).returning(Person.id, Person.code, sort_by_parameter_order=True),
-            new_rows,
+        conn.execute(insert(PEOPLE), new_rows)  # executemany; ids are read back in one query
+        new_codes = {row["code"] for row in new_rows}
+        person_id.update(
+            (code, pid)
+            for pid, code in conn.execute(select(PEOPLE.c.id, PEOPLE.c.code))
+            if code in new_codes
         )
-        person_id.update({row.code: row.id for row in result})
 
     # positions
     held: dict[int, dict[tuple[int, str], int]] = defaultdict(dict)
-    for row in conn.execute(select(PersonPosition.id, PersonPosition.person_id,
-                                   PersonPosition.unit_id, PersonPosition.position)):
+    for row in conn.execute(
+        select(
+            PersonPosition.id,
+            PersonPosition.person_id,
+            PersonPosition.unit_id,
+            PersonPosition.position,
+        )
+    ):
         held[row.person_id][(row.unit_id, row.position)] = row.id
     in_scope = {u.id for u in directory.units.values() if directory.within(u.code, scope)}
     to_add: list[dict[str, Any]] = []
@@ -455,10 +542,9 @@ def merge_staff(
             if key not in draft.positions and key[0] in in_scope:
                 to_remove.append(position_id)
     if to_add:
-        conn.execute(insert(PersonPosition), to_add)
+        conn.execute(insert(POSITIONS), to_add)
     for start in range(0, len(to_remove), 500):
-        conn.execute(delete(PersonPosition).where(
-            PersonPosition.id.in_(to_remove[start:start + 500])))
+        conn.execute(delete(POSITIONS).where(POSITIONS.c.id.in_(to_remove[start : start + 500])))
     out.positions.added += len(to_add)
     out.positions.removed += len(to_remove)
 
@@ -471,16 +557,17 @@ def merge_staff(
         if scope is None or units_held <= in_scope:
             departed.append(row.id)
     for start in range(0, len(departed), 500):
-        conn.execute(update(Person).where(Person.id.in_(departed[start:start + 500])).values(
-            active=False, departed_at=now, updated_at=now))
+        conn.execute(
+            update(PEOPLE)
+            .where(PEOPLE.c.id.in_(departed[start : start + 500]))
+            .values(active=False, departed_at=now, updated_at=now)
+        )
     out.people.removed += len(departed)
 
     _report_shared_phones(conn, table, row_of_phone, reports)
 
 
-def _settle_phone(
-    draft: _PersonDraft, existing: Any, table: Table, reports: list[Report]
-) -> None:
+def _settle_phone(draft: _PersonDraft, existing: Any, table: Table, reports: list[Report]) -> None:
     """Report an unusable phone cell; a missing or broken number never replaces a working one."""
     if draft.phone_problem is None:
         return
@@ -510,7 +597,8 @@ def _report_shared_phones(
     holders: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for row in conn.execute(
         select(Person.phone, Person.code, Person.full_name).where(
-            Person.active.is_(True), Person.phone.is_not(None))
+            Person.active.is_(True), Person.phone.is_not(None)
+        )
     ):
         holders[row.phone].append((row.code, row.full_name))
     for phone, rows in row_of_phone.items():
@@ -522,13 +610,17 @@ def _report_shared_phones(
             if code in reported:
                 continue
             reported.add(code)
-            others = ", ".join(f'{c} ({name})' for c, name in owners if c != code)
-            reports.append(Report(
-                table.source, row, table.header("phone"),
-                f"số điện thoại {phone} trùng với Mã định danh {others}; "
-                "chưa ai được đăng nhập bằng số này cho đến khi sửa",
-                False,
-            ))
+            others = ", ".join(f"{c} ({name})" for c, name in owners if c != code)
+            reports.append(
+                Report(
+                    table.source,
+                    row,
+                    table.header("phone"),
+                    f"số điện thoại {phone} trùng với Mã định danh {others}; "
+                    "chưa ai được đăng nhập bằng số này cho đến khi sửa",
+                    False,
+                )
+            )
 
 
 # --------------------------------------------------------------------------- figures
@@ -544,9 +636,15 @@ def merge_figures(
 ) -> None:
     existing = {
         (row.unit_id, row.school_year): row
-        for row in conn.execute(select(SchoolFigures.id, SchoolFigures.unit_id,
-                                       SchoolFigures.school_year, SchoolFigures.classes,
-                                       SchoolFigures.pupils))
+        for row in conn.execute(
+            select(
+                SchoolFigures.id,
+                SchoolFigures.unit_id,
+                SchoolFigures.school_year,
+                SchoolFigures.classes,
+                SchoolFigures.pupils,
+            )
+        )
     }
     seen: dict[tuple[str, str], int] = {}
     to_add: list[dict[str, Any]] = []
@@ -570,17 +668,26 @@ def merge_figures(
         seen[(rec.unit_code, rec.school_year)] = rec.row
         held = existing.get((unit.id, rec.school_year))
         if held is None:
-            to_add.append({"unit_id": unit.id, "school_year": rec.school_year,
-                           "classes": rec.classes, "pupils": rec.pupils})
+            to_add.append(
+                {
+                    "unit_id": unit.id,
+                    "school_year": rec.school_year,
+                    "classes": rec.classes,
+                    "pupils": rec.pupils,
+                }
+            )
             out.figures.added += 1
         elif (held.classes, held.pupils) == (rec.classes, rec.pupils):
             out.figures.unchanged += 1
         else:
-            conn.execute(update(SchoolFigures).where(SchoolFigures.id == held.id).values(
-                classes=rec.classes, pupils=rec.pupils))
+            conn.execute(
+                update(FIGURES)
+                .where(FIGURES.c.id == held.id)
+                .values(classes=rec.classes, pupils=rec.pupils)
+            )
             out.figures.changed += 1
     if to_add:
-        conn.execute(insert(SchoolFigures), to_add)
+        conn.execute(insert(FIGURES), to_add)
 
 
 # --------------------------------------------------------------------------- state
@@ -598,6 +705,9 @@ def bump_revision(conn: Connection) -> int:
     if current is None:
         conn.execute(insert(DirectoryState).values(key="revision", value=str(revision)))
     else:
-        conn.execute(update(DirectoryState).where(DirectoryState.key == "revision").values(
-            value=str(revision)))
+        conn.execute(
+            update(DirectoryState)
+            .where(DirectoryState.key == "revision")
+            .values(value=str(revision))
+        )
     return revision

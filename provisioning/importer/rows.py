@@ -61,7 +61,15 @@ class FigureRecord:
 
 
 def cell_text(value: Any) -> str:
-    """A cell as NFC text: Excel's 912345678.0 becomes "912345678", dates become dd/mm/yyyy."""
+    """A cell as clean text: Excel's 912345678.0 becomes "912345678", dates dd/mm/yyyy.
+
+    Strings arrive NFC-normalised from ``sources``; here only whitespace is tidied.
+    """
+    if value.__class__ is str:
+        text = value.strip()
+        if "  " in text or "\t" in text or "\n" in text or "\xa0" in text:
+            text = nfc(text)
+        return text
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -80,10 +88,11 @@ class _Row:
 
     def __init__(self, table: Table, row: int, cells: dict[str, Any]) -> None:
         self.table, self.row, self.cells = table, row, cells
+        self.texts = {field: cell_text(value) for field, value in cells.items()}
         self.reports: list[Report] = []
 
     def text(self, field: str) -> str:
-        return cell_text(self.cells.get(field))
+        return self.texts.get(field, "")
 
     def report(self, field: str, reason: str, *, rejected: bool) -> None:
         column = self.table.header(field) if field else ""
@@ -122,8 +131,11 @@ class _Row:
         member = vocab.parse(kind, raw)
         if member is None:
             accepted = ", ".join(vocab.spellings(kind))
-            self.report(field, f'{what} "{raw}" không được nhận diện. Chấp nhận: {accepted}',
-                        rejected=rejected)
+            self.report(
+                field,
+                f'{what} "{raw}" không được nhận diện. Chấp nhận: {accepted}',
+                rejected=rejected,
+            )
         return member
 
     def url(self, field: str) -> str | None:
@@ -138,7 +150,9 @@ class _Row:
         return candidate
 
 
-def parse_unit(table: Table, row: int, cells: dict[str, Any]) -> tuple[UnitRecord | None, list[Report]]:
+def parse_unit(
+    table: Table, row: int, cells: dict[str, Any]
+) -> tuple[UnitRecord | None, list[Report]]:
     r = _Row(table, row, cells)
     code = r.required("code")
     name = r.name("name")
@@ -152,8 +166,11 @@ def parse_unit(table: Table, row: int, cells: dict[str, Any]) -> tuple[UnitRecor
         if not r.text("level"):
             r.warn("level", "trường chưa có Cấp học; trường sẽ không được tính trong thống kê")
         if not r.text("ownership"):
-            r.warn("ownership", "trường chưa có Loại hình; trường sẽ không được tính "
-                                "trong thống kê công lập / ngoài công lập")
+            r.warn(
+                "ownership",
+                "trường chưa có Loại hình; trường sẽ không được tính "
+                "trong thống kê công lập / ngoài công lập",
+            )
     portal, rss = r.url("portal"), r.url("rss")
     parent = r.text("parent") or None
     if parent is not None and parent == code:
@@ -163,11 +180,20 @@ def parse_unit(table: Table, row: int, cells: dict[str, Any]) -> tuple[UnitRecor
     return UnitRecord(row, code, name, parent, kind, level, ownership, portal, rss), r.reports
 
 
-_GENDERS = {"nam": "male", "nu": "female", "male": "male", "female": "female", "m": "male", "f": "female"}
+_GENDERS = {
+    "nam": "male",
+    "nu": "female",
+    "male": "male",
+    "female": "female",
+    "m": "male",
+    "f": "female",
+}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def parse_staff(table: Table, row: int, cells: dict[str, Any]) -> tuple[StaffRecord | None, list[Report]]:
+def parse_staff(
+    table: Table, row: int, cells: dict[str, Any]
+) -> tuple[StaffRecord | None, list[Report]]:
     r = _Row(table, row, cells)
     code = r.required("code")
     name = r.name("name")
@@ -180,8 +206,13 @@ def parse_staff(table: Table, row: int, cells: dict[str, Any]) -> tuple[StaffRec
     if r.text("training"):
         training = r.vocab("training", TrainingLevel, "Trình độ đào tạo", rejected=False)
         if training is None:
-            r.reports[-1] = Report(table.source, row, table.header("training"),
-                                   r.reports[-1].reason + '; tính là "Khác"', False)
+            r.reports[-1] = Report(
+                table.source,
+                row,
+                table.header("training"),
+                r.reports[-1].reason + '; tính là "Khác"',
+                False,
+            )
             training = TrainingLevel.OTHER
     email = r.text("email") or None
     if email and not _EMAIL.match(email):
@@ -191,22 +222,36 @@ def parse_staff(table: Table, row: int, cells: dict[str, Any]) -> tuple[StaffRec
     if r.text("gender"):
         gender = _GENDERS.get(compact(r.text("gender")))
         if gender is None:
-            r.warn("gender", f'giới tính "{r.text("gender")}" không hợp lệ (Nam hoặc Nữ), đã bỏ qua')
+            r.warn(
+                "gender", f'giới tính "{r.text("gender")}" không hợp lệ (Nam hoặc Nữ), đã bỏ qua'
+            )
     birth = _parse_date(cells.get("birth_date"))
     if birth is False:
-        r.warn("birth_date", f'ngày sinh "{r.text("birth_date")}" không hợp lệ '
-                             "(dd/mm/yyyy), đã bỏ qua")
+        r.warn(
+            "birth_date", f'ngày sinh "{r.text("birth_date")}" không hợp lệ (dd/mm/yyyy), đã bỏ qua'
+        )
         birth = None
     if r.rejected or position is None:
         return None, r.reports
     record = StaffRecord(
-        row, code, name, phone.e164, phone_raw, phone.problem, email, unit_code, position, training,
-        r.text("subject") or None, gender, birth,
+        row,
+        code,
+        name,
+        phone.e164,
+        phone_raw,
+        phone.problem,
+        email,
+        unit_code,
+        position,
+        training,
+        r.text("subject") or None,
+        gender,
+        birth,
     )
     return record, r.reports
 
 
-def _parse_date(value: Any) -> dt.date | None | bool:
+def _parse_date(value: Any) -> dt.date | bool | None:
     """A birth date from a cell; None when empty, False when unreadable or implausible."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -242,7 +287,9 @@ _YEAR = re.compile(r"(\d{4})\s*[-–/]\s*(\d{4})")
 _GROUPED = re.compile(r"\d{1,3}(?:[.,\s]\d{3})+")
 
 
-def parse_figures(table: Table, row: int, cells: dict[str, Any]) -> tuple[FigureRecord | None, list[Report]]:
+def parse_figures(
+    table: Table, row: int, cells: dict[str, Any]
+) -> tuple[FigureRecord | None, list[Report]]:
     r = _Row(table, row, cells)
     unit_code = r.required("unit")
     year_raw = r.required("year")

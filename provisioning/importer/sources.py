@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -85,7 +86,11 @@ _HEADER_INDEX: dict[TableKind, dict[str, Column]] = {
 }
 
 #: A header that only one table has, used when the file or sheet name says nothing.
-_SIGNATURE = {"madinhdanh": TableKind.STAFF, "namhoc": TableKind.FIGURES, "tendonvi": TableKind.UNITS}
+_SIGNATURE = {
+    "madinhdanh": TableKind.STAFF,
+    "namhoc": TableKind.FIGURES,
+    "tendonvi": TableKind.UNITS,
+}
 
 
 @dataclass
@@ -110,8 +115,9 @@ def read_tables(paths: list[Path]) -> list[Table]:
     for path in paths:
         if path.is_dir():
             found = sorted(
-                p for p in path.iterdir() if p.suffix.lower() in (".csv", ".xlsx")
-                and not p.name.startswith(("~$", "."))
+                p
+                for p in path.iterdir()
+                if p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith(("~$", "."))
             )
             if not found:
                 raise UnusableInput(f"{path}: thư mục không có tệp .csv hoặc .xlsx nào")
@@ -201,6 +207,7 @@ def _read_csv(path: Path) -> Table:
             f"{path.name}: tệp không phải UTF-8 (byte {exc.start}); "
             'trong Excel hãy lưu bằng "CSV UTF-8 (Comma delimited)"'
         ) from None
+    text = unicodedata.normalize("NFC", text)  # once for the whole file, not per cell
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -238,7 +245,10 @@ def _read_xlsx(path: Path) -> list[Table]:
                 kind = _kind_of(sheet.title, [str(h) for h in headers if h is not None], source)
             except UnusableInput:
                 continue  # a sheet that is none of ours (a cover page, a pivot table)
-            numbered = ((n, list(cells)) for n, cells in enumerate(values, start=2))
+            numbered = (
+                (n, [unicodedata.normalize("NFC", c) if isinstance(c, str) else c for c in cells])
+                for n, cells in enumerate(values, start=2)
+            )
             tables.append(_build(kind, source, list(headers), numbered))
     finally:
         book.close()

@@ -80,22 +80,24 @@ def test_csv_and_xlsx_give_identical_directories(engine, tmp_path):
     from_xlsx = import_paths(other, [write_xlsx(tmp_path / "danh_ba.xlsx")])
     assert snapshot(engine) == snapshot(other)
     assert [(r.row, r.column, r.reason) for r in from_csv.reports] == [
-        (r.row, r.column, r.reason) for r in from_xlsx.reports]
+        (r.row, r.column, r.reason) for r in from_xlsx.reports
+    ]
     assert {r.source for r in from_xlsx.reports} == {"danh_ba.xlsx[Nhân sự]"}
     assert len(from_csv.reports) == 2
     other.dispose()
 
 
 def test_semicolon_csv_without_bom(engine, tmp_path):
-    files = [write_csv(tmp_path / "don_vi.csv", UNIT_HEADER, BASE_UNITS, delimiter=";",
-                       bom=False)]
+    files = [write_csv(tmp_path / "don_vi.csv", UNIT_HEADER, BASE_UNITS, delimiter=";", bom=False)]
     result = import_paths(engine, files)
     assert result.reports == [] and result.units.added == len(BASE_UNITS)
 
 
 def test_tables_are_recognised_by_headers_when_names_say_nothing(engine, tmp_path):
-    files = [write_csv(tmp_path / "a.csv", UNIT_HEADER, BASE_UNITS),
-             write_csv(tmp_path / "b.csv", STAFF_HEADER, BASE_STAFF)]
+    files = [
+        write_csv(tmp_path / "a.csv", UNIT_HEADER, BASE_UNITS),
+        write_csv(tmp_path / "b.csv", STAFF_HEADER, BASE_STAFF),
+    ]
     result = import_paths(engine, files)
     assert result.reports == [] and result.people.added == len(BASE_STAFF)
 
@@ -109,12 +111,15 @@ def test_a_folder_is_read_whole(engine, base_files):
     ("make", "message"),
     [
         (lambda d: d / "khong_co.csv", "không tìm thấy tệp"),
-        (lambda d: write_csv(d / "nhan_su.csv", [h for h in STAFF_HEADER if h != "Chức vụ"],
-                             []), "thiếu cột bắt buộc 'Chức vụ'"),
-        (lambda d: write_csv(d / "don_vi.csv", ["Mã đơn vị", "Tên đơn vị"], []),
-         "thiếu cột bắt buộc 'Loại đơn vị'"),
-        (lambda d: _write_bytes(d / "don_vi.csv", "Mã,Tên\n".encode("cp1252")),
-         "không phải UTF-8"),
+        (
+            lambda d: write_csv(d / "nhan_su.csv", [h for h in STAFF_HEADER if h != "Chức vụ"], []),
+            "thiếu cột bắt buộc 'Chức vụ'",
+        ),
+        (
+            lambda d: write_csv(d / "don_vi.csv", ["Mã đơn vị", "Tên đơn vị"], []),
+            "thiếu cột bắt buộc 'Loại đơn vị'",
+        ),
+        (lambda d: _write_bytes(d / "don_vi.csv", "Mã,Tên\n".encode("cp1252")), "không phải UTF-8"),
         (lambda d: _write_bytes(d / "x.xlsx", b"not a workbook"), "không mở được"),
         (lambda d: write_csv(d / "lung_tung.csv", ["Cột A"], [["1"]]), "không nhận ra bảng"),
         (lambda d: _write_bytes(d / "nhan_su.csv", b""), "tệp rỗng"),
@@ -143,7 +148,8 @@ def test_cli_exit_codes_and_report_lines(engine, tmp_path, base_files, monkeypat
     reported = runner.invoke(app, ["import", str(bad)])
     assert reported.exit_code == 1
     assert 'nhan_su.csv:11, cột "Mã đơn vị": không tìm thấy đơn vị "khong-co" (bị loại)' in (
-        reported.output)
+        reported.output
+    )
     assert 'nhan_su.csv:10, cột "Số điện thoại"' in reported.output
     missing = runner.invoke(app, ["import", str(tmp_path / "khong_co.csv")])
     assert missing.exit_code == 2 and "không tìm thấy tệp" in missing.output

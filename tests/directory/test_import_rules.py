@@ -26,8 +26,16 @@ from .conftest import (
 _runs = itertools.count()
 
 
-def run(engine: Engine, tmp_path: Path, *, units=None, staff=None, figures=None,
-        scope: str | None = None, headers=None) -> ImportResult:
+def run(
+    engine: Engine,
+    tmp_path: Path,
+    *,
+    units=None,
+    staff=None,
+    figures=None,
+    scope: str | None = None,
+    headers=None,
+) -> ImportResult:
     folder = tmp_path / f"run{next(_runs)}"
     headers = headers or {}
     paths = []
@@ -36,8 +44,9 @@ def run(engine: Engine, tmp_path: Path, *, units=None, staff=None, figures=None,
     if staff is not None:
         paths.append(write_csv(folder / "nhan_su.csv", headers.get("staff", STAFF_HEADER), staff))
     if figures is not None:
-        paths.append(write_csv(folder / "thong_ke.csv", headers.get("figures", FIGURES_HEADER),
-                               figures))
+        paths.append(
+            write_csv(folder / "thong_ke.csv", headers.get("figures", FIGURES_HEADER), figures)
+        )
     return import_paths(engine, paths, scope=scope)
 
 
@@ -54,9 +63,13 @@ def person(engine: Engine, code: str):
 
 def positions_of(engine: Engine, code: str) -> set[tuple[str, str]]:
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT u.code, q.position FROM positions q JOIN people p ON p.id = q.person_id "
-            "JOIN units u ON u.id = q.unit_id WHERE p.code = :c"), {"c": code}).all()
+        rows = conn.execute(
+            text(
+                "SELECT u.code, q.position FROM positions q JOIN people p ON p.id = q.person_id "
+                "JOIN units u ON u.id = q.unit_id WHERE p.code = :c"
+            ),
+            {"c": code},
+        ).all()
     return {tuple(r) for r in rows}
 
 
@@ -70,8 +83,12 @@ def only_report(result: ImportResult):
 
 def test_base_import_counts_and_exit_code(engine, tmp_path):
     result = base(engine, tmp_path)
-    assert (result.units.added, result.people.added, result.positions.added,
-            result.figures.added) == (6, 8, 8, 4)
+    assert (
+        result.units.added,
+        result.people.added,
+        result.positions.added,
+        result.figures.added,
+    ) == (6, 8, 8, 4)
     assert result.exit_code == 0
     assert result.revision == 1
     assert result.summary_lines()[-1] == "Không có dòng nào cần xem lại."
@@ -82,15 +99,27 @@ def test_reimport_changes_nothing(engine, tmp_path):
     before = snapshot(engine)
     again = run(engine, tmp_path, units=BASE_UNITS, staff=BASE_STAFF, figures=BASE_FIGURES)
     assert not again.changed and again.revision is None
-    assert (again.units.unchanged, again.people.unchanged, again.positions.unchanged,
-            again.figures.unchanged) == (6, 8, 8, 4)
+    assert (
+        again.units.unchanged,
+        again.people.unchanged,
+        again.positions.unchanged,
+        again.figures.unchanged,
+    ) == (6, 8, 8, 4)
     assert snapshot(engine) == before
 
 
 def test_headers_match_regardless_of_accents_case_spacing_and_nfd(engine, tmp_path):
     headers = {
-        "units": ["ma don vi", "TÊN ĐƠN VỊ", "Mã  đơn vị cấp trên ", "loai don vi", "Cấp Học",
-                  "LOAI HINH", "cong thong tin", "rss"],
+        "units": [
+            "ma don vi",
+            "TÊN ĐƠN VỊ",
+            "Mã  đơn vị cấp trên ",
+            "loai don vi",
+            "Cấp Học",
+            "LOAI HINH",
+            "cong thong tin",
+            "rss",
+        ],
         "staff": [unicodedata.normalize("NFD", h) for h in STAFF_HEADER[::-1]],
     }
     staff = [row[::-1] for row in BASE_STAFF]
@@ -119,12 +148,17 @@ def test_unknown_columns_are_ignored_and_order_is_free(engine, tmp_path):
 
 
 def test_abbreviations_for_level_and_ownership(engine, tmp_path):
-    units = [*BASE_UNITS, ["th-1", "Trường Tiểu học Số 1", "hocmon", "Trường", "th", "ncl", "", ""],
-             ["gdtx", "Trung tâm GDTX", "so", "trường", "Giáo dục thường xuyên", "CL", "", ""]]
+    units = [
+        *BASE_UNITS,
+        ["th-1", "Trường Tiểu học Số 1", "hocmon", "Trường", "th", "ncl", "", ""],
+        ["gdtx", "Trung tâm GDTX", "so", "trường", "Giáo dục thường xuyên", "CL", "", ""],
+    ]
     assert run(engine, tmp_path, units=units).reports == []
     view = load_view(engine)
-    assert (view.unit("th-1").level.value, view.unit("th-1").ownership.value) == ("TH",
-                                                                                    "non_public")
+    assert (view.unit("th-1").level.value, view.unit("th-1").ownership.value) == (
+        "TH",
+        "non_public",
+    )
     assert view.unit("gdtx").level.value == "GDTX"
     assert view.unit("thcs-tt").ownership.value == "private"
 
@@ -132,21 +166,30 @@ def test_abbreviations_for_level_and_ownership(engine, tmp_path):
 @pytest.mark.parametrize(
     ("row", "column", "reason"),
     [
-        (["", "Trường X", "hocmon", "Trường", "TH", "CL", "", ""], "Mã đơn vị",
-         "thiếu Mã đơn vị"),
+        (["", "Trường X", "hocmon", "Trường", "TH", "CL", "", ""], "Mã đơn vị", "thiếu Mã đơn vị"),
         (["x", "", "hocmon", "Trường", "TH", "CL", "", ""], "Tên đơn vị", "thiếu Tên đơn vị"),
-        (["x", "Trường X", "khong-co", "Trường", "TH", "CL", "", ""], "Mã đơn vị cấp trên",
-         'không tìm thấy đơn vị cấp trên "khong-co"'),
-        (["x", "Trường X", "hocmon", "Trạm xá", "TH", "CL", "", ""], "Loại đơn vị",
-         'Loại đơn vị "Trạm xá" không được nhận diện'),
-        (["x", "Trường X", "hocmon", "", "TH", "CL", "", ""], "Loại đơn vị",
-         "thiếu Loại đơn vị"),
-        (["x", "Tr\u00adêng TiÓu häc X", "hocmon", "Trường", "TH", "CL", "", ""], "Tên đơn vị",
-         "TCVN3/VNI"),
-        (["hocmon", "Xã Hóc Môn 2", "so", "Xã/Phường", "", "", "", ""], "Mã đơn vị",
-         'Mã đơn vị "hocmon" trùng với dòng 3'),
-        (["x", "Trường X", "x", "Trường", "TH", "CL", "", ""], "Mã đơn vị cấp trên",
-         "chính nó"),
+        (
+            ["x", "Trường X", "khong-co", "Trường", "TH", "CL", "", ""],
+            "Mã đơn vị cấp trên",
+            'không tìm thấy đơn vị cấp trên "khong-co"',
+        ),
+        (
+            ["x", "Trường X", "hocmon", "Trạm xá", "TH", "CL", "", ""],
+            "Loại đơn vị",
+            'Loại đơn vị "Trạm xá" không được nhận diện',
+        ),
+        (["x", "Trường X", "hocmon", "", "TH", "CL", "", ""], "Loại đơn vị", "thiếu Loại đơn vị"),
+        (
+            ["x", "Tr\u00adêng TiÓu häc X", "hocmon", "Trường", "TH", "CL", "", ""],
+            "Tên đơn vị",
+            "TCVN3/VNI",
+        ),
+        (
+            ["hocmon", "Xã Hóc Môn 2", "so", "Xã/Phường", "", "", "", ""],
+            "Mã đơn vị",
+            'Mã đơn vị "hocmon" trùng với dòng 3',
+        ),
+        (["x", "Trường X", "x", "Trường", "TH", "CL", "", ""], "Mã đơn vị cấp trên", "chính nó"),
     ],
 )
 def test_rejected_unit_rows(engine, tmp_path, row, column, reason):
@@ -159,10 +202,12 @@ def test_rejected_unit_rows(engine, tmp_path, row, column, reason):
 
 
 def test_cycle_rejects_every_unit_on_it_and_its_staff(engine, tmp_path):
-    units = [*BASE_UNITS,
-             ["a", "Cụm A", "b", "Cụm", "", "", "", ""],
-             ["b", "Cụm B", "a", "Cụm", "", "", "", ""],
-             ["c", "Trường C", "a", "Trường", "TH", "CL", "", ""]]
+    units = [
+        *BASE_UNITS,
+        ["a", "Cụm A", "b", "Cụm", "", "", "", ""],
+        ["b", "Cụm B", "a", "Cụm", "", "", "", ""],
+        ["c", "Trường C", "a", "Trường", "TH", "CL", "", ""],
+    ]
     staff = [*BASE_STAFF, ["P100", "Ngô Thị Mai", "0911000111", "", "c", "GV", "", "", "", ""]]
     result = run(engine, tmp_path, units=units, staff=staff)
     by_row = {(r.source, r.row): r for r in result.reports}
@@ -185,16 +230,25 @@ def test_moving_a_unit_under_its_own_descendant_is_a_cycle(engine, tmp_path):
 
 
 def test_school_without_level_is_imported_and_reported(engine, tmp_path):
-    result = run(engine, tmp_path, units=[*BASE_UNITS, ["x", "Trường X", "hocmon", "Trường", "",
-                                                         "CL", "", ""]])
+    result = run(
+        engine,
+        tmp_path,
+        units=[*BASE_UNITS, ["x", "Trường X", "hocmon", "Trường", "", "CL", "", ""]],
+    )
     report = only_report(result)
     assert not report.rejected and report.column == "Cấp học"
     assert load_view(engine).unit("x").level is None
 
 
 def test_bad_portal_url_is_dropped_and_reported(engine, tmp_path):
-    result = run(engine, tmp_path, units=[*BASE_UNITS, ["x", "Trường X", "hocmon", "Trường", "TH",
-                                                         "CL", "không có", "thx.hcm.edu.vn/rss"]])
+    result = run(
+        engine,
+        tmp_path,
+        units=[
+            *BASE_UNITS,
+            ["x", "Trường X", "hocmon", "Trường", "TH", "CL", "không có", "thx.hcm.edu.vn/rss"],
+        ],
+    )
     report = only_report(result)
     assert report.column == "Cổng thông tin" and not report.rejected
     unit = load_view(engine).unit("x")
@@ -226,8 +280,14 @@ def test_unit_changes_are_applied(engine, tmp_path):
 # ----------------------------------------------------------------------------- staff
 
 
-def staff_row(code="P100", name="Ngô Thị Mai", phone="0911000111", unit="thcs-dvd",
-              position="Giáo viên", training="Đại học") -> list[str]:
+def staff_row(
+    code="P100",
+    name="Ngô Thị Mai",
+    phone="0911000111",
+    unit="thcs-dvd",
+    position="Giáo viên",
+    training="Đại học",
+) -> list[str]:
     return [code, name, phone, "", unit, position, training, "", "Nữ", ""]
 
 
@@ -257,8 +317,10 @@ def test_rejected_staff_rows(engine, tmp_path, row, column, reason):
 def test_position_abbreviations(engine, tmp_path):
     staff = [*BASE_STAFF, staff_row(position="pht"), staff_row(position="TTCM")]
     assert run(engine, tmp_path, units=BASE_UNITS, staff=staff).reports == []
-    assert positions_of(engine, "P100") == {("thcs-dvd", "vice_principal"),
-                                            ("thcs-dvd", "team_leader")}
+    assert positions_of(engine, "P100") == {
+        ("thcs-dvd", "vice_principal"),
+        ("thcs-dvd", "team_leader"),
+    }
 
 
 @pytest.mark.parametrize("phone", ["", "12345", "không có"])
@@ -272,38 +334,58 @@ def test_missing_or_invalid_phone_imports_the_person_without_login(engine, tmp_p
 
 
 def test_landline_is_not_a_login_phone(engine, tmp_path):
-    result = run(engine, tmp_path, units=BASE_UNITS,
-                 staff=[*BASE_STAFF, staff_row(phone="028 3829 1234")])
+    result = run(
+        engine, tmp_path, units=BASE_UNITS, staff=[*BASE_STAFF, staff_row(phone="028 3829 1234")]
+    )
     assert "di động" in only_report(result).reason
     assert person(engine, "P100").phone is None
 
 
 @pytest.mark.parametrize(
     "raw",
-    ["0912 345 001", "0912.345.001", "912345001", "+84912345001", "84912345001",
-     "(+84) 912 345 001", "9.12345001E+08", "0084912345001"],
+    [
+        "0912 345 001",
+        "0912.345.001",
+        "912345001",
+        "+84912345001",
+        "84912345001",
+        "(+84) 912 345 001",
+        "9.12345001E+08",
+        "0084912345001",
+    ],
 )
 def test_phone_forms_normalise_to_e164(engine, tmp_path, raw):
-    assert run(engine, tmp_path, units=BASE_UNITS,
-               staff=[*BASE_STAFF, staff_row(phone=raw)]).reports == []
+    assert (
+        run(engine, tmp_path, units=BASE_UNITS, staff=[*BASE_STAFF, staff_row(phone=raw)]).reports
+        == []
+    )
     assert person(engine, "P100").phone == "+84912345001"
 
 
-@pytest.mark.parametrize(("raw", "e164"), [("01662345678", "+84362345678"),
-                                           ("01212345678", "+84792345678"),
-                                           ("841282345678", "+84782345678"),
-                                           ("01992345678", "+84592345678")])
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("01662345678", "+84362345678"),
+        ("01212345678", "+84792345678"),
+        ("841282345678", "+84782345678"),
+        ("01992345678", "+84592345678"),
+    ],
+)
 def test_pre_2018_eleven_digit_numbers_are_converted(engine, tmp_path, raw, e164):
-    assert run(engine, tmp_path, units=BASE_UNITS,
-               staff=[*BASE_STAFF, staff_row(phone=raw)]).reports == []
+    assert (
+        run(engine, tmp_path, units=BASE_UNITS, staff=[*BASE_STAFF, staff_row(phone=raw)]).reports
+        == []
+    )
     assert person(engine, "P100").phone == e164
 
 
 def test_duplicate_phone_reports_both_and_binds_neither(engine, tmp_path):
     staff = [*BASE_STAFF, staff_row(phone="0912 345 678")]  # P001's number
     result = run(engine, tmp_path, units=BASE_UNITS, staff=staff)
-    assert {(r.row, r.column) for r in result.reports} == {(2, "Số điện thoại"),
-                                                          (10, "Số điện thoại")}
+    assert {(r.row, r.column) for r in result.reports} == {
+        (2, "Số điện thoại"),
+        (10, "Số điện thoại"),
+    }
     assert all("trùng" in r.reason and not r.rejected for r in result.reports)
     view = load_view(engine)
     p1 = next(p for p in view.people.values() if p.code == "P001")
@@ -313,8 +395,12 @@ def test_duplicate_phone_reports_both_and_binds_neither(engine, tmp_path):
 
 
 def test_unrecognised_training_level_counts_as_other(engine, tmp_path):
-    result = run(engine, tmp_path, units=BASE_UNITS,
-                 staff=[*BASE_STAFF, staff_row(training="Sau đại học xyz")])
+    result = run(
+        engine,
+        tmp_path,
+        units=BASE_UNITS,
+        staff=[*BASE_STAFF, staff_row(training="Sau đại học xyz")],
+    )
     report = only_report(result)
     assert not report.rejected and report.column == "Trình độ đào tạo"
     assert 'tính là "Khác"' in report.reason
@@ -322,11 +408,13 @@ def test_unrecognised_training_level_counts_as_other(engine, tmp_path):
 
 
 def test_person_with_two_positions_is_one_person(engine, tmp_path):
-    staff = [*BASE_STAFF, staff_row(position="PHT"), staff_row(position="GV", unit="thcs-tt",
-                                                               phone="")]
+    staff = [
+        *BASE_STAFF,
+        staff_row(position="PHT"),
+        staff_row(position="GV", unit="thcs-tt", phone=""),
+    ]
     assert run(engine, tmp_path, units=BASE_UNITS, staff=staff).reports == []
-    assert positions_of(engine, "P100") == {("thcs-dvd", "vice_principal"),
-                                            ("thcs-tt", "teacher")}
+    assert positions_of(engine, "P100") == {("thcs-dvd", "vice_principal"), ("thcs-tt", "teacher")}
     assert person(engine, "P100").phone == "+84911000111"
 
 
@@ -373,8 +461,7 @@ def test_rejected_second_row_keeps_the_position_it_cannot_vouch_for(engine, tmp_
     newer = [*BASE_STAFF, staff_row(), staff_row(position="PHT", unit="chua-co")]
     result = run(engine, tmp_path, units=BASE_UNITS, staff=newer)
     assert only_report(result).rejected
-    assert positions_of(engine, "P100") == {("thcs-dvd", "teacher"),
-                                            ("thcs-dvd", "vice_principal")}
+    assert positions_of(engine, "P100") == {("thcs-dvd", "teacher"), ("thcs-dvd", "vice_principal")}
 
 
 def test_broken_phone_in_newer_file_keeps_the_working_number(engine, tmp_path):
@@ -393,8 +480,9 @@ def test_scoped_import_departs_only_people_of_that_unit(engine, tmp_path):
     assert result.reports == [] and result.people.removed == 1
     assert not person(engine, "P007").active
     assert person(engine, "P004").active and person(engine, "P008").active
-    outside = run(engine, tmp_path, staff=[*school_staff, staff_row(unit="thcs-tt")],
-                  scope="thcs-dvd")
+    outside = run(
+        engine, tmp_path, staff=[*school_staff, staff_row(unit="thcs-tt")], scope="thcs-dvd"
+    )
     assert "ngoài phạm vi" in only_report(outside).reason
 
 

@@ -24,8 +24,14 @@ THCS = {
     "can_bo_quan_ly": 2,
     "giao_vien": 3,
     "nhan_vien": 1,
-    "giao_vien_trinh_do": {"tien_si": 0, "thac_si": 0, "dai_hoc": 1, "cao_dang": 1,
-                           "trung_cap": 0, "khac": 1},
+    "giao_vien_trinh_do": {
+        "tien_si": 0,
+        "thac_si": 0,
+        "dai_hoc": 1,
+        "cao_dang": 1,
+        "trung_cap": 0,
+        "khac": 1,
+    },
     "giao_vien_dat_chuan_tro_len": 1,
     "giao_vien_tren_chuan": 0,
 }
@@ -65,13 +71,17 @@ def test_scope_by_unit_and_empty_levels(engine, base_files):
 
 def test_person_counts_once_in_the_first_group(engine, base_files, tmp_path):
     import_paths(engine, base_files)
-    extra = write_csv(tmp_path / "more" / "nhan_su.csv", STAFF_HEADER, [
-        *BASE_STAFF,
-        ["P200", "Dương Văn Khoa", "0909000111", "", "thcs-dvd", "PHT", "Thạc sĩ", "", "", ""],
-        ["P200", "Dương Văn Khoa", "", "", "thcs-dvd", "GV", "", "", "", ""],
-        ["P201", "Lý Thị Kim", "0909000222", "", "thcs-dvd", "Văn thư", "", "", "", ""],
-        ["P201", "Lý Thị Kim", "", "", "thcs-tt", "GV", "Thạc sĩ", "", "", ""],
-    ])
+    extra = write_csv(
+        tmp_path / "more" / "nhan_su.csv",
+        STAFF_HEADER,
+        [
+            *BASE_STAFF,
+            ["P200", "Dương Văn Khoa", "0909000111", "", "thcs-dvd", "PHT", "Thạc sĩ", "", "", ""],
+            ["P200", "Dương Văn Khoa", "", "", "thcs-dvd", "GV", "", "", "", ""],
+            ["P201", "Lý Thị Kim", "0909000222", "", "thcs-dvd", "Văn thư", "", "", "", ""],
+            ["P201", "Lý Thị Kim", "", "", "thcs-tt", "GV", "Thạc sĩ", "", "", ""],
+        ],
+    )
     assert import_paths(engine, [extra]).reports == []
     figures = stats.compute(load_view(engine), Level.THCS)
     # P200: management (not a teacher); P201: teaching, and counted once

@@ -1,0 +1,261 @@
+"""``dieuhanh up``: the whole stack on one machine, state under one data directory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from provisioning.config import Config, load_config
+from provisioning.embedded import accounts
+from provisioning.embedded.datadir import (
+    ADMIN_LOCALPART,
+    EmbeddedSetup,
+    init_data_dir,
+    store_admin_token,
+    stored_admin_token,
+)
+from provisioning.embedded.ports import port_is_free
+from provisioning.embedded.supervisor import Child, ChildSpec, Supervisor
+from provisioning.embedded.synapse import SynapseStartError, log_size, probe, startup_error
+
+log = logging.getLogger(__name__)
+
+SYNAPSE_START_TIMEOUT = 120.0
+
+
+class UpError(RuntimeError):
+    """A failure to report to the admin (the message is in Vietnamese)."""
+
+
+def run_up(data_dir: Path, port: int) -> int:
+    """Run the embedded stack until Ctrl-C; the process exit code."""
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    root = data_dir.expanduser().resolve()
+    try:
+        if not 1 <= port <= 65535:
+            raise UpError(f"Cổng {port} không hợp lệ (phải từ 1 đến 65535).")
+        if not port_is_free(port):
+            raise UpError(
+                f"Cổng {port} đang được một chương trình khác sử dụng. Hãy dừng chương "
+                f"trình đó hoặc chọn cổng khác: dieuhanh up --port <cổng>."
+            )
+        with _locked(root):
+            setup = init_data_dir(root, port)
+            _say_data_dir(setup)
+            code = asyncio.run(_supervise(setup))
+    except UpError as exc:
+        _say(f"Lỗi: {exc}")
+        return 1
+    except SynapseStartError as exc:
+        _say(f"Lỗi: máy chủ Synapse không khởi động được.\n{exc}")
+        return 1
+    _say("Đã dừng tất cả dịch vụ." if code == 0 else "Hệ thống đã dừng do lỗi.")
+    return code
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the data directory while the stack runs."""
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UpError(
+                f"Thư mục dữ liệu {root} đang được một tiến trình `dieuhanh up` khác sử dụng."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+async def _supervise(setup: EmbeddedSetup) -> int:
+    supervisor = Supervisor()
+    code = await supervisor.run(lambda: _start_stack(supervisor, setup))
+    if supervisor.failed_child is not None:
+        child = supervisor.failed_child
+        _say(f"Lỗi: dịch vụ {child.name} liên tục dừng đột ngột nên hệ thống đã dừng.")
+        if child.tail():
+            _say(f"Những dòng cuối của {child.name}:\n{child.tail(20)}")
+        if child.name == "synapse":
+            _say(f"Nhật ký Synapse: {setup.synapse.log_path}")
+    return code
+
+
+async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup) -> None:
+    """Synapse, then the admin account and the demo, then our services; then the banner."""
+    env = {"PYTHONUNBUFFERED": "1"}
+    log_offset = log_size(setup.synapse)
+    synapse = await supervisor.start(
+        ChildSpec("synapse", setup.synapse.command(), cwd=setup.synapse.config_dir, env=env)
+    )
+    took = await _wait_for_synapse(setup, synapse, log_offset)
+    log.info("synapse answered after %.1f s", took)
+    await asyncio.to_thread(_ensure_admin, setup)
+    effective = load_config(setup.data.config_path)  # with environment overrides
+    for line in await asyncio.to_thread(_load_demo_if_empty, effective, setup.data.demo_dir):
+        _say(line)
+    config = str(setup.data.config_path)
+    started = {}
+    for service in ("bot", "bridge"):
+        started[service] = await supervisor.start(
+            ChildSpec(
+                service,
+                [sys.executable, "-m", service, "--config", config],
+                cwd=setup.data.root,
+                env=env,
+            )
+        )
+    if not await _wait_for_bridge(setup, started["bridge"]):
+        _say("Cảnh báo: Synapse chưa liên lạc được với bridge; xem nhật ký của bridge ở trên.")
+    _say(_banner(setup))
+
+
+async def _wait_for_synapse(setup: EmbeddedSetup, synapse: Child, log_offset: int) -> float:
+    """Poll until Synapse answers; fail at once if it dies, with its new log lines.
+
+    Its output is already on the console, so the error does not repeat it.
+    """
+    files = setup.synapse
+    start = time.monotonic()
+    while not await asyncio.to_thread(probe, files.base_url):
+        if synapse.exit_codes:
+            raise startup_error(
+                files,
+                f"Synapse exited with code {synapse.exit_codes[-1]} before answering.",
+                log_offset=log_offset,
+            )
+        if time.monotonic() - start > SYNAPSE_START_TIMEOUT:
+            raise startup_error(
+                files,
+                f"Synapse did not answer on {files.base_url} within {SYNAPSE_START_TIMEOUT:.0f} s.",
+                log_offset=log_offset,
+            )
+        await asyncio.sleep(0.2)
+    return time.monotonic() - start
+
+
+async def _wait_for_bridge(setup: EmbeddedSetup, bridge: Child, timeout: float = 30.0) -> bool:
+    """Until Synapse reaches the bridge (appservice ping); False on timeout."""
+    bridge_config = setup.config.bridge
+    path = f"/_matrix/client/v1/appservice/{accounts.quote(bridge_config.id)}/ping"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            await asyncio.to_thread(
+                accounts.call,
+                setup.synapse.base_url,
+                "POST",
+                path,
+                {},
+                token=bridge_config.as_token,
+                timeout=5.0,
+            )
+            return True
+        except (accounts.MatrixError, OSError) as exc:
+            log.debug("bridge not reachable yet: %s", exc)
+        await asyncio.sleep(0.2)
+    log.warning(
+        "Synapse could not reach the bridge within %.0f s (%d starts)", timeout, bridge.starts
+    )
+    return False
+
+
+def _ensure_admin(setup: EmbeddedSetup) -> None:
+    """Create the admin account once; keep a valid access token in the data directory."""
+    data = setup.data
+    password = data.admin_password_path.read_text(encoding="utf-8").strip()
+    token = stored_admin_token(data)
+    session = accounts.ensure_account(
+        setup.synapse.base_url,
+        setup.config.homeserver.registration_shared_secret,
+        ADMIN_LOCALPART,
+        password,
+        admin=True,
+        token=token,
+        displayname="Quản trị",
+    )
+    if session.access_token != token:
+        store_admin_token(setup, session.access_token)
+        log.info("admin token for %s stored in %s", session.user_id, data.admin_token_path)
+
+
+def _load_demo_if_empty(config: Config, demo_dir: Path) -> list[str]:
+    """Import the demo district into an empty directory; the lines to show."""
+    from provisioning.db import directory_is_empty, open_directory
+    from provisioning.demo import write_demo
+    from provisioning.importer import import_paths
+
+    try:
+        engine = open_directory(config.database.url)
+        try:
+            if not directory_is_empty(engine):
+                return ["Danh bạ đã có dữ liệu: không nạp lại dữ liệu mẫu."]
+            paths = write_demo(demo_dir)
+            result = import_paths(engine, paths)
+        finally:
+            engine.dispose()
+    except Exception:
+        log.exception("loading the demo district failed")
+        return [
+            "Lỗi khi nạp dữ liệu mẫu (chi tiết trong nhật ký phía trên); "
+            "hệ thống vẫn tiếp tục chạy."
+        ]
+    head = (
+        "Đã nạp dữ liệu mẫu vào danh bạ:"
+        if result.exit_code == 0
+        else "Dữ liệu mẫu được nạp nhưng có lỗi:"
+    )
+    return [head, *(f"  {line}" for line in result.summary_lines())]
+
+
+def _say_data_dir(setup: EmbeddedSetup) -> None:
+    root = setup.data.root
+    if setup.created:
+        _say(f"Đã tạo thư mục dữ liệu mới: {root}")
+        return
+    _say(f"Dùng lại thư mục dữ liệu: {root}")
+    if setup.written:
+        names = ", ".join(str(p.relative_to(root)) for p in setup.written)
+        _say(f"Đã cập nhật theo cấu hình mới: {names}")
+
+
+def _banner(setup: EmbeddedSetup) -> str:
+    url = setup.synapse.base_url
+    return "\n".join(
+        [
+            "",
+            "Điều hành đã sẵn sàng.",
+            f"  Máy chủ Matrix (homeserver): {url}",
+            f"  Tên máy chủ (server name):   {setup.config.homeserver.server_name}",
+            f"  Tài khoản quản trị:          {setup.admin_user_id}",
+            f"  Mật khẩu quản trị lưu trong: {setup.data.admin_password_path}",
+            f"  Cấu hình các dịch vụ:        {setup.data.config_path}",
+            "Đăng nhập bằng Element: ở mục máy chủ (homeserver) chọn “Sửa”, nhập",
+            f"{url}, rồi đăng nhập bằng tài khoản được cấp.",
+            "Không có đăng ký công khai: tài khoản cán bộ do hệ thống tạo từ danh sách",
+            "nhân sự. Máy chủ chỉ nhận kết nối từ chính máy này (127.0.0.1); để điện",
+            "thoại dùng được, hãy đặt một reverse proxy HTTPS phía trước.",
+            "Nhấn Ctrl-C để dừng.",
+            "",
+        ]
+    )
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)

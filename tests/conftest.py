@@ -1,0 +1,139 @@
+"""Shared fixtures: a real Synapse, configured exactly as ``dieuhanh up`` configures it.
+
+The ``synapse`` fixture lays out a data directory with the same code as
+``up`` (provisioning.embedded.datadir), starts Synapse from the installed
+package on a free loopback port, registers an admin, and stops it at the end
+of the session. It is synchronous, so any test style can use it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provisioning.config import BridgeConfig
+from provisioning.embedded import accounts
+from provisioning.embedded.datadir import ADMIN_LOCALPART, EmbeddedSetup, init_data_dir
+from provisioning.embedded.files import tail
+from provisioning.embedded.ports import free_port
+from provisioning.embedded.synapse import start_synapse, stop_process, wait_until_ready
+
+#: Tests only: cheap password hashing (up keeps Synapse's default of 12 rounds).
+TEST_OVERRIDES = "# Test suite only.\nbcrypt_rounds: 4\n"
+
+_start_seconds: list[float] = []
+
+
+@dataclass
+class SynapseServer:
+    """A running Synapse for tests."""
+
+    setup: EmbeddedSetup
+    process: subprocess.Popen
+    admin: accounts.Session
+    start_seconds: float
+
+    @property
+    def base_url(self) -> str:
+        return self.setup.synapse.base_url
+
+    @property
+    def server_name(self) -> str:
+        return self.setup.synapse.server_name
+
+    @property
+    def registration_shared_secret(self) -> str:
+        return self.setup.config.homeserver.registration_shared_secret
+
+    @property
+    def admin_token(self) -> str:
+        return self.admin.access_token
+
+    @property
+    def admin_user_id(self) -> str:
+        return self.admin.user_id
+
+    @property
+    def appservice(self) -> BridgeConfig:
+        """The registered appservice (the bridge): tokens, listen port, namespaces."""
+        return self.setup.config.bridge
+
+    @property
+    def config_path(self) -> Path:
+        """A config.yaml for our services, pointing at this Synapse."""
+        return self.setup.data.config_path
+
+    def user_id(self, localpart: str) -> str:
+        return f"@{localpart}:{self.server_name}"
+
+    def register_user(
+        self,
+        localpart: str | None = None,
+        password: str | None = None,
+        *,
+        admin: bool = False,
+        displayname: str | None = None,
+    ) -> accounts.Session:
+        """Create an account with the shared secret (a fresh localpart if none is given)."""
+        return accounts.register(
+            self.base_url,
+            self.registration_shared_secret,
+            localpart or f"u{secrets.token_hex(6)}",
+            password or secrets.token_urlsafe(12),
+            admin=admin,
+            displayname=displayname,
+        )
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """One JSON call, as the admin unless another token is given."""
+        return accounts.call(self.base_url, method, path, body, token=token or self.admin_token)
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
+    """A Synapse started once per session from ``up``'s own configuration."""
+    setup = init_data_dir(tmp_path_factory.mktemp("embedded"), free_port())
+    (setup.synapse.conf_d / "tests.yaml").write_text(TEST_OVERRIDES, encoding="utf-8")
+    output_path = setup.synapse.config_dir / "stdout.log"
+    with output_path.open("wb") as output:
+        process = start_synapse(setup.synapse, output)
+    try:
+        took = wait_until_ready(
+            setup.synapse, timeout=120, exited=process.poll, output=lambda: tail(output_path)
+        )
+        password = setup.data.admin_password_path.read_text(encoding="utf-8").strip()
+        admin = accounts.ensure_account(
+            setup.synapse.base_url,
+            setup.config.homeserver.registration_shared_secret,
+            ADMIN_LOCALPART,
+            password,
+            admin=True,
+        )
+    except BaseException:
+        stop_process(process)
+        raise
+    _start_seconds.append(took)
+    try:
+        yield SynapseServer(setup, process, admin, took)
+    finally:
+        stop_process(process)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _start_seconds:
+        terminalreporter.write_line(
+            f"embedded Synapse answered /_matrix/client/versions {_start_seconds[0]:.1f} s "
+            "after start"
+        )

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from provisioning.config import Config, ConfigError, load_config
+from provisioning.text import format_number
 
 app = typer.Typer(
     help="Điều hành — quản trị mạng điều hành giáo dục trên Matrix.",
@@ -137,6 +138,138 @@ def stats(
     table.add_column("Số liệu", justify="right")
     for name, value in statistics.table_rows(figures):
         table.add_row(name, value)
+    console.print(table)
+
+
+def _plan_table(plan) -> Table:
+    from provisioning.matrix.plan import KIND_LABEL, Kind
+
+    table = Table(title="Kế hoạch đồng bộ danh bạ → Matrix")
+    table.add_column("Thao tác")
+    table.add_column("Số lượng", justify="right")
+    for kind, count in plan.counts().items():
+        table.add_row(KIND_LABEL[Kind(kind)], format_number(count))
+    table.add_row("Tổng cộng", format_number(plan.total), style="bold")
+    return table
+
+
+@app.command()
+def plan(
+    as_json: Annotated[bool, typer.Option("--json", help="In đúng một đối tượng JSON.")] = False,
+    details: Annotated[
+        bool, typer.Option("--details", help="Liệt kê từng thao tác (tối đa 20 mỗi loại).")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Xem những gì `apply` sẽ thay đổi trên Matrix, không đụng đến máy chủ."""
+    from provisioning.matrix.apply import make_plan
+
+    cfg = _config(config)
+    result = make_plan(_directory(cfg), cfg)[0]
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    if not result.ops:
+        console.print("Không có gì cần thay đổi: Matrix đã khớp với danh bạ.")
+        return
+    console.print(_plan_table(result))
+    if details:
+        shown: dict[str, int] = {}
+        for op in result.ops:
+            shown[op.kind] = shown.get(op.kind, 0) + 1
+            if shown[op.kind] <= 20:
+                console.print("  " + " ".join(f"{k}={v}" for k, v in op.to_json().items()))
+
+
+@app.command()
+def apply(
+    allow_mass_removal: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-removal", help="Cho phép khoá/gỡ nhiều hơn ngưỡng max_removal_share."
+        ),
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Nếu đang có lần áp dụng khác, chờ nó xong.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Đồng bộ danh bạ vào Matrix: tài khoản, không gian, phòng, thành viên, quyền.
+
+    Mã thoát: 0 khi xong hết, 1 khi có thao tác lỗi (đã báo), 2 khi bị từ chối
+    (xoá hàng loạt, đang có lần áp dụng khác, thiếu cấu hình).
+    """
+    import asyncio
+
+    from provisioning.matrix.apply import MassRemovalRefused
+    from provisioning.matrix.apply import apply as run_apply
+    from provisioning.matrix.lock import ApplyLocked
+    from provisioning.matrix.progress import RichProgress
+
+    cfg = _config(config)
+    if not cfg.homeserver.admin_token:
+        errors.print("Thiếu homeserver.admin_token (hoặc DIEUHANH_HOMESERVER_ADMIN_TOKEN).")
+        raise typer.Exit(2)
+    with RichProgress(console) as progress:
+        try:
+            result = asyncio.run(
+                run_apply(
+                    _directory(cfg),
+                    cfg,
+                    allow_mass_removal=allow_mass_removal,
+                    wait=wait,
+                    concurrency=cfg.provisioning.concurrency,
+                    max_removal_share=cfg.provisioning.max_removal_share,
+                    progress=progress,
+                )
+            )
+        except (MassRemovalRefused, ApplyLocked) as exc:
+            errors.print(f"Từ chối áp dụng: {exc}")
+            raise typer.Exit(2) from None
+    _print_apply(result)
+    raise typer.Exit(1 if result.failures else 0)
+
+
+def _print_apply(result) -> None:
+    from provisioning.matrix.plan import KIND_LABEL, Kind
+
+    if not result.done:
+        console.print("Không có gì cần thay đổi: Matrix đã khớp với danh bạ.")
+        return
+    ok = result.done - len(result.failures)
+    console.print(
+        f"Đã thực hiện {format_number(ok)} thao tác trong {format_number(result.seconds, 1)} giây"
+        + (f" ({format_number(ok / result.seconds, 1)} thao tác/giây)." if result.seconds else ".")
+    )
+    for kind, count in result.counts.items():
+        console.print(f"  {KIND_LABEL[Kind(kind)]}: {format_number(count)}")
+    if result.adopted:
+        console.print(f"Đã nhận lại {result.adopted} phòng/tài khoản có sẵn trên máy chủ.")
+    if result.failures:
+        console.print(f"{len(result.failures)} thao tác lỗi (chạy lại apply để thử lại):")
+        for failure in result.failures[:50]:
+            console.print(
+                f"  {failure.op.kind.value} {failure.op.room or failure.op.user_id}: "
+                f"{failure.error}"
+            )
+
+
+@app.command()
+def status(config: ConfigOption = None) -> None:
+    """Số người có và chưa có tài khoản, kèm lý do."""
+    from provisioning.matrix.mirror import load_mirror
+    from provisioning.matrix.status import REASONS, account_status
+    from provisioning.view import load_view
+
+    engine = _directory(_config(config))
+    counts = account_status(load_view(engine), load_mirror(engine))
+    table = Table(title="Tài khoản Matrix của nhân sự")
+    table.add_column("Tình trạng")
+    table.add_column("Số người", justify="right")
+    for key, label in REASONS.items():
+        if counts[key]:
+            table.add_row(label, format_number(counts[key]))
+    table.add_row("Tổng cộng", format_number(sum(counts.values())), style="bold")
     console.print(table)
 
 

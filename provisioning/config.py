@@ -83,6 +83,12 @@ class WebConfig:
 
 
 @dataclass
+class ProvisioningConfig:
+    concurrency: int = 16
+    max_removal_share: float = 0.10
+
+
+@dataclass
 class Config:
     homeserver: HomeserverConfig = field(default_factory=HomeserverConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -90,6 +96,7 @@ class Config:
     bridge: BridgeConfig = field(default_factory=BridgeConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -141,6 +148,11 @@ def _coerce(hint: Any, value: Any, where: str, *, from_env: bool) -> Any:
             return int(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: phải là số nguyên, nhận được {value!r}") from None
+    if hint is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: phải là một số, nhận được {value!r}") from None
     if hint is bool:
         if isinstance(value, bool):
             return value

@@ -40,6 +40,7 @@ class PersonView:
     full_name: str
     name_key: str
     phone: str | None
+    phone_raw: str | None  # set only for a number that could not be used
     email: str | None
     training_level: TrainingLevel | None
     active: bool
@@ -187,6 +188,7 @@ def load_view(engine: Engine) -> DirectoryView:
                 row.full_name,
                 row.name_key,
                 row.phone,
+                row.phone_raw,
                 row.email,
                 TrainingLevel(row.training_level) if row.training_level else None,
                 row.active,
@@ -198,6 +200,7 @@ def load_view(engine: Engine) -> DirectoryView:
                     Person.full_name,
                     Person.name_key,
                     Person.phone,
+                    Person.phone_raw,
                     Person.email,
                     Person.training_level,
                     Person.active,

@@ -22,7 +22,12 @@ from provisioning.embedded import accounts
 from provisioning.embedded.datadir import ADMIN_LOCALPART, EmbeddedSetup, init_data_dir
 from provisioning.embedded.files import tail
 from provisioning.embedded.ports import free_port
-from provisioning.embedded.synapse import start_synapse, stop_process, wait_until_ready
+from provisioning.embedded.synapse import (
+    start_synapse,
+    stop_process,
+    wait_for_background_updates,
+    wait_until_ready,
+)
 
 #: Tests only: cheap password hashing (up keeps Synapse's default of 12 rounds).
 TEST_OVERRIDES = "# Test suite only.\nbcrypt_rounds: 4\n"
@@ -121,6 +126,7 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]
             password,
             admin=True,
         )
+        wait_for_background_updates(setup.synapse)
     except BaseException:
         stop_process(process)
         raise

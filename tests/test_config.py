@@ -34,16 +34,20 @@ def test_example_holds_every_setting_each_with_a_comment():
             node = node[key]
         index = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{path[-1]}:"))
         # a comment right above the key, or above the small group it belongs to
-        assert any(line.strip().startswith("#") for line in lines[max(0, index - 3):index]), (
-            f"{'.'.join(path)} has no comment")
+        assert any(line.strip().startswith("#") for line in lines[max(0, index - 3) : index]), (
+            f"{'.'.join(path)} has no comment"
+        )
     assert load_config(EXAMPLE) == Config()  # the example shows the defaults
 
 
 def test_environment_overrides_file(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("bot:\n  password: from-file\nweb:\n  listen_port: 1\n", encoding="utf-8")
-    env = {"DIEUHANH_BOT_PASSWORD": "from-env", "DIEUHANH_SMS_HTTP_HEADERS": '{"X-Key": "k"}',
-           "DIEUHANH_WEB_LISTEN_PORT": "8080"}
+    env = {
+        "DIEUHANH_BOT_PASSWORD": "from-env",
+        "DIEUHANH_SMS_HTTP_HEADERS": '{"X-Key": "k"}',
+        "DIEUHANH_WEB_LISTEN_PORT": "8080",
+    }
     config = load_config(path, environ=env)
     assert config.bot.password == "from-env"
     assert config.sms.http.headers == {"X-Key": "k"}

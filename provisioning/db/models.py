@@ -119,3 +119,62 @@ class DirectoryState(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+# --------------------------------------------------------------------------- Matrix mirror
+# What provisioning has applied to Synapse, so that planning needs no HTTP call.
+
+
+class MatrixAccount(Base):
+    """A person's Matrix account as last applied."""
+
+    __tablename__ = "matrix_accounts"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # False until Synapse confirmed the account exists (the localpart is reserved first)
+    created: Mapped[bool] = mapped_column(Boolean, default=False)
+    displayname: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    deactivated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MatrixRoom(Base):
+    """A room or space provisioning manages, found again by its key (and its alias/tag)."""
+
+    __tablename__ = "matrix_rooms"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    unit_code: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str | None] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(8))
+    ownership: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(255))
+    power_digest: Mapped[str | None] = mapped_column(String(64))
+    parent_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class MatrixMember(Base):
+    """A user joined to a managed room, as last applied or observed."""
+
+    __tablename__ = "matrix_members"
+
+    room_key: Mapped[str] = mapped_column(
+        ForeignKey("matrix_rooms.key", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ApplyLock(Base):
+    """At most one ``apply`` per homeserver, whichever machine or process starts it."""
+
+    __tablename__ = "apply_locks"
+
+    homeserver: Mapped[str] = mapped_column(String(255), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,482 @@
+"""Carry out a plan on Synapse, phase by phase, recording each success in the mirror.
+
+Every operation is idempotent, so an apply killed at any point is simply run again:
+rooms are created with a deterministic alias (a second creation answers M_ROOM_IN_USE
+and the existing room is adopted), accounts are reserved in the mirror before Synapse
+creates them and are found again by their external id, joins and kicks of someone
+already in or out succeed. A permanent error on one operation is reported and the
+rest goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from provisioning.config import Config
+from provisioning.matrix.client import MatrixClient, MatrixError
+from provisioning.matrix.layout import TAG_EVENT, Layout, RoomSpec, build_layout, localpart_base
+from provisioning.matrix.lock import apply_lock
+from provisioning.matrix.mirror import (
+    ADMIN_KEY,
+    APPLIED_REVISION,
+    BOT_KEY,
+    AccountRow,
+    Mirror,
+    MirrorWriter,
+    RoomRow,
+    applied_revision,
+    load_mirror,
+    set_state,
+)
+from provisioning.matrix.plan import Kind, Op, Phase, Plan, compute_plan, digest, power_content
+from provisioning.view import load_view
+
+log = logging.getLogger(__name__)
+
+#: auth_provider of the external id that ties an account to its person (Mã định danh)
+EXTERNAL_PROVIDER = "dieuhanh"
+FLUSH_EVERY = 200
+
+
+class MassRemovalRefused(RuntimeError):
+    """The plan removes more than the configured share; nothing was changed."""
+
+
+@dataclass
+class Failure:
+    op: Op
+    error: str
+
+
+@dataclass
+class ApplyResult:
+    done: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    adopted: int = 0
+    passes: int = 0
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+Progress = Callable[[Op], None]
+
+
+@dataclass
+class Context:
+    """Everything the planner and the executor need about the homeserver's identities."""
+
+    server_name: str
+    bot_user_id: str
+    admin_user_id: str
+
+
+def bot_user_id(config: Config) -> str:
+    return f"@{config.bot.localpart}:{config.homeserver.server_name}"
+
+
+def make_plan(engine: Engine, config: Config, admin_user_id: str | None = None):
+    """The plan from the directory and the mirror alone (no HTTP call).
+
+    Returns (plan, layout, mirror, context). The admin's user id is the one recorded by
+    the last apply unless given (``plan`` never asks Synapse).
+    """
+    view = load_view(engine)
+    layout = build_layout(view)
+    mirror = load_mirror(engine)
+    server = config.homeserver.server_name
+    ctx = Context(
+        server,
+        bot_user_id(config),
+        admin_user_id or mirror.admin_user_id or f"@quantri:{server}",
+    )
+    plan = compute_plan(
+        layout,
+        mirror,
+        server_name=ctx.server_name,
+        bot_user_id=ctx.bot_user_id,
+        admin_user_id=ctx.admin_user_id,
+        bot_exists=mirror.bot_user_id == ctx.bot_user_id,
+        localpart_base=localpart_base,
+    )
+    return plan, layout, mirror, ctx
+
+
+async def apply(
+    engine: Engine,
+    config: Config,
+    *,
+    allow_mass_removal: bool = False,
+    wait: bool = False,
+    concurrency: int = 16,
+    max_removal_share: float = 0.10,
+    progress: Callable[[Plan], Progress] | None = None,
+) -> ApplyResult:
+    """Plan and apply until nothing is left to do (at most three passes)."""
+    started = time.monotonic()
+    result = ApplyResult()
+    async with MatrixClient(config.homeserver.url, config.homeserver.admin_token) as client:
+        admin = await client.whoami()
+        async with apply_lock(engine, config.homeserver.server_name, wait=wait):
+            revision = load_view(engine).revision
+            await client.lift_rate_limits(admin)
+            set_state(engine, ADMIN_KEY, admin)
+            for pass_no in range(3):
+                plan, layout, mirror, ctx = make_plan(engine, config, admin)
+                if pass_no == 0 and not allow_mass_removal:
+                    reason = plan.mass_removal(max_removal_share)
+                    if reason:
+                        raise MassRemovalRefused(reason)
+                if not plan.ops:
+                    break
+                result.passes += 1
+                for kind, n in plan.counts().items():
+                    result.counts[kind] = result.counts.get(kind, 0) + n
+                executor = Executor(
+                    client,
+                    engine,
+                    config,
+                    ctx,
+                    layout,
+                    mirror,
+                    plan,
+                    concurrency,
+                    progress(plan) if progress else None,
+                )
+                await executor.run()
+                result.done += executor.done
+                result.adopted += executor.adopted
+                result.failures.extend(executor.failures)
+                if executor.failures and not executor.adopted:
+                    break  # the same errors would come back; report them
+            if not result.failures:
+                set_state(engine, APPLIED_REVISION, str(revision))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+class Executor:
+    def __init__(
+        self,
+        client: MatrixClient,
+        engine: Engine,
+        config: Config,
+        ctx: Context,
+        layout: Layout,
+        mirror: Mirror,
+        plan: Plan,
+        concurrency: int,
+        progress: Progress | None,
+    ) -> None:
+        self.client, self.config, self.ctx = client, config, ctx
+        self.layout, self.mirror, self.plan = layout, mirror, plan
+        self.writer = MirrorWriter(engine)
+        self.semaphore = asyncio.Semaphore(concurrency)
+        self.progress = progress
+        self.user_of = dict(plan.user_of)
+        self.claimed = mirror.user_ids() | set(plan.user_of.values())
+        self.done = 0
+        self.adopted = 0
+        self.failures: list[Failure] = []
+
+    # ---------------------------------------------------------------- driving
+
+    async def run(self) -> None:
+        by_phase: dict[Phase, list[Op]] = defaultdict(list)
+        for op in self.plan.ops:
+            by_phase[op.phase].append(op)
+        try:
+            for phase in sorted(by_phase):
+                ops = by_phase[phase]
+                if phase is Phase.ACCOUNTS:
+                    self._reserve_accounts(ops)
+                if phase is Phase.JOINS:
+                    await self._per_room(ops)
+                else:
+                    await asyncio.gather(*(self._guarded(op) for op in ops))
+                self.writer.flush()
+        finally:
+            self.writer.flush()
+
+    async def _per_room(self, ops: list[Op]) -> None:
+        """Joins into one room are serialised by Synapse anyway: one queue per room."""
+        queues: dict[str, list[Op]] = defaultdict(list)
+        for op in ops:
+            queues[op.room or ""].append(op)
+
+        async def drain(queue: list[Op]) -> None:
+            for op in queue:
+                await self._guarded(op)
+
+        await asyncio.gather(*(drain(q) for q in queues.values()))
+
+    async def _guarded(self, op: Op) -> None:
+        async with self.semaphore:
+            try:
+                await self._do(op)
+            except MatrixError as exc:
+                log.warning("%s failed: %s", op.kind.value, exc)
+                self.failures.append(Failure(op, str(exc)))
+            except _Skip as exc:
+                self.failures.append(Failure(op, str(exc)))
+        self.done += 1
+        if self.progress:
+            self.progress(op)
+        if len(self.writer) >= FLUSH_EVERY:
+            self.writer.flush()
+
+    async def _do(self, op: Op) -> None:
+        handler = getattr(self, f"_{op.kind.value}")
+        await handler(op)
+
+    # ---------------------------------------------------------------- rooms
+
+    def room_id(self, key: str) -> str:
+        row = self.mirror.rooms.get(key)
+        if row is None or row.room_id is None:
+            raise _Skip(f"phòng {key} chưa được tạo")
+        return row.room_id
+
+    async def _create_space(self, op: Op) -> None:
+        await self._create(self.layout.rooms[op.room])
+
+    async def _create_room(self, op: Op) -> None:
+        await self._create(self.layout.rooms[op.room])
+
+    async def _create(self, spec: RoomSpec) -> None:
+        power = power_content(spec.power, self.user_of, self.ctx.bot_user_id)
+        initial: list[dict[str, Any]] = [
+            {"type": TAG_EVENT, "state_key": "", "content": spec.tag()},
+            {"type": "m.room.history_visibility", "content": {"history_visibility": "shared"}},
+            {"type": "m.room.guest_access", "content": {"guest_access": "forbidden"}},
+        ]
+        if spec.join_rule == "public":
+            initial.append({"type": "m.room.join_rules", "content": {"join_rule": "public"}})
+        elif spec.join_rule == "restricted" and spec.parent_key:
+            initial.append(
+                {
+                    "type": "m.room.join_rules",
+                    "content": {
+                        "join_rule": "restricted",
+                        "allow": [
+                            {"type": "m.room_membership", "room_id": self.room_id(spec.parent_key)}
+                        ],
+                    },
+                }
+            )
+        body: dict[str, Any] = {
+            "name": spec.name,
+            "topic": spec.topic,
+            "preset": "private_chat",
+            "room_alias_name": spec.alias,
+            "power_level_content_override": power,
+            "initial_state": initial,
+        }
+        if spec.is_space:
+            body["creation_content"] = {"type": "m.space"}
+        row = RoomRow(
+            spec.key,
+            None,
+            spec.purpose.value,
+            spec.unit_code,
+            spec.role.value if spec.role else None,
+            spec.level.value if spec.level else None,
+            spec.ownership.value if spec.ownership else None,
+        )
+        try:
+            row.room_id = await self.client.create_room(body)
+            row.name, row.power_digest = spec.name, digest(power)
+            members = {self.ctx.admin_user_id}
+        except MatrixError as exc:
+            if exc.errcode != "M_ROOM_IN_USE":
+                raise
+            row.room_id, members = await self._adopt(spec)
+        self.mirror.rooms[spec.key] = row
+        self.writer.room(row)
+        self.mirror.members[spec.key] = set(members)
+        self.writer.members(spec.key, set(members))
+
+    async def _adopt(self, spec: RoomSpec) -> tuple[str, set[str]]:
+        """The room already exists (a killed apply, a lost mirror): take it back as it is."""
+        alias = f"#{spec.alias}:{self.ctx.server_name}"
+        room_id = await self.client.resolve_alias(alias)
+        if room_id is None:
+            raise _Skip(f"bí danh {alias} vừa bị chiếm rồi biến mất; chạy lại apply")
+        tag = await self.client.get_state(room_id, TAG_EVENT)
+        if not tag or tag.get("key") != spec.key:
+            raise _Skip(f"bí danh {alias} thuộc một phòng khác (thẻ {tag!r}); không dùng lại")
+        self.adopted += 1
+        log.info("adopted existing room %s for %s", room_id, spec.key)
+        # name, power and links are unknown: the next pass sets them again (idempotent)
+        return room_id, await self.client.members(room_id)
+
+    async def _link_space_child(self, op: Op) -> None:
+        child, parent = self.room_id(op.room), self.room_id(op.value)
+        via = {"via": [self.ctx.server_name]}
+        await self.client.put_state(parent, "m.space.child", {**via, "suggested": True}, child)
+        await self.client.put_state(child, "m.space.parent", {**via, "canonical": True}, parent)
+        row = self.mirror.rooms[op.room]
+        row.parent_key = op.value
+        self.writer.room(row)
+
+    async def _rename_room(self, op: Op) -> None:
+        await self.client.put_state(self.room_id(op.room), "m.room.name", {"name": op.value})
+        row = self.mirror.rooms[op.room]
+        row.name = op.value
+        self.writer.room(row)
+
+    async def _set_power_levels(self, op: Op) -> None:
+        spec = self.layout.rooms[op.room]
+        content = power_content(spec.power, self.user_of, self.ctx.bot_user_id)
+        want = digest(content)
+        row = self.mirror.rooms[op.room]
+        if row.power_digest == want:
+            return  # set when the room was created in this run
+        await self.client.put_state(self.room_id(op.room), "m.room.power_levels", content)
+        row.power_digest = want
+        self.writer.room(row)
+
+    def user(self, op: Op) -> str:
+        """The op's user id, as created (a foreign account may have moved it)."""
+        assert op.user_id is not None
+        return self.user_of.get(op.person, op.user_id) if op.person else op.user_id
+
+    async def _join(self, op: Op) -> None:
+        user_id = self.user(op)
+        await self.client.force_join(self.room_id(op.room), user_id)
+        self.mirror.members[op.room].add(user_id)
+        self.writer.joined(op.room, user_id)
+
+    async def _leave(self, op: Op) -> None:
+        await self.client.kick(
+            self.room_id(op.room), op.user_id, "Không còn thuộc đơn vị hoặc nhóm này theo danh bạ"
+        )
+        self.mirror.members[op.room].discard(op.user_id)
+        self.writer.left(op.room, op.user_id)
+
+    # ---------------------------------------------------------------- accounts
+
+    def _reserve_accounts(self, ops: list[Op]) -> None:
+        """Write new accounts' user ids before creating them, so a rerun reuses them."""
+        for op in ops:
+            if op.kind is Kind.CREATE_USER and op.person not in self.mirror.accounts:
+                spec = self.layout.accounts[op.person]
+                row = AccountRow(spec.person_id, op.person, op.user_id, False, None, None, False)
+                self.mirror.accounts[op.person] = row
+                self.writer.account(row)
+        self.writer.flush()
+
+    async def _create_bot(self, op: Op) -> None:
+        password = self.config.bot.password
+        if not password:
+            raise _Skip("bot.password chưa được đặt (DIEUHANH_BOT_PASSWORD)")
+        existing = await self.client.get_user(op.user_id)
+        body: dict[str, Any] = {"displayname": self.config.bot.display_name}
+        if existing is None:
+            body["password"] = password  # only at creation: a password logs out every device
+        await self.client.put_user(op.user_id, body)
+        await self.client.lift_rate_limits(op.user_id)
+        set_state(self.writer.engine, BOT_KEY, op.user_id)
+
+    async def _create_user(self, op: Op) -> None:
+        assert op.person is not None and op.user_id is not None
+        row = self.mirror.accounts[op.person]
+        user_id = await self.client.user_by_external_id(EXTERNAL_PROVIDER, op.person)
+        if user_id is not None and user_id != row.user_id:
+            self.adopted += 1  # the mirror was lost: the account already exists
+        elif user_id is None:
+            user_id = row.user_id
+            found = await self.client.get_user(user_id)
+            while found is not None and not _ours(found, op.person):
+                # someone else's account holds this localpart: take the next free one
+                base = user_id[1:].split(":")[0].rstrip("0123456789")
+                user_id = _next_free(base, self.claimed, self.ctx.server_name)
+                found = await self.client.get_user(user_id)
+        body: dict[str, Any] = {
+            "displayname": op.value,
+            "external_ids": [{"auth_provider": EXTERNAL_PROVIDER, "external_id": op.person}],
+            "deactivated": False,
+        }
+        if op.phone:
+            body["threepids"] = [{"medium": "msisdn", "address": op.phone.lstrip("+")}]
+        await self.client.put_user(user_id, body)
+        row.user_id, row.created, row.displayname, row.deactivated = user_id, True, op.value, False
+        row.phone = op.phone
+        self.user_of[op.person] = user_id
+        self.writer.account(row)
+
+    async def _reactivate_user(self, op: Op) -> None:
+        await self.client.put_user(
+            op.user_id,
+            {
+                "deactivated": False,
+                "displayname": op.value,
+                "external_ids": [{"auth_provider": EXTERNAL_PROVIDER, "external_id": op.person}],
+            },
+        )
+        row = self.mirror.accounts[op.person]
+        row.deactivated, row.displayname, row.phone = False, op.value, None
+        self.writer.account(row)
+
+    async def _update_displayname(self, op: Op) -> None:
+        await self.client.put_user(op.user_id, {"displayname": op.value})
+        row = self.mirror.accounts[op.person]
+        row.displayname = op.value
+        self.writer.account(row)
+
+    async def _remove_phone(self, op: Op) -> None:
+        await self.client.put_user(op.user_id, {"threepids": []})
+        row = self.mirror.accounts[op.person]
+        row.phone = None
+        self.writer.account(row)
+
+    async def _set_phone(self, op: Op) -> None:
+        assert op.value is not None
+        user_id = self.user(op)
+        await self.client.put_user(
+            user_id, {"threepids": [{"medium": "msisdn", "address": op.value.lstrip("+")}]}
+        )
+        row = self.mirror.accounts[op.person]
+        row.phone = op.value
+        self.writer.account(row)
+
+    async def _deactivate_user(self, op: Op) -> None:
+        await self.client.deactivate(op.user_id)
+        row = self.mirror.accounts[op.person]
+        row.deactivated, row.phone = True, None
+        self.writer.account(row)
+        for members in self.mirror.members.values():
+            members.discard(op.user_id)
+        self.writer.left_everywhere(op.user_id)
+
+
+class _Skip(RuntimeError):
+    """An operation that cannot be carried out now; reported like an error."""
+
+
+def _ours(user: dict[str, Any], person_code: str) -> bool:
+    return any(
+        e.get("auth_provider") == EXTERNAL_PROVIDER and e.get("external_id") == person_code
+        for e in user.get("external_ids") or ()
+    )
+
+
+def _next_free(base: str, claimed: set[str], server_name: str) -> str:
+    n = 2
+    while f"@{base}{n}:{server_name}" in claimed:
+        n += 1
+    user_id = f"@{base}{n}:{server_name}"
+    claimed.add(user_id)
+    return user_id
+
+
+def needs_apply(engine: Engine) -> bool:
+    """True when the directory changed since the last successful apply."""
+    return applied_revision(engine) != load_view(engine).revision

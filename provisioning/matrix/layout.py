@@ -1,0 +1,410 @@
+"""The Matrix layout the directory asks for (pure): spaces, rooms, role groups, accounts,
+memberships and power — expressed with person codes, before any Matrix ID exists.
+
+- A space per active unit, nested like the tree.
+- In each unit's space: "Thông tin điều hành" (only the unit's managers and the bot post),
+  "Trao đổi" (discussion; restricted to the space, joined on first use, not forced) and
+  "Tin tức" (news; not for tổ chuyên môn, which have no portal).
+- Role groups in the space of each managing unit (Sở, office, xã/phường, cụm): one per
+  (chức vụ group × cấp học × loại hình) among the schools it manages directly, holding
+  exactly the people in that role — so that a directive can be delivered to the room
+  instead of to each person.
+- People join the announcement and news rooms of their units (a tổ's members also those
+  of its school), their role groups, the spaces of their units and the spaces above them
+  up to the unit that manages theirs. Spaces higher up (cụm chuyên môn, the Sở) are
+  public and joined on demand: forcing a whole city into one room makes every join into
+  it slower (measured: a 1,437-member space dominated a district's provisioning time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from provisioning import vocab
+from provisioning.text import fold
+from provisioning.view import DirectoryView, PersonView, UnitView
+from provisioning.vocab import GROUP_ORDER, Level, Position, PositionGroup, UnitKind
+
+#: Custom state event carrying each managed room's identity (found again without our DB).
+TAG_EVENT = "vn.dieuhanh.room"
+#: The member list and power map refer to the bot with this placeholder.
+BOT = "@bot"
+
+MANAGING_KINDS = {UnitKind.DEPARTMENT, UnitKind.OFFICE, UnitKind.COMMUNE, UnitKind.CLUSTER}
+
+
+class Purpose(StrEnum):
+    SPACE = "space"
+    ANNOUNCEMENTS = "announcements"
+    DISCUSSION = "discussion"
+    NEWS = "news"
+    ROLE = "role"
+
+
+class Role(StrEnum):
+    """Role groups: what a directive's "chức vụ" filter can target with one room."""
+
+    HEAD = "head"  # Hiệu trưởng (Giám đốc of a GDTX centre)
+    DEPUTY = "deputy"  # Phó Hiệu trưởng
+    TEACHER = "teacher"  # Giáo viên, Tổ trưởng/phó, Tổng phụ trách Đội
+    STAFF = "staff"  # Nhân viên of every kind
+
+
+class OwnershipClass(StrEnum):
+    PUBLIC = "public"
+    NON_PUBLIC = "non_public"
+    UNKNOWN = "unknown"
+
+
+PURPOSE_LABEL = {
+    Purpose.ANNOUNCEMENTS: "Thông tin điều hành",
+    Purpose.DISCUSSION: "Trao đổi",
+    Purpose.NEWS: "Tin tức",
+}
+ROLE_LABEL = {
+    Role.HEAD: "Hiệu trưởng",
+    Role.DEPUTY: "Phó Hiệu trưởng",
+    Role.TEACHER: "Giáo viên",
+    Role.STAFF: "Nhân viên",
+}
+OWNERSHIP_LABEL = {
+    OwnershipClass.PUBLIC: "công lập",
+    OwnershipClass.NON_PUBLIC: "ngoài công lập",
+    OwnershipClass.UNKNOWN: "chưa rõ loại hình",
+}
+_LEVEL_NAME = {
+    Level.MN: "Mầm non",
+    Level.TH: "Tiểu học",
+    Level.THCS: "THCS",
+    Level.THPT: "THPT",
+    Level.LC: "Liên cấp",
+    Level.GDTX: "GDTX",
+}
+MANAGER_POSITIONS = {
+    Position.DIRECTOR,
+    Position.DEPUTY_DIRECTOR,
+    Position.HEAD,
+    Position.DEPUTY_HEAD,
+    Position.PRINCIPAL,
+    Position.VICE_PRINCIPAL,
+}
+TEAM_MANAGER_POSITIONS = {Position.TEAM_LEADER, Position.TEAM_DEPUTY}
+
+
+@dataclass(frozen=True, slots=True)
+class Power:
+    """Who may do what in a room: events_default and the people above the default."""
+
+    events_default: int
+    users: tuple[tuple[str, int], ...]  # (person code or BOT, level), sorted
+    is_space: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSpec:
+    key: str
+    purpose: Purpose
+    unit_code: str
+    name: str
+    topic: str
+    is_space: bool
+    join_rule: str  # invite | restricted | public
+    parent_key: str | None
+    alias: str  # localpart of the room's canonical alias
+    power: Power
+    role: Role | None = None
+    level: Level | None = None
+    ownership: OwnershipClass | None = None
+
+    def tag(self) -> dict[str, str]:
+        content = {"key": self.key, "unit": self.unit_code, "purpose": self.purpose.value}
+        if self.role is not None:
+            content["role"] = self.role.value
+        if self.level is not None:
+            content["level"] = self.level.value
+        if self.ownership is not None:
+            content["ownership"] = self.ownership.value
+        return content
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    person_id: int
+    person_code: str
+    full_name: str
+    displayname: str
+    phone: str | None  # the login number, None when missing, broken or shared
+    active: bool
+
+
+@dataclass
+class Layout:
+    rooms: dict[str, RoomSpec] = field(default_factory=dict)
+    accounts: dict[str, AccountSpec] = field(default_factory=dict)
+    members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+# ------------------------------------------------------------------------------ naming
+
+
+def short_unit_name(name: str) -> str:
+    """ "Trường THCS Đỗ Văn Dậy" → "THCS Đỗ Văn Dậy"; "Trường Mầm non Hoa Sen" → "MN Hoa Sen"."""
+    text = re.sub(r"^Trường\s+", "", name)
+    for long, abbr in (
+        ("Mầm non", "MN"),
+        ("Tiểu học", "TH"),
+        ("Trung học cơ sở", "THCS"),
+        ("Trung học phổ thông", "THPT"),
+        ("Sở Giáo dục và Đào tạo", "Sở GD&ĐT"),
+        ("Phòng Giáo dục và Đào tạo", "Phòng GD&ĐT"),
+        ("Giáo dục thường xuyên", "GDTX"),
+    ):
+        if text.startswith(long):
+            return abbr + text[len(long) :]
+    return text
+
+
+def localpart_base(full_name: str) -> str:
+    """A readable, stable localpart stem from a name: "Nguyễn Văn An" → "nguyenvanan".
+
+    Never all digits (Synapse would read it as a phone), never empty.
+    """
+    stem = re.sub(r"[^a-z]", "", fold(full_name))[:40]
+    return stem or "canbo"
+
+
+def room_alias(unit_code: str, *parts: str) -> str:
+    """Alias localpart for a managed room; a lossy code gets a short hash to stay unique."""
+    clean = re.sub(r"[^a-z0-9_-]+", "-", fold(unit_code)).strip("-") or "u"
+    if clean != unit_code:
+        clean += "-" + hashlib.sha1(unit_code.encode()).hexdigest()[:6]
+    return ".".join(["dh", clean, *parts])
+
+
+# ------------------------------------------------------------------------------ layout
+
+
+def primary_position(view: DirectoryView, person: PersonView) -> tuple[Position, UnitView] | None:
+    """The position a person is best known by: management first, then teaching, then staff."""
+    held = [
+        (pos, view.units[unit_id])
+        for unit_id, pos in person.positions
+        if unit_id in view.units and view.units[unit_id].active
+    ]
+    if not held:
+        return None
+    order = {group: i for i, group in enumerate(GROUP_ORDER)}
+    positions = list(Position)
+    return min(held, key=lambda h: (order[h[0].group], positions.index(h[0])))
+
+
+def displayname(view: DirectoryView, person: PersonView) -> str:
+    """ "Nguyễn Văn An · GV · THCS Đỗ Văn Dậy"."""
+    primary = primary_position(view, person)
+    if primary is None:
+        return person.full_name
+    position, unit = primary
+    if unit.kind is UnitKind.TEAM:
+        school = school_of(view, unit)
+        unit = school or unit
+    return f"{person.full_name} · {vocab.short(position)} · {short_unit_name(unit.name)}"
+
+
+def school_of(view: DirectoryView, unit: UnitView) -> UnitView | None:
+    """The school a unit belongs to (itself, or the school above a tổ)."""
+    if unit.kind is UnitKind.SCHOOL:
+        return unit
+    return next((u for u in view.ancestors(unit.id) if u.kind is UnitKind.SCHOOL), None)
+
+
+def managing_unit(view: DirectoryView, school: UnitView) -> UnitView | None:
+    """The nearest unit above a school that manages it (office, xã/phường, cụm or the Sở)."""
+    return next((u for u in view.ancestors(school.id) if u.kind in MANAGING_KINDS), None)
+
+
+def role_of(position: Position) -> Role:
+    if position in (Position.PRINCIPAL, Position.DIRECTOR):
+        return Role.HEAD
+    if position.group is PositionGroup.MANAGEMENT:
+        return Role.DEPUTY
+    if position.group is PositionGroup.TEACHING:
+        return Role.TEACHER
+    return Role.STAFF
+
+
+def ownership_class(unit: UnitView) -> OwnershipClass:
+    if unit.ownership is None:
+        return OwnershipClass.UNKNOWN
+    return OwnershipClass.PUBLIC if unit.ownership.is_public else OwnershipClass.NON_PUBLIC
+
+
+def unit_room_key(unit_code: str, purpose: Purpose) -> str:
+    return f"unit/{unit_code}/{purpose.value}"
+
+
+def role_room_key(unit_code: str, role: Role, level: Level, ownership: OwnershipClass) -> str:
+    return f"role/{unit_code}/{role.value}/{level.value}/{ownership.value}"
+
+
+def build_layout(view: DirectoryView) -> Layout:
+    """Everything the directory asks of Matrix, keyed by room key and person code."""
+    layout = Layout()
+    roots = {u.id for u in view.roots()}
+    managers: dict[int, list[str]] = defaultdict(list)
+    for person in view.people.values():
+        if not person.active:
+            continue
+        for unit_id, pos in person.positions:
+            unit = view.units.get(unit_id)
+            if unit is None:
+                continue
+            wanted = TEAM_MANAGER_POSITIONS if unit.kind is UnitKind.TEAM else MANAGER_POSITIONS
+            if pos in wanted:
+                managers[unit_id].append(person.code)
+
+    for unit in view.units.values():
+        if unit.active:
+            _unit_rooms(view, unit, layout, sorted(set(managers[unit.id])), unit.id in roots)
+
+    role_members: dict[str, set[str]] = defaultdict(set)
+    role_specs: dict[str, tuple[UnitView, Role, Level, OwnershipClass]] = {}
+    for person in view.people.values():
+        primary = primary_position(view, person)
+        layout.accounts[person.code] = AccountSpec(
+            person.id,
+            person.code,
+            person.full_name,
+            displayname(view, person) if primary else person.full_name,
+            view.login_phone(person),
+            person.active and primary is not None,
+        )
+        if not person.active or primary is None:
+            continue
+        for unit_id, pos in person.positions:
+            unit = view.units[unit_id]
+            if not unit.active:
+                continue
+            _join_unit(view, unit, person.code, layout, roots)
+            school = school_of(view, unit)
+            if school is None or school.level is None:
+                continue
+            manager = managing_unit(view, school)
+            if manager is None or not manager.active:
+                continue
+            role = role_of(pos)
+            key = role_room_key(manager.code, role, school.level, ownership_class(school))
+            role_specs[key] = (manager, role, school.level, ownership_class(school))
+            role_members[key].add(person.code)
+
+    for key, (manager, role, level, ownership) in role_specs.items():
+        role_name = "Giám đốc" if role is Role.HEAD and level is Level.GDTX else ROLE_LABEL[role]
+        name = (
+            f"{role_name} · {_LEVEL_NAME[level]} {OWNERSHIP_LABEL[ownership]}"
+            f" · {short_unit_name(manager.name)}"
+        )
+        layout.rooms[key] = RoomSpec(
+            key=key,
+            purpose=Purpose.ROLE,
+            unit_code=manager.code,
+            name=name,
+            topic=f"Nhóm {ROLE_LABEL[role].lower()} các trường {_LEVEL_NAME[level]} "
+            f"{OWNERSHIP_LABEL[ownership]} thuộc {manager.name}.",
+            is_space=False,
+            join_rule="invite",
+            parent_key=unit_room_key(manager.code, Purpose.SPACE),
+            alias=room_alias(manager.code, "nhom", role.value, level.value.lower(), ownership),
+            power=Power(0, ((BOT, 100),)),
+            role=role,
+            level=level,
+            ownership=ownership,
+        )
+        layout.members[key] = role_members[key] | {BOT}
+    return layout
+
+
+def _unit_rooms(
+    view: DirectoryView, unit: UnitView, layout: Layout, managers: list[str], is_root: bool
+) -> None:
+    parent = view.units.get(unit.parent_id) if unit.parent_id is not None else None
+    space_key = unit_room_key(unit.code, Purpose.SPACE)
+    staff_power = tuple(sorted([(BOT, 100), *((code, 50) for code in managers)]))
+    layout.rooms[space_key] = RoomSpec(
+        key=space_key,
+        purpose=Purpose.SPACE,
+        unit_code=unit.code,
+        name=unit.name,
+        topic=f"Không gian của {unit.name}.",
+        is_space=True,
+        join_rule="public" if is_root or unit.kind is UnitKind.CLUSTER else "invite",
+        parent_key=(
+            unit_room_key(parent.code, Purpose.SPACE)
+            if parent is not None and parent.active
+            else None
+        ),
+        alias=room_alias(unit.code),
+        power=Power(100, ((BOT, 100),), is_space=True),
+    )
+    layout.members[space_key].add(BOT)
+    purposes = [Purpose.ANNOUNCEMENTS, Purpose.DISCUSSION]
+    if unit.kind is not UnitKind.TEAM:
+        purposes.append(Purpose.NEWS)
+    short = short_unit_name(unit.name)
+    for purpose in purposes:
+        key = unit_room_key(unit.code, purpose)
+        layout.rooms[key] = RoomSpec(
+            key=key,
+            purpose=purpose,
+            unit_code=unit.code,
+            name=f"{PURPOSE_LABEL[purpose]} · {short}",
+            topic=_TOPICS[purpose].format(unit=unit.name),
+            is_space=False,
+            join_rule="restricted" if purpose is Purpose.DISCUSSION else "invite",
+            parent_key=space_key,
+            alias=room_alias(unit.code, _ALIAS_PART[purpose]),
+            power=Power(0 if purpose is Purpose.DISCUSSION else 50, staff_power),
+        )
+        layout.members[key].add(BOT)
+
+
+_TOPICS = {
+    Purpose.ANNOUNCEMENTS: "Tin nhắn điều hành của {unit}. Chỉ lãnh đạo đơn vị đăng tin; "
+    "mọi người đọc và bày tỏ cảm xúc.",
+    Purpose.DISCUSSION: "Trao đổi chung của {unit}.",
+    Purpose.NEWS: "Tin tức từ cổng thông tin điện tử của {unit}.",
+}
+_ALIAS_PART = {
+    Purpose.ANNOUNCEMENTS: "thongtin",
+    Purpose.DISCUSSION: "traodoi",
+    Purpose.NEWS: "tintuc",
+}
+
+
+def _join_unit(
+    view: DirectoryView, unit: UnitView, code: str, layout: Layout, roots: set[int]
+) -> None:
+    """Memberships that come with a position in ``unit``."""
+    home = [unit]
+    if unit.kind is UnitKind.TEAM:
+        school = school_of(view, unit)
+        if school is not None:
+            home.append(school)
+    for member_of in home:
+        layout.members[unit_room_key(member_of.code, Purpose.ANNOUNCEMENTS)].add(code)
+        if member_of.kind is not UnitKind.TEAM:
+            layout.members[unit_room_key(member_of.code, Purpose.NEWS)].add(code)
+    layout.members[unit_room_key(unit.code, Purpose.SPACE)].add(code)
+    if unit.kind in MANAGING_KINDS:
+        return
+    # the spaces above, up to the unit that manages this one (where its role groups are);
+    # beyond it (cụm, the Sở) spaces are public and joined on demand: forcing the whole
+    # city into one room would make every join in it slower for everyone
+    for above in view.ancestors(unit.id):
+        if above.id in roots or not above.active:
+            break
+        layout.members[unit_room_key(above.code, Purpose.SPACE)].add(code)
+        if above.kind in MANAGING_KINDS:
+            break

@@ -1,0 +1,342 @@
+"""Diff the layout the directory asks for against the mirror of Synapse (pure).
+
+The plan is a list of operations in the order that avoids conflicts: spaces top-down,
+rooms, links and names, accounts, phone moves (remove, then add), joins, one power-levels
+event per room, leaves, deactivations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from provisioning.matrix.layout import BOT, TAG_EVENT, Layout, Power, RoomSpec
+from provisioning.matrix.mirror import Mirror
+
+
+class Kind(StrEnum):
+    CREATE_SPACE = "create_space"
+    CREATE_ROOM = "create_room"
+    LINK_SPACE_CHILD = "link_space_child"
+    RENAME_ROOM = "rename_room"
+    CREATE_BOT = "create_bot"
+    CREATE_USER = "create_user"
+    REACTIVATE_USER = "reactivate_user"
+    UPDATE_DISPLAYNAME = "update_displayname"
+    REMOVE_PHONE = "remove_phone"
+    SET_PHONE = "set_phone"
+    JOIN = "join"
+    SET_POWER_LEVELS = "set_power_levels"
+    LEAVE = "leave"
+    DEACTIVATE_USER = "deactivate_user"
+
+
+class Phase(IntEnum):
+    SPACES = 0
+    ROOMS = 1
+    LINKS = 2
+    ACCOUNTS = 3
+    PHONES_FREED = 4
+    PHONES_BOUND = 5
+    JOINS = 6
+    POWER = 7
+    LEAVES = 8
+    DEACTIVATIONS = 9
+
+
+PHASE_OF = {
+    Kind.CREATE_SPACE: Phase.SPACES,
+    Kind.CREATE_ROOM: Phase.ROOMS,
+    Kind.LINK_SPACE_CHILD: Phase.LINKS,
+    Kind.RENAME_ROOM: Phase.LINKS,
+    Kind.CREATE_BOT: Phase.ACCOUNTS,
+    Kind.CREATE_USER: Phase.ACCOUNTS,
+    Kind.REACTIVATE_USER: Phase.ACCOUNTS,
+    Kind.UPDATE_DISPLAYNAME: Phase.ACCOUNTS,
+    Kind.REMOVE_PHONE: Phase.PHONES_FREED,
+    Kind.SET_PHONE: Phase.PHONES_BOUND,
+    Kind.JOIN: Phase.JOINS,
+    Kind.SET_POWER_LEVELS: Phase.POWER,
+    Kind.LEAVE: Phase.LEAVES,
+    Kind.DEACTIVATE_USER: Phase.DEACTIVATIONS,
+}
+
+#: How `dieuhanh plan` names each kind.
+KIND_LABEL = {
+    Kind.CREATE_SPACE: "Tạo không gian (space)",
+    Kind.CREATE_ROOM: "Tạo phòng",
+    Kind.LINK_SPACE_CHILD: "Gắn phòng vào không gian",
+    Kind.RENAME_ROOM: "Đổi tên phòng",
+    Kind.CREATE_BOT: "Tạo tài khoản bot",
+    Kind.CREATE_USER: "Tạo tài khoản",
+    Kind.REACTIVATE_USER: "Mở lại tài khoản",
+    Kind.UPDATE_DISPLAYNAME: "Đổi tên hiển thị",
+    Kind.REMOVE_PHONE: "Gỡ số điện thoại",
+    Kind.SET_PHONE: "Gắn số điện thoại",
+    Kind.JOIN: "Thêm vào phòng",
+    Kind.SET_POWER_LEVELS: "Đặt quyền trong phòng",
+    Kind.LEAVE: "Đưa ra khỏi phòng",
+    Kind.DEACTIVATE_USER: "Khoá tài khoản (nghỉ việc)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    kind: Kind
+    room: str | None = None  # room key
+    person: str | None = None  # person code
+    user_id: str | None = None
+    value: str | None = None  # new name, phone, parent key …
+    phone: str | None = None  # a new account's phone, bound at creation when free
+
+    @property
+    def phase(self) -> Phase:
+        return PHASE_OF[self.kind]
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class Plan:
+    ops: list[Op] = field(default_factory=list)
+    user_of: dict[str, str] = field(default_factory=dict)  # person code -> user id (new too)
+    accounts_before: int = 0  # active accounts in the mirror
+    memberships_before: int = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.ops)
+
+    def counts(self) -> dict[str, int]:
+        counted = Counter(op.kind for op in self.ops)
+        return {kind.value: counted[kind] for kind in Kind if counted[kind]}
+
+    def removals(self) -> tuple[int, int]:
+        """(accounts to deactivate, memberships to remove)."""
+        counted = Counter(op.kind for op in self.ops)
+        return counted[Kind.DEACTIVATE_USER], counted[Kind.LEAVE]
+
+    def mass_removal(self, share: float) -> str | None:
+        """Why this plan removes too much at once (a truncated staff file?), or None."""
+        accounts, memberships = self.removals()
+        reasons = []
+        if accounts > max(share * self.accounts_before, 5):
+            reasons.append(f"khoá {accounts} trên {self.accounts_before} tài khoản")
+        if memberships > max(share * self.memberships_before, 5):
+            reasons.append(
+                f"đưa {memberships} trên {self.memberships_before} lượt thành viên ra khỏi phòng"
+            )
+        if not reasons:
+            return None
+        return (
+            f"Kế hoạch sẽ {' và '.join(reasons)}, vượt ngưỡng {share:.0%}. Hãy kiểm tra "
+            "tệp nhân sự (có bị thiếu dòng?); nếu thay đổi là đúng, chạy lại với "
+            "--allow-mass-removal."
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "counts": self.counts(),
+            "operations": [op.to_json() for op in self.ops],
+        }
+
+
+def power_content(power: Power, user_of: dict[str, str], bot: str) -> dict[str, Any]:
+    """The m.room.power_levels content for a room (the creator is never listed: v12)."""
+    users = {}
+    for who, level in power.users:
+        user_id = bot if who == BOT else user_of.get(who)
+        if user_id is not None:
+            users[user_id] = level
+    events = {
+        "m.room.name": 50,
+        "m.room.topic": 50,
+        "m.room.avatar": 50,
+        "m.room.canonical_alias": 100,
+        "m.room.power_levels": 100,
+        "m.room.history_visibility": 100,
+        "m.room.encryption": 100,
+        "m.room.server_acl": 100,
+        "m.room.tombstone": 100,
+        "m.room.join_rules": 100,
+        "m.space.child": 100,
+        "m.space.parent": 100,
+        TAG_EVENT: 100,
+        "m.reaction": 0,
+        "m.room.redaction": 0,
+    }
+    return {
+        "users": dict(sorted(users.items())),
+        "users_default": 0,
+        "events_default": power.events_default,
+        "state_default": 100,
+        "ban": 50,
+        "kick": 50,
+        "redact": 50,
+        "invite": 50,
+        "events": events,
+        "notifications": {"room": 50},
+    }
+
+
+def digest(content: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def assign_localpart(base: str, taken: set[str], server_name: str) -> str:
+    """The first free ``base``, ``base2``, ``base3`` … as a full user id; reserves it."""
+    n = 1
+    while True:
+        candidate = f"@{base}{n if n > 1 else ''}:{server_name}"
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+        n += 1
+
+
+def compute_plan(
+    layout: Layout,
+    mirror: Mirror,
+    *,
+    server_name: str,
+    bot_user_id: str,
+    admin_user_id: str,
+    bot_exists: bool,
+    localpart_base,
+) -> Plan:
+    plan = Plan()
+    ops = plan.ops
+    if not bot_exists:
+        ops.append(Op(Kind.CREATE_BOT, user_id=bot_user_id))
+
+    # ------------------------------------------------------------------ accounts
+    taken = mirror.user_ids() | {bot_user_id, admin_user_id}
+    user_of: dict[str, str] = {}
+    live: set[str] = set()  # person codes whose account is (or will be) usable
+    deactivating: set[str] = set()
+    phone_holder = {
+        a.phone: code for code, a in mirror.accounts.items() if a.phone and not a.deactivated
+    }
+    wanted_phone = {
+        spec.phone: code for code, spec in layout.accounts.items() if spec.phone and spec.active
+    }
+    for code in sorted(layout.accounts):
+        spec = layout.accounts[code]
+        account = mirror.accounts.get(code)
+        if account is not None and account.created and not account.deactivated:
+            plan.accounts_before += 1
+        if account is None or not account.created:
+            if not spec.active or spec.phone is None:
+                continue
+            user_id = (
+                account.user_id
+                if account
+                else assign_localpart(localpart_base(spec.full_name), taken, server_name)
+            )
+            # bind the phone at creation unless another account still holds it
+            free = phone_holder.get(spec.phone) in (None, code)
+            ops.append(
+                Op(
+                    Kind.CREATE_USER,
+                    person=code,
+                    user_id=user_id,
+                    value=spec.displayname,
+                    phone=spec.phone if free else None,
+                )
+            )
+            if not free:
+                ops.append(Op(Kind.SET_PHONE, person=code, user_id=user_id, value=spec.phone))
+            user_of[code] = user_id
+            live.add(code)
+            continue
+        user_id = account.user_id
+        user_of[code] = user_id
+        if not spec.active:
+            if not account.deactivated:
+                ops.append(Op(Kind.DEACTIVATE_USER, person=code, user_id=user_id))
+                deactivating.add(code)
+            continue
+        live.add(code)
+        current_phone = None if account.deactivated else account.phone
+        if account.deactivated:
+            ops.append(
+                Op(Kind.REACTIVATE_USER, person=code, user_id=user_id, value=spec.displayname)
+            )
+        elif account.displayname != spec.displayname:
+            ops.append(
+                Op(Kind.UPDATE_DISPLAYNAME, person=code, user_id=user_id, value=spec.displayname)
+            )
+        if current_phone != spec.phone:
+            if current_phone is not None:
+                ops.append(Op(Kind.REMOVE_PHONE, person=code, user_id=user_id, value=current_phone))
+            if spec.phone is not None:
+                ops.append(Op(Kind.SET_PHONE, person=code, user_id=user_id, value=spec.phone))
+    # a departing account's phone wanted by someone else is freed before it is bound
+    for code in deactivating:
+        account = mirror.accounts[code]
+        if account.phone and wanted_phone.get(account.phone) not in (None, code):
+            ops.append(
+                Op(Kind.REMOVE_PHONE, person=code, user_id=account.user_id, value=account.phone)
+            )
+    plan.user_of = user_of
+
+    # ------------------------------------------------------------------ rooms
+    spaces = [s for s in layout.rooms.values() if s.is_space]
+    depth = {s.key: _depth(s, layout) for s in spaces}
+    for spec in sorted(spaces, key=lambda s: (depth[s.key], s.key)):
+        _room_ops(spec, mirror, ops, Kind.CREATE_SPACE)
+    for spec in sorted((s for s in layout.rooms.values() if not s.is_space), key=lambda s: s.key):
+        _room_ops(spec, mirror, ops, Kind.CREATE_ROOM)
+
+    # ------------------------------------------------------------------ members
+    for key in sorted(set(layout.rooms) | set(mirror.rooms)):
+        wanted: dict[str, str | None] = {}  # user id -> person code
+        for who in layout.members.get(key, ()):
+            if who == BOT:
+                wanted[bot_user_id] = None
+            elif who in live:
+                wanted[user_of[who]] = who
+        have = mirror.members.get(key, set())
+        plan.memberships_before += len(have - {admin_user_id, bot_user_id})
+        for user_id in sorted(set(wanted) - have):
+            ops.append(Op(Kind.JOIN, room=key, user_id=user_id, person=wanted[user_id]))
+        gone = {user_of[c] for c in deactivating}
+        for user_id in sorted(have - set(wanted) - {admin_user_id, bot_user_id} - gone):
+            ops.append(Op(Kind.LEAVE, room=key, user_id=user_id))
+        spec = layout.rooms.get(key)
+        if spec is not None:
+            want = digest(power_content(spec.power, user_of, bot_user_id))
+            row = mirror.rooms.get(key)
+            if row is None or row.power_digest != want:
+                ops.append(Op(Kind.SET_POWER_LEVELS, room=key, value=want))
+
+    ops.sort(key=lambda op: op.phase)  # stable: keeps the order within a phase
+    return plan
+
+
+def _room_ops(spec: RoomSpec, mirror: Mirror, ops: list[Op], create: Kind) -> None:
+    row = mirror.rooms.get(spec.key)
+    if row is None or row.room_id is None:
+        ops.append(Op(create, room=spec.key, value=spec.name))
+        if spec.parent_key:
+            ops.append(Op(Kind.LINK_SPACE_CHILD, room=spec.key, value=spec.parent_key))
+        return
+    if row.name != spec.name:
+        ops.append(Op(Kind.RENAME_ROOM, room=spec.key, value=spec.name))
+    if spec.parent_key and row.parent_key != spec.parent_key:
+        ops.append(Op(Kind.LINK_SPACE_CHILD, room=spec.key, value=spec.parent_key))
+
+
+def _depth(spec: RoomSpec, layout: Layout) -> int:
+    depth, parent, seen = 0, spec.parent_key, {spec.key}
+    while parent and parent in layout.rooms and parent not in seen:
+        seen.add(parent)
+        depth += 1
+        parent = layout.rooms[parent].parent_key
+    return depth

@@ -62,11 +62,19 @@ def _directory(config: Config):
 def up(
     data_dir: DataDirOption = Path("data"),
     port: Annotated[int, typer.Option(help="Cổng của máy chủ Synapse nhúng.")] = 8008,
+    demo: Annotated[
+        str,
+        typer.Option(help="Dữ liệu mẫu nạp vào danh bạ trống: demo, mini, district hoặc none."),
+    ] = "demo",
 ) -> None:
     """Chạy toàn bộ hệ thống nhúng: Synapse (SQLite), bot, bridge, dữ liệu mẫu."""
+    from provisioning.demo import PRESETS
     from provisioning.embedded.up import run_up
 
-    raise typer.Exit(run_up(data_dir=data_dir, port=port))
+    if demo != "none" and demo not in PRESETS:
+        errors.print(f"Không có bộ dữ liệu mẫu '{demo}'. Chọn: {', '.join(PRESETS)}, none.")
+        raise typer.Exit(2)
+    raise typer.Exit(run_up(data_dir=data_dir, port=port, demo=demo))
 
 
 @app.command("import")

@@ -105,17 +105,26 @@ _CITY_MIX = (
 
 PRESETS: dict[str, Preset] = {
     "demo": Preset(
-        schools=99,
-        staff=1250,
+        # dozens of schools of each main level, but few people per school, so that a
+        # newcomer's first `dieuhanh up` provisions it into Matrix in a few minutes
+        schools=76,
+        staff=640,
         clusters=(("Sài Gòn", "Tân Định", "Bến Thành"), ("Gia Định", "Bình Thạnh", "Thạnh Mỹ Tây")),
         level_weights=(
-            (Level.MN, 30),
-            (Level.TH, 26),
-            (Level.THCS, 24),
-            (Level.THPT, 12),
-            (Level.LC, 4),
+            (Level.MN, 20),
+            (Level.TH, 20),
+            (Level.THCS, 20),
+            (Level.THPT, 10),
+            (Level.LC, 3),
             (Level.GDTX, 3),
         ),
+    ),
+    # the smallest tree with every kind of unit: for tests of the whole stack
+    "mini": Preset(
+        schools=6,
+        staff=48,
+        clusters=(("Tân Định", "Bến Thành"),),
+        level_weights=((Level.MN, 2), (Level.TH, 1), (Level.THCS, 2), (Level.THPT, 1)),
     ),
     "district": Preset(
         schools=70,

@@ -145,12 +145,12 @@ def test_demo_counts(demo_data: DemoData) -> None:
     assert kinds["Sở"] == 1 and 1 <= kinds["Cụm"] <= 2 and 3 <= kinds["Xã/Phường"] <= 8
     assert kinds["Tổ"] > 0
     for level in ("Mầm non", "Tiểu học", "THCS"):
-        assert 24 <= levels[level] <= 36, level
-    assert 10 <= levels["THPT"] <= 14
+        assert 18 <= levels[level] <= 30, level  # dozens of each main level
+    assert 8 <= levels["THPT"] <= 14
     assert 2 <= levels["Liên cấp"] <= 6 and 2 <= levels["GDTX"] <= 6
     assert set(s["schools_by_ownership"]) == {"Công lập", "Tư thục", "Dân lập"}
-    assert 1000 <= s["people"] <= 1500
-    assert 10 <= (s["people"] - 40) / s["schools"] <= 15
+    assert 500 <= s["people"] <= 800  # small enough to provision on first start in minutes
+    assert 6 <= (s["people"] - 40) / s["schools"] <= 10
     assert s["stats_rows"] == 2 * s["schools"]
 
 

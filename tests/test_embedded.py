@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import text
 
 from provisioning.config import load_config
+from provisioning.db import open_directory
 from provisioning.embedded import accounts
 from provisioning.embedded.datadir import init_data_dir
 from provisioning.embedded.ports import LOOPBACK, free_port
@@ -331,7 +333,7 @@ async def test_supervisor_kills_a_child_that_ignores_sigterm(tmp_path: Path) -> 
 class Up:
     """``dieuhanh up`` as a subprocess whose output lines arrive on a queue."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, demo: str = "mini") -> None:
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.process = subprocess.Popen(
@@ -344,6 +346,8 @@ class Up:
                 str(data_dir),
                 "--port",
                 str(port),
+                "--demo",
+                demo,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -384,6 +388,11 @@ class Up:
         return "\n".join(self.lines)
 
 
+def _count(engine, table: str) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(text(f"SELECT count(*) FROM {table}"))
+
+
 def _descendants(pid: int) -> set[int]:
     """Every process below ``pid`` (from /proc)."""
     parents: dict[int, int] = {}
@@ -416,7 +425,6 @@ def up_runs() -> Iterator[list[Up]]:
                     os.killpg(pid, signal.SIGKILL)
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_up_end_to_end(tmp_path: Path, up_runs: list[Up]) -> None:
     data_dir, port = tmp_path / "data", free_port()
     base_url = f"http://{LOOPBACK}:{port}"
@@ -442,6 +450,17 @@ def test_up_end_to_end(tmp_path: Path, up_runs: list[Up]) -> None:
         token=config.bridge.as_token,
     )
     assert "duration_ms" in ping
+    # a newcomer's first run ends with working accounts for the demo's staff
+    first.wait_for("Đã đồng bộ danh bạ vào Matrix", timeout=300)
+    assert "lỗi" not in first.lines[-1], first.output
+    engine = open_directory(config.database.url)
+    people, accounts_made = _count(engine, "people"), _count(engine, "matrix_accounts")
+    engine.dispose()
+    assert people == accounts_made > 0
+    some = accounts.call(
+        base_url, "GET", "/_synapse/admin/v2/users?limit=100", token=config.homeserver.admin_token
+    )["users"]
+    assert len(some) > 40  # the demo's staff, the admin and the bot
     secrets_before = _contents(data_dir / "secrets")
     assert all(
         s not in first.output
@@ -485,6 +504,7 @@ def test_up_end_to_end(tmp_path: Path, up_runs: list[Up]) -> None:
     assert "Đã nạp dữ liệu mẫu" not in second.output
     assert "Đã cập nhật" not in second.output
     assert _contents(data_dir / "secrets") == secrets_before
+    second.wait_for("Matrix đã khớp với danh bạ.")  # nothing changed: no second apply
     assert second.stop() == 0, second.output
 
 

@@ -23,7 +23,13 @@ from provisioning.embedded.datadir import (
 )
 from provisioning.embedded.ports import port_is_free
 from provisioning.embedded.supervisor import Child, ChildSpec, Supervisor
-from provisioning.embedded.synapse import SynapseStartError, log_size, probe, startup_error
+from provisioning.embedded.synapse import (
+    SynapseStartError,
+    log_size,
+    probe,
+    startup_error,
+    wait_for_background_updates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,7 @@ class UpError(RuntimeError):
     """A failure to report to the admin (the message is in Vietnamese)."""
 
 
-def run_up(data_dir: Path, port: int) -> int:
+def run_up(data_dir: Path, port: int, demo: str = "demo") -> int:
     """Run the embedded stack until Ctrl-C; the process exit code."""
     logging.basicConfig(
         level=logging.INFO,
@@ -54,7 +60,7 @@ def run_up(data_dir: Path, port: int) -> int:
         with _locked(root):
             setup = init_data_dir(root, port)
             _say_data_dir(setup)
-            code = asyncio.run(_supervise(setup))
+            code = asyncio.run(_supervise(setup, demo))
     except UpError as exc:
         _say(f"Lỗi: {exc}")
         return 1
@@ -84,9 +90,9 @@ def _locked(root: Path) -> Iterator[None]:
         os.close(fd)
 
 
-async def _supervise(setup: EmbeddedSetup) -> int:
+async def _supervise(setup: EmbeddedSetup, demo: str) -> int:
     supervisor = Supervisor()
-    code = await supervisor.run(lambda: _start_stack(supervisor, setup))
+    code = await supervisor.run(lambda: _start_stack(supervisor, setup, demo))
     if supervisor.failed_child is not None:
         child = supervisor.failed_child
         _say(f"Lỗi: dịch vụ {child.name} liên tục dừng đột ngột nên hệ thống đã dừng.")
@@ -97,7 +103,7 @@ async def _supervise(setup: EmbeddedSetup) -> int:
     return code
 
 
-async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup) -> None:
+async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup, demo: str) -> None:
     """Synapse, then the admin account and the demo, then our services; then the banner."""
     env = {"PYTHONUNBUFFERED": "1"}
     log_offset = log_size(setup.synapse)
@@ -108,7 +114,7 @@ async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup) -> None:
     log.info("synapse answered after %.1f s", took)
     await asyncio.to_thread(_ensure_admin, setup)
     effective = load_config(setup.data.config_path)  # with environment overrides
-    for line in await asyncio.to_thread(_load_demo_if_empty, effective, setup.data.demo_dir):
+    for line in await asyncio.to_thread(_load_demo_if_empty, effective, setup.data.demo_dir, demo):
         _say(line)
     config = str(setup.data.config_path)
     started = {}
@@ -124,6 +130,78 @@ async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup) -> None:
     if not await _wait_for_bridge(setup, started["bridge"]):
         _say("Cảnh báo: Synapse chưa liên lạc được với bridge; xem nhật ký của bridge ở trên.")
     _say(_banner(setup))
+    task = asyncio.create_task(_provision(effective, setup))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+#: Tasks that run beside the children (kept referenced until they finish).
+_background: set[asyncio.Task[None]] = set()
+
+
+async def _provision(config: Config, setup: EmbeddedSetup) -> None:
+    """Mirror the directory into Matrix when it changed since the last apply.
+
+    Runs beside the services, so the banner is not held up; accounts are created first,
+    then rooms fill in. Ctrl-C interrupts it safely: the next start finishes the job.
+    """
+    from provisioning.db import open_directory
+    from provisioning.matrix.apply import MassRemovalRefused, apply, needs_apply
+    from provisioning.matrix.lock import ApplyLocked
+
+    await asyncio.to_thread(wait_for_background_updates, setup.synapse)
+    engine = open_directory(config.database.url)
+    try:
+        if not needs_apply(engine):
+            _say("Matrix đã khớp với danh bạ.")
+            return
+        _say("Đang đồng bộ danh bạ vào Matrix (tài khoản trước, rồi phòng và thành viên)…")
+        result = await apply(
+            engine,
+            config,
+            wait=True,
+            progress=_progress_lines,
+            concurrency=config.provisioning.concurrency,
+            max_removal_share=config.provisioning.max_removal_share,
+        )
+    except (MassRemovalRefused, ApplyLocked) as exc:
+        _say(f"Không tự đồng bộ vào Matrix: {exc}")
+        return
+    except Exception:
+        log.exception("provisioning failed")
+        _say("Lỗi khi đồng bộ vào Matrix (chi tiết ở trên); chạy `dieuhanh apply` để thử lại.")
+        return
+    finally:
+        engine.dispose()
+    failed = len(result.failures)
+    _say(
+        f"Đã đồng bộ danh bạ vào Matrix: {result.done - failed} thao tác trong "
+        f"{result.seconds:.0f} giây"
+        + (f", {failed} lỗi (chạy `dieuhanh apply` để thử lại)." if failed else ".")
+    )
+
+
+def _progress_lines(plan):
+    """Print a progress line every 10 seconds (the console also carries children's logs)."""
+    started = time.monotonic()
+    state = {"done": 0, "last": started}
+
+    def advance(_op) -> None:
+        state["done"] += 1
+        now = time.monotonic()
+        if now - state["last"] >= 10 or state["done"] == plan.total:
+            state["last"] = now
+            rate = state["done"] / max(now - started, 1e-6)
+            left = (plan.total - state["done"]) / rate if rate else 0
+            _say(
+                f"  Đồng bộ Matrix: {state['done']}/{plan.total} thao tác, "
+                f"còn khoảng {left / 60:.0f} phút"
+                if left >= 90
+                else f"  Đồng bộ Matrix: {state['done']}/{plan.total} thao tác, "
+                f"còn khoảng {left:.0f} giây"
+            )
+
+    return advance
 
 
 async def _wait_for_synapse(setup: EmbeddedSetup, synapse: Child, log_offset: int) -> float:
@@ -195,7 +273,7 @@ def _ensure_admin(setup: EmbeddedSetup) -> None:
         log.info("admin token for %s stored in %s", session.user_id, data.admin_token_path)
 
 
-def _load_demo_if_empty(config: Config, demo_dir: Path) -> list[str]:
+def _load_demo_if_empty(config: Config, demo_dir: Path, preset: str) -> list[str]:
     """Import the demo district into an empty directory; the lines to show."""
     from provisioning.db import directory_is_empty, open_directory
     from provisioning.demo import write_demo
@@ -206,7 +284,9 @@ def _load_demo_if_empty(config: Config, demo_dir: Path) -> list[str]:
         try:
             if not directory_is_empty(engine):
                 return ["Danh bạ đã có dữ liệu: không nạp lại dữ liệu mẫu."]
-            paths = write_demo(demo_dir)
+            if preset == "none":
+                return ["Danh bạ trống; nhập danh bạ bằng `dieuhanh import`."]
+            paths = write_demo(demo_dir, preset)
             result = import_paths(engine, paths)
         finally:
             engine.dispose()

@@ -83,6 +83,22 @@ def cell_text(value: Any) -> str:
     return nfc(str(value))
 
 
+#: Longest text each column may hold (the database's limits); codes and names beyond it
+#: reject the row, optional columns are dropped with a report.
+MAX_LENGTH = {
+    "code": 64,
+    "unit": 64,
+    "parent": 64,
+    "name": 255,
+    "email": 255,
+    "subject": 100,
+    "phone": 100,
+    "portal": 500,
+    "rss": 500,
+}
+_OPTIONAL = {"email", "subject", "phone", "portal", "rss"}
+
+
 class _Row:
     """Collects the reports of one row while its cells are read."""
 
@@ -90,6 +106,16 @@ class _Row:
         self.table, self.row, self.cells = table, row, cells
         self.texts = {field: cell_text(value) for field, value in cells.items()}
         self.reports: list[Report] = []
+        for field, text in self.texts.items():
+            limit = MAX_LENGTH.get(field)
+            if limit is not None and len(text) > limit:
+                what = f"{table.header(field)} dài {len(text)} ký tự, tối đa {limit}"
+                if field in _OPTIONAL:
+                    self.warn(field, f"{what}; đã bỏ qua")
+                    self.texts[field] = ""
+                    self.cells = {**self.cells, field: None}
+                else:
+                    self.reject(field, what)
 
     def text(self, field: str) -> str:
         return self.texts.get(field, "")

@@ -226,6 +226,9 @@ class Executor:
                 self.failures.append(Failure(op, str(exc)))
             except _Skip as exc:
                 self.failures.append(Failure(op, str(exc)))
+            except Exception as exc:  # a bug must not stop the other operations
+                log.exception("%s on %s failed", op.kind.value, op.room or op.user_id)
+                self.failures.append(Failure(op, f"lỗi nội bộ: {exc!r}"))
         self.done += 1
         if self.progress:
             self.progress(op)
@@ -336,10 +339,11 @@ class Executor:
         spec = self.layout.rooms[op.room]
         content = power_content(spec.power, self.user_of, self.ctx.bot_user_id)
         want = digest(content)
+        room_id = self.room_id(op.room)
         row = self.mirror.rooms[op.room]
         if row.power_digest == want:
             return  # set when the room was created in this run
-        await self.client.put_state(self.room_id(op.room), "m.room.power_levels", content)
+        await self.client.put_state(room_id, "m.room.power_levels", content)
         row.power_digest = want
         self.writer.room(row)
 

@@ -34,6 +34,7 @@ TAG_EVENT = "vn.dieuhanh.room"
 #: The member list and power map refer to the bot with this placeholder.
 BOT = "@bot"
 
+MAX_DISPLAYNAME = 256
 MANAGING_KINDS = {UnitKind.DEPARTMENT, UnitKind.OFFICE, UnitKind.COMMUNE, UnitKind.CLUSTER}
 
 
@@ -211,7 +212,11 @@ def displayname(view: DirectoryView, person: PersonView) -> str:
     if unit.kind is UnitKind.TEAM:
         school = school_of(view, unit)
         unit = school or unit
-    return f"{person.full_name} · {vocab.short(position)} · {short_unit_name(unit.name)}"
+    suffix = f" · {vocab.short(position)} · {short_unit_name(unit.name)}"
+    name = person.full_name
+    if len(name) + len(suffix) > MAX_DISPLAYNAME:  # Synapse refuses longer in member events
+        name = name[: max(MAX_DISPLAYNAME - len(suffix) - 1, 1)].rstrip() + "…"
+    return (name + suffix)[:MAX_DISPLAYNAME]
 
 
 def school_of(view: DirectoryView, unit: UnitView) -> UnitView | None:

@@ -525,3 +525,16 @@ def test_figures_update_in_place(engine, tmp_path):
     result = run(engine, tmp_path, figures=[["thcs-dvd", "2025-2026", "33", "1320"]])
     assert (result.figures.changed, result.figures.unchanged) == (1, 0)
     assert ("thcs-dvd", "2025-2026", 33, 1320) in snapshot(engine)["figures"]
+
+
+def test_overlong_cells_are_reported_not_truncated_silently(engine, tmp_path):
+    staff = [
+        *BASE_STAFF,
+        staff_row(name="Nguyễn " + "Văn " * 70 + "An"),
+        [*staff_row(code="P101")[:3], "x" * 250 + "@example.vn", *staff_row()[4:]],
+    ]
+    result = run(engine, tmp_path, units=BASE_UNITS, staff=staff)
+    by_row = {r.row: r for r in result.reports}
+    assert by_row[10].rejected and "tối đa 255" in by_row[10].reason
+    assert not by_row[11].rejected and by_row[11].column == "Email"
+    assert person(engine, "P101").email is None

@@ -351,3 +351,38 @@ def test_apply_killed_midway_then_rerun_converges_without_duplicates(world, tmp_
     assert external == {a.user_id for a in accounts.values()}
     announcements = world.unit_room("thcs1", "announcements")
     assert world.user_id("x0") in world.members(announcements)
+
+
+def test_a_permanent_error_on_one_item_is_reported_and_the_rest_goes_on(world):
+    d = world.district
+    # someone took the alias of one of our rooms for a room of their own
+    alias = f"dh.{d.u('thcs1')}.thongtin"
+    foreign = world.synapse.api(
+        "POST", "/_matrix/client/v3/createRoom", {"name": "Phòng riêng", "room_alias_name": alias}
+    )["room_id"]
+    world.load()
+    result = asyncio.run(apply(world.engine, world.config, concurrency=8))
+    failed = {(f.op.kind.value, f.op.room) for f in result.failures}
+    key = f"unit/{d.u('thcs1')}/announcements"
+    assert ("create_room", key) in failed
+    assert all(room == key for _, room in failed)  # only that room's operations failed
+    assert any("thuộc một phòng khác" in f.error for f in result.failures)
+    assert world.members(foreign) == {world.synapse.admin_user_id}  # left alone
+    mirror = load_mirror(world.engine)
+    assert sum(a.created for a in mirror.accounts.values()) == len(d.staff)
+    assert world.user_id("gv1") in world.members(world.unit_room("thcs1", "news"))
+    assert world.plan().counts() == {
+        "create_room": 1,
+        "join": 6,
+        "set_power_levels": 1,
+        "link_space_child": 1,
+    }
+
+
+def test_display_names_fit_synapse_limit(world):
+    d = world.district
+    d.row("gv5")[1] = "Nguyễn " + "Thị " * 60 + "Lan"
+    world.load()
+    world.apply()
+    name = world.user(world.user_id("gv5"))["displayname"]
+    assert len(name) <= 256 and name.endswith(" · GV · THPT Nguyễn Hữu Cầu")

@@ -45,6 +45,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -511,8 +512,11 @@ def main() -> None:
             "/_synapse/admin/v1/server_version",
             token=admin.access_token,
         )["server_version"]
+        # the "(b=…,…)" suffix is this repository's git HEAD: Synapse reads git from its
+        # package directory, which lies inside the repository's .venv
+        version = f"{metadata.version('matrix-synapse')} (server_version {version!r})"
         print(
-            f"Synapse {version} (embedded, SQLite, production config) answered in {took:.1f} s; "
+            f"Synapse {version}, embedded, SQLite, production config, ready in {took:.1f} s; "
             f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
         )
         config = copy.deepcopy(setup.config)

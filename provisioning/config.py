@@ -83,6 +83,17 @@ class WebConfig:
 
 
 @dataclass
+class LoginConfig:
+    secret: str = ""
+    code_ttl_seconds: int = 600
+    max_attempts: int = 5
+    per_phone_per_hour: int = 5
+    per_ip_per_hour: int = 60
+    global_per_hour: int = 2000
+    response_delay_seconds: float = 1.0
+
+
+@dataclass
 class ProvisioningConfig:
     concurrency: int = 16
     max_removal_share: float = 0.10
@@ -97,6 +108,7 @@ class Config:
     sms: SmsConfig = field(default_factory=SmsConfig)
     web: WebConfig = field(default_factory=WebConfig)
     provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
+    login: LoginConfig = field(default_factory=LoginConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

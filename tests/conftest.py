@@ -8,14 +8,16 @@ of the session. It is synchronous, so any test style can use it.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from provisioning.config import BridgeConfig
 from provisioning.embedded import accounts
@@ -106,10 +108,21 @@ class SynapseServer:
         return accounts.call(self.base_url, method, path, body, token=token or self.admin_token)
 
 
-@pytest.fixture(scope="session")
-def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
-    """A Synapse started once per session from ``up``'s own configuration."""
-    setup = init_data_dir(tmp_path_factory.mktemp("embedded"), free_port())
+@contextlib.contextmanager
+def running_synapse(
+    root: Path, edit_config: Callable[[dict[str, Any]], None] | None = None
+) -> Iterator[SynapseServer]:
+    """A Synapse laid out like ``up`` lays it out, running until the block ends.
+
+    ``edit_config`` may change our config.yaml (e.g. the SMS gateway) before Synapse's
+    configuration is written from it.
+    """
+    setup = init_data_dir(root, free_port())
+    if edit_config is not None:
+        raw = yaml.safe_load(setup.data.config_path.read_text(encoding="utf-8"))
+        edit_config(raw)
+        setup.data.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        setup = init_data_dir(root, setup.synapse.port)
     (setup.synapse.conf_d / "tests.yaml").write_text(TEST_OVERRIDES, encoding="utf-8")
     output_path = setup.synapse.config_dir / "stdout.log"
     with output_path.open("wb") as output:
@@ -135,6 +148,13 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]
         yield SynapseServer(setup, process, admin, took)
     finally:
         stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
+    """A Synapse started once per session from ``up``'s own configuration."""
+    with running_synapse(tmp_path_factory.mktemp("embedded")) as server:
+        yield server
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

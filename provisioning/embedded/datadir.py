@@ -17,6 +17,7 @@ derives from changed (the Synapse port, a busy internal port).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,7 +117,14 @@ def init_data_dir(
     data.secrets_dir.chmod(PRIVATE_DIR_MODE)
     written: list[Path] = []
 
-    names = ("registration_shared_secret", "as_token", "hs_token", "admin_password", "bot_password")
+    names = (
+        "registration_shared_secret",
+        "as_token",
+        "hs_token",
+        "admin_password",
+        "bot_password",
+        "login_secret",
+    )
     missing = [n for n in names if not data.secret_path(n).exists()]
     secret = {n: read_or_create_secret(data.secret_path(n)) for n in names}
     written += [data.secret_path(n) for n in missing]
@@ -141,12 +149,22 @@ def init_data_dir(
         port=port,
         registration_shared_secret=secret["registration_shared_secret"],
         appservice_files=[data.appservice_path],
-        modules=modules,
+        modules=modules or [phone_login_module(config)],
     )
     written += [p for p, m in _snapshot(data.synapse_dir).items() if before.get(p) != m]
     for sub in ("bot", "demo"):
         (data.root / sub).mkdir(exist_ok=True)
     return EmbeddedSetup(data, config, files, created, written)
+
+
+PHONE_LOGIN_MODULE = "provisioning.identity.synapse_module.PhoneLogin"
+
+
+def phone_login_module(config: Config) -> dict[str, Any]:
+    """The Synapse module entry for phone + code login, from our configuration."""
+    login = dataclasses.asdict(config.login)
+    sms = dataclasses.asdict(config.sms)
+    return {"module": PHONE_LOGIN_MODULE, "config": {**login, "sms": sms}}
 
 
 def store_admin_token(setup: EmbeddedSetup, token: str) -> None:
@@ -206,6 +224,7 @@ def _apply_owned(
     if token:
         hs["admin_token"] = token
     bot["password"] = secret["bot_password"]
+    raw.setdefault("login", {})["secret"] = secret["login_secret"]
     bridge["as_token"] = secret["as_token"]
     bridge["hs_token"] = secret["hs_token"]
     bridge.setdefault("listen_host", LOOPBACK)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import sys
@@ -130,9 +131,10 @@ async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup, demo: str) 
     if not await _wait_for_bridge(setup, started["bridge"]):
         _say("Cảnh báo: Synapse chưa liên lạc được với bridge; xem nhật ký của bridge ở trên.")
     _say(_banner(setup))
-    task = asyncio.create_task(_provision(effective, setup))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+    for job in (_provision(effective, setup), _print_sms(effective)):
+        task = asyncio.create_task(job)
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
 
 #: Tasks that run beside the children (kept referenced until they finish).
@@ -179,6 +181,29 @@ async def _provision(config: Config, setup: EmbeddedSetup) -> None:
         f"{result.seconds:.0f} giây"
         + (f", {failed} lỗi (chạy `dieuhanh apply` để thử lại)." if failed else ".")
     )
+
+
+async def _print_sms(config: Config) -> None:
+    """Show what the development SMS sink receives (login codes), as it arrives."""
+    if config.sms.gateway != "file":
+        return
+    path = Path(config.sms.file_path)
+    offset = path.stat().st_size if path.exists() else 0
+    while True:
+        await asyncio.sleep(0.5)
+        if not path.exists() or path.stat().st_size <= offset:
+            continue
+        with path.open("rb") as fh:
+            fh.seek(offset)
+            chunk = fh.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        offset += len(complete)
+        for line in complete.decode("utf-8", "replace").splitlines():
+            try:
+                sms = json.loads(line)
+                _say(f"SMS (thử nghiệm) đến {sms['to']}: {sms['text']}")
+            except (ValueError, KeyError, TypeError):
+                continue
 
 
 def _progress_lines(plan):
@@ -326,8 +351,10 @@ def _banner(setup: EmbeddedSetup) -> str:
             f"  Tài khoản quản trị:          {setup.admin_user_id}",
             f"  Mật khẩu quản trị lưu trong: {setup.data.admin_password_path}",
             f"  Cấu hình các dịch vụ:        {setup.data.config_path}",
-            "Đăng nhập bằng Element: ở mục máy chủ (homeserver) chọn “Sửa”, nhập",
-            f"{url}, rồi đăng nhập bằng tài khoản được cấp.",
+            f"  Trang lấy mã đăng nhập:      {url}/_dieuhanh/dang-nhap",
+            "Cán bộ đăng nhập bằng số điện thoại: lấy mã ở trang trên (SMS thử nghiệm",
+            f"được in ra đây và ghi vào {setup.config.sms.file_path}), rồi trong Element",
+            f"chọn máy chủ {url}, tên đăng nhập là số điện thoại, mật khẩu là mã 6 số.",
             "Không có đăng ký công khai: tài khoản cán bộ do hệ thống tạo từ danh sách",
             "nhân sự. Máy chủ chỉ nhận kết nối từ chính máy này (127.0.0.1); để điện",
             "thoại dùng được, hãy đặt một reverse proxy HTTPS phía trước.",

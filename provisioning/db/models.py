@@ -178,3 +178,13 @@ class ApplyLock(Base):
     holder: Mapped[str] = mapped_column(String(255))
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BotEvent(Base):
+    """A message event the bot has answered (so that a replayed sync never answers twice)."""
+
+    __tablename__ = "bot_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    handled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -1,0 +1,207 @@
+"""The directory as the bot sees it: who is asking, what they may see, who matches a name.
+
+Loaded once into memory (provisioning's DirectoryView plus the Matrix accounts) and
+reloaded when the directory or the accounts change, so a command costs no query but one
+cheap check of the revision.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, func, select
+
+from provisioning.db.models import DirectoryState, MatrixAccount
+from provisioning.matrix.layout import MANAGER_POSITIONS, MANAGING_KINDS, primary_position
+from provisioning.text import fold, name_sort_key
+from provisioning.view import DirectoryView, PersonView, UnitView, load_view
+from provisioning.vocab import UnitKind
+
+
+@dataclass
+class Asker:
+    """Someone who typed a command, as the directory knows them."""
+
+    user_id: str
+    person: PersonView | None
+    #: units whose statistics they may ask for (the broadest first); empty: none
+    stats_scopes: list[UnitView] = field(default_factory=list)
+    #: units whose people they may look up
+    visible_units: set[int] = field(default_factory=set)
+
+    @property
+    def known(self) -> bool:
+        return self.person is not None and self.person.active
+
+    @property
+    def official(self) -> bool:
+        return bool(self.stats_scopes)
+
+
+class DirectorySnapshot:
+    """One loaded state of the directory with the indexes the commands need."""
+
+    def __init__(self, view: DirectoryView, accounts: dict[int, str], version: tuple) -> None:
+        self.view = view
+        self.version = version
+        self.user_of: dict[int, str] = accounts  # person id -> user id
+        self.person_of_user: dict[str, PersonView] = {
+            user_id: view.people[pid] for pid, user_id in accounts.items() if pid in view.people
+        }
+        # prefix index over the words of every active person's folded name
+        pairs = sorted(
+            (word, person.id)
+            for person in view.people.values()
+            if person.active
+            for word in set(person.name_key.split())
+        )
+        self._words = [w for w, _ in pairs]
+        self._owners = [pid for _, pid in pairs]
+        self._askers: dict[str, Asker] = {}
+        self._subtrees: dict[int, frozenset[int]] = {}
+
+    # ---------------------------------------------------------------- who asks
+
+    def asker(self, user_id: str) -> Asker:
+        if user_id not in self._askers:
+            self._askers[user_id] = self._make_asker(user_id)
+        return self._askers[user_id]
+
+    def _make_asker(self, user_id: str) -> Asker:
+        person = self.person_of_user.get(user_id)
+        asker = Asker(user_id, person)
+        if person is None or not person.active:
+            return asker
+        scopes: list[UnitView] = []
+        for unit_id, position in person.positions:
+            unit = self.view.units.get(unit_id)
+            if unit is None or not unit.active:
+                continue
+            home = self._home(unit)
+            asker.visible_units |= self.subtree(home.id)
+            if unit.kind in MANAGING_KINDS:
+                scopes.append(unit)  # anyone working at an office sees what it manages
+            elif position in MANAGER_POSITIONS and home.kind is UnitKind.SCHOOL:
+                scopes.append(home)  # a school's leaders see their school
+        for scope in scopes:
+            asker.visible_units |= self.subtree(scope.id)
+        unique = {u.id: u for u in scopes}.values()
+        asker.stats_scopes = sorted(unique, key=lambda u: -len(self.subtree(u.id)))
+        return asker
+
+    def _home(self, unit: UnitView) -> UnitView:
+        """The unit whose people one sees: a tổ's members see their whole school."""
+        if unit.kind is UnitKind.TEAM:
+            for above in self.view.ancestors(unit.id):
+                if above.kind is UnitKind.SCHOOL:
+                    return above
+        return unit
+
+    def subtree(self, unit_id: int) -> frozenset[int]:
+        if unit_id not in self._subtrees:
+            self._subtrees[unit_id] = frozenset(u.id for u in self.view.subtree(unit_id))
+        return self._subtrees[unit_id]
+
+    # ---------------------------------------------------------------- searching
+
+    def people_named(self, query: str) -> set[int]:
+        """Active people every word of whose query starts a word of their name, any order."""
+        words = fold(query).split()
+        if not words:
+            return set()
+        found: set[int] | None = None
+        for word in sorted(words, key=len, reverse=True):
+            start = bisect.bisect_left(self._words, word)
+            end = bisect.bisect_left(self._words, word + "\uffff", start)
+            owners = set(self._owners[start:end])
+            found = owners if found is None else found & owners
+            if not found:
+                return set()
+        return found or set()
+
+    def visible(self, asker: Asker, person: PersonView) -> bool:
+        return any(unit_id in asker.visible_units for unit_id, _ in person.positions)
+
+    def units_matching(self, query: str, within: set[int] | None = None) -> list[UnitView]:
+        """Active units whose code is ``query`` or whose name has words starting with
+        every word of it (accent-insensitive), most specific first."""
+        text = fold(query)
+        words = text.split()
+        if not words:
+            return []
+        exact = [u for u in self.view.units.values() if u.active and fold(u.code) == text]
+        if exact:
+            return exact
+        found = []
+        for unit in self.view.units.values():
+            if not unit.active or (within is not None and unit.id not in within):
+                continue
+            name_words = fold(unit.name).split()
+            if all(any(n.startswith(w) for n in name_words) for w in words):
+                found.append(unit)
+        found.sort(key=lambda u: (len(u.name), u.name))
+        return found
+
+    def sort_people(self, ids: set[int]) -> list[PersonView]:
+        return sorted(
+            (self.view.people[i] for i in ids), key=lambda p: (name_sort_key(p.full_name), p.code)
+        )
+
+    def primary(self, person: PersonView):
+        return primary_position(self.view, person)
+
+
+class DirectoryCache:
+    """Hands out the current snapshot, reloading it when the database changed."""
+
+    def __init__(self, engine: Engine, min_check_interval: float = 1.0) -> None:
+        self.engine = engine
+        self.min_check_interval = min_check_interval
+        self._snapshot: DirectorySnapshot | None = None
+        self._checked = 0.0
+
+    def _version(self) -> tuple:
+        with self.engine.connect() as conn:
+            revision = conn.scalar(
+                select(DirectoryState.value).where(DirectoryState.key == "revision")
+            )
+            accounts = conn.execute(
+                select(func.count(), func.max(MatrixAccount.user_id)).where(
+                    MatrixAccount.created.is_(True)
+                )
+            ).one()
+        return (revision, tuple(accounts))
+
+    def get(self) -> DirectorySnapshot:
+        now = time.monotonic()
+        if self._snapshot is not None and now - self._checked < self.min_check_interval:
+            return self._snapshot
+        self._checked = now
+        version = self._version()
+        if self._snapshot is None or self._snapshot.version != version:
+            self._snapshot = self.load(version)
+        return self._snapshot
+
+    def load(self, version: tuple) -> DirectorySnapshot:
+        view = load_view(self.engine)
+        with self.engine.connect() as conn:
+            accounts = dict(
+                conn.execute(
+                    select(MatrixAccount.person_id, MatrixAccount.user_id).where(
+                        MatrixAccount.created.is_(True), MatrixAccount.deactivated.is_(False)
+                    )
+                ).all()
+            )
+        return DirectorySnapshot(view, accounts, version)
+
+
+def people_by_unit(snapshot: DirectorySnapshot, unit_ids: set[int]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = defaultdict(list)
+    for unit_id in unit_ids:
+        for pid in snapshot.view.people_by_unit.get(unit_id, ()):
+            if snapshot.view.people[pid].active:
+                found[unit_id].append(pid)
+    return found

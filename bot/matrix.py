@@ -1,0 +1,274 @@
+"""The bot on Matrix (matrix-nio, with end-to-end encryption).
+
+- Logs in once with its password and keeps its device (``session.json``) and its olm
+  keys (nio's store) under ``bot.store_path``; a restart restores both.
+- Syncs with a token it saves itself, in the directory database, only after every event
+  of a batch was handled: a restart neither replays nor misses commands. Answered events
+  are also recorded, and each reply carries a transaction id derived from the command's
+  event id, so even a crash between replying and saving cannot answer twice.
+- On its very first start it answers nothing from before.
+- Accepts invites only from people in the directory.
+- Decrypts commands in encrypted rooms (a DM opened from Element) and answers there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinError,
+    LoginError,
+    MegolmEvent,
+    MessageDirection,
+    RoomMessagesResponse,
+    RoomMessageText,
+    SyncError,
+    SyncResponse,
+)
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.service import BotService
+from provisioning.config import Config
+from provisioning.db.models import BotEvent, DirectoryState
+
+log = logging.getLogger(__name__)
+
+SYNC_TOKEN_KEY = "bot.sync_token"
+SYNC_FILTER = {
+    "room": {
+        "timeline": {"limit": 50},
+        "state": {"lazy_load_members": True},
+        "ephemeral": {"not_types": ["*"]},
+    },
+    "presence": {"not_types": ["*"]},
+}
+
+
+class MatrixBot:
+    def __init__(self, config: Config, engine: Engine, service: BotService) -> None:
+        self.config = config
+        self.engine = engine
+        self.service = service
+        self.user_id = f"@{config.bot.localpart}:{config.homeserver.server_name}"
+        self.store = Path(config.bot.store_path)
+        self.store.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.client = AsyncClient(
+            config.homeserver.url,
+            self.user_id,
+            store_path=str(self.store),
+            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+        )
+        self.answered = 0
+
+    # ------------------------------------------------------------------ session
+
+    @property
+    def _session_path(self) -> Path:
+        return self.store / "session.json"
+
+    async def login(self, stop: asyncio.Event) -> bool:
+        """Restore the saved device, or log in (waiting for provisioning to create us)."""
+        if self._session_path.exists():
+            saved = json.loads(self._session_path.read_text())
+            self.client.restore_login(saved["user_id"], saved["device_id"], saved["access_token"])
+            whoami = await self.client.whoami()
+            if getattr(whoami, "user_id", None) == self.user_id:
+                log.info("restored session of %s (device %s)", self.user_id, saved["device_id"])
+                return True
+            log.warning("saved session no longer valid; logging in again")
+        delay = 1.0
+        while not stop.is_set():
+            if self._session_path.exists():  # keep the same device (and its keys)
+                self.client.device_id = json.loads(self._session_path.read_text())["device_id"]
+            response = await self.client.login(
+                self.config.bot.password, device_name="Điều hành (bot)"
+            )
+            if not isinstance(response, LoginError):
+                self._save_session()
+                log.info("logged in as %s (device %s)", self.user_id, self.client.device_id)
+                return True
+            log.info("cannot log in yet (%s); waiting for provisioning", response.message)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 30)
+        return False
+
+    def _save_session(self) -> None:
+        data = {
+            "user_id": self.client.user_id,
+            "device_id": self.client.device_id,
+            "access_token": self.client.access_token,
+        }
+        fd = os.open(self._session_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+
+    # ------------------------------------------------------------------ sync loop
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if not await self.login(stop):
+            return
+        token = self._load_token()
+        first = token is None
+        if first:
+            log.info("first start: earlier messages will not be answered")
+        while not stop.is_set():
+            sync = asyncio.create_task(
+                self.client.sync(
+                    timeout=30_000, since=token, sync_filter=SYNC_FILTER, full_state=first
+                )
+            )
+            stopper = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if sync not in done:
+                sync.cancel()
+                break
+            response = sync.result()
+            if isinstance(response, SyncError):
+                log.warning("sync failed: %s", response.message)
+                await asyncio.sleep(2)
+                continue
+            await self._keys()
+            await self._invites(response)
+            if first:
+                log.info("initial sync done: in %d rooms", len(response.rooms.join))
+            else:
+                await self._messages(response, token)
+            token = response.next_batch
+            self._save_token(token)
+            first = False
+
+    async def _keys(self) -> None:
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        if self.client.should_claim_keys:
+            await self.client.keys_claim(self.client.get_users_for_key_claiming())
+
+    async def _invites(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.invite.items():
+            inviter = next(
+                (
+                    e.sender
+                    for e in info.invite_state
+                    if isinstance(e, InviteMemberEvent) and e.state_key == self.user_id
+                ),
+                None,
+            )
+            asker = self.service.directory.get().asker(inviter or "")
+            if asker.known:
+                result = await self.client.join(room_id)
+                if isinstance(result, JoinError):
+                    log.warning("could not join %s: %s", room_id, result.message)
+                else:
+                    log.info("joined %s, invited by %s", room_id, inviter)
+            else:
+                await self.client.room_leave(room_id)
+                log.info("declined invite to %s from %s (not in the directory)", room_id, inviter)
+
+    async def _messages(self, response: SyncResponse, since: str | None) -> None:
+        for room_id, room in response.rooms.join.items():
+            events = list(room.timeline.events)
+            log.debug("sync: %d events in %s", len(events), room_id)
+            if room.timeline.limited and since:
+                events = await self._backfill(room_id, room.timeline.prev_batch, since) + events
+            for event in events:
+                if isinstance(event, MegolmEvent):
+                    log.warning(
+                        "cannot decrypt %s in %s; asking for the key", event.event_id, room_id
+                    )
+                    await self.client.request_room_key(event)
+                elif isinstance(event, RoomMessageText) and event.sender != self.user_id:
+                    await self._answer(room_id, event)
+
+    async def _backfill(self, room_id: str, start: str | None, end: str) -> list[Any]:
+        """Events the limited timeline left out (many messages while the bot was down)."""
+        found: list[Any] = []
+        while start:
+            page = await self.client.room_messages(
+                room_id, start=start, end=end, direction=MessageDirection.back, limit=100
+            )
+            if not isinstance(page, RoomMessagesResponse) or not page.chunk:
+                break
+            found.extend(page.chunk)
+            if page.end == start:
+                break
+            start = page.end
+        return list(reversed(found))
+
+    async def _answer(self, room_id: str, event: RoomMessageText) -> None:
+        if self._handled(event.event_id):
+            return
+        reply = await self.service.handle(event.sender, event.body)
+        if reply is not None:
+            room = self.client.rooms.get(room_id)
+            if room is not None and room.encrypted and not room.members_synced:
+                await self.client.joined_members(room_id)
+            tx_id = "reply-" + hashlib.sha256(event.event_id.encode()).hexdigest()[:32]
+            sent = await self.client.room_send(
+                room_id,
+                "m.room.message",
+                reply.content(event.event_id),
+                tx_id=tx_id,
+                ignore_unverified_devices=True,
+            )
+            if not hasattr(sent, "event_id"):
+                log.warning("reply to %s not sent: %s", event.event_id, sent)
+                return  # not recorded: the next start answers it
+            self.answered += 1
+        self._record(room_id, event.event_id)
+
+    # ------------------------------------------------------------------ state
+
+    def _load_token(self) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(
+                select(DirectoryState.value).where(DirectoryState.key == SYNC_TOKEN_KEY)
+            )
+
+    def _save_token(self, token: str) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(DirectoryState)
+                .where(DirectoryState.key == SYNC_TOKEN_KEY)
+                .values(value=token)
+            )
+            if done.rowcount == 0:
+                conn.execute(insert(DirectoryState).values(key=SYNC_TOKEN_KEY, value=token))
+
+    def _handled(self, event_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return (
+                conn.scalar(select(BotEvent.event_id).where(BotEvent.event_id == event_id))
+                is not None
+            )
+
+    def _record(self, room_id: str, event_id: str) -> None:
+        now = dt.datetime.now(dt.UTC)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(BotEvent).values(event_id=event_id, room_id=room_id, handled_at=now)
+                )
+                conn.execute(
+                    delete(BotEvent).where(BotEvent.handled_at < now - dt.timedelta(days=30))
+                )
+        except IntegrityError:
+            pass
+
+    async def close(self) -> None:
+        await self.client.close()

@@ -1,0 +1,309 @@
+"""The bot process against the real Synapse, with real Matrix clients (nio) as officials
+who logged in with their phone number and a one-time code."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nio import AsyncClient, AsyncClientConfig, RoomMessageNotice
+from typer.testing import CliRunner
+
+from provisioning.cli import app
+from provisioning.db import open_directory
+from provisioning.matrix.apply import apply
+from provisioning.matrix.mirror import load_mirror
+
+from ..directory.conftest import STAFF_HEADER, UNIT_HEADER, write_csv
+from ..identity.test_login import code_for, national
+from ..provisioning.conftest import make_district
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class BotProcess:
+    def __init__(self, env: dict[str, str], config_path: Path, log_path: Path) -> None:
+        self.env, self.config_path, self.log_path = env, config_path, log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self, *, wait_for: str | None = None) -> None:
+        """Start the bot; with ``wait_for``, until its log says so (e.g. its first sync)."""
+        self.log = self.log_path.open("ab")
+        offset = self.log_path.stat().st_size
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(self.config_path)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while wait_for and time.monotonic() < deadline:
+            if wait_for in self.log_path.read_bytes()[offset:].decode("utf-8", "replace"):
+                return
+            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+            time.sleep(0.1)
+        assert not wait_for, f"bot not ready:\n{self.log_path.read_text()[-3000:]}"
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+        self.log.close()
+
+
+class Setup:
+    """A provisioned district, the bot running on it, and helpers to talk to it."""
+
+    def __init__(self, synapse: Any, folder: Path) -> None:
+        self.synapse = synapse
+        self.folder = folder
+        self.district = make_district(f"b{os.getpid() % 1000}{int(time.time()) % 10000}-")
+        self.db_url = f"sqlite:///{folder / 'directory.db'}"
+        self.engine = open_directory(self.db_url)
+        from provisioning.importer import import_paths
+
+        import_paths(
+            self.engine,
+            [
+                write_csv(folder / "don_vi.csv", UNIT_HEADER, self.district.units),
+                write_csv(folder / "nhan_su.csv", STAFF_HEADER, self.district.staff),
+            ],
+        )
+        self.config = copy.deepcopy(synapse.setup.config)
+        self.config.homeserver.url = synapse.base_url
+        self.config.homeserver.admin_token = synapse.admin_token
+        result = asyncio.run(apply(self.engine, self.config))
+        assert not result.failures, result.failures
+        self.env = {
+            **os.environ,
+            "DIEUHANH_DATABASE_URL": self.db_url,
+            "DIEUHANH_BOT_STORE_PATH": str(folder / "bot"),
+            "DIEUHANH_HOMESERVER_URL": synapse.base_url,
+        }
+        self.bot = BotProcess(self.env, synapse.config_path, folder / "bot.log")
+
+    def user_id(self, person: str) -> str:
+        return load_mirror(self.engine).accounts[self.district.p(person)].user_id
+
+    def room(self, key: str) -> str:
+        return load_mirror(self.engine).rooms[key].room_id
+
+    def phone(self, person: str) -> str:
+        return "+84" + self.district.row(person)[2][1:]
+
+    def stats_json(self, level: str, unit: str) -> dict:
+        result = CliRunner().invoke(
+            app,
+            ["stats", level, "--unit", self.district.u(unit), "--json"],
+            env={"DIEUHANH_DATABASE_URL": self.db_url},
+        )
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    async def client(self, person: str, *, encrypted: bool = False) -> AsyncClient:
+        """A client logged in like Element Android: the phone as username, a code by SMS."""
+        phone = self.phone(person)
+        code = code_for(self.synapse, phone)
+        store = self.folder / f"client-{person}"
+        store.mkdir(exist_ok=True)
+        client = AsyncClient(
+            self.synapse.base_url,
+            national(phone),
+            store_path=str(store),
+            config=AsyncClientConfig(encryption_enabled=encrypted, store_sync_tokens=True),
+        )
+        response = await client.login(code, device_name="Element (thử)")
+        assert client.user_id == self.user_id(person), response
+        await client.sync(timeout=0, full_state=True)
+        await keys(client)
+        return client
+
+    def replies(self, room_id: str) -> dict[str, list[dict]]:
+        """Bot replies in an unencrypted room, by the event id they answer."""
+        page = self.synapse.api(
+            "GET", f"/_synapse/admin/v1/rooms/{room_id}/messages?dir=b&limit=200"
+        )
+        found: dict[str, list[dict]] = {}
+        bot = f"@{self.config.bot.localpart}:{self.synapse.server_name}"
+        for event in page["chunk"]:
+            if event["type"] != "m.room.message" or event["sender"] != bot:
+                continue
+            target = event["content"].get("m.relates_to", {}).get("m.in_reply_to", {})
+            found.setdefault(target.get("event_id"), []).append(event["content"])
+        return found
+
+    def wait_reply(self, room_id: str, event_id: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            answers = self.replies(room_id).get(event_id)
+            if answers:
+                return answers[0]
+            time.sleep(0.2)
+        raise AssertionError(f"no reply to {event_id}:\n" + self.bot.log_path.read_text()[-3000:])
+
+
+async def keys(client: AsyncClient, room_id: str | None = None) -> None:
+    """What Element does between syncs: publish our keys, learn and reach the others'."""
+    if not client.olm:
+        return
+    if client.should_upload_keys:
+        await client.keys_upload()
+    if client.should_query_keys:
+        await client.keys_query()
+    missing = client.get_missing_sessions(room_id) if room_id else {}
+    if client.should_claim_keys or missing:
+        await client.keys_claim(missing or client.get_users_for_key_claiming())
+
+
+async def send(client: AsyncClient, room_id: str, text: str) -> str:
+    response = await client.room_send(
+        room_id,
+        "m.room.message",
+        {"msgtype": "m.text", "body": text},
+        ignore_unverified_devices=True,
+    )
+    return response.event_id
+
+
+@pytest.fixture(scope="module")
+def setup(synapse, tmp_path_factory):
+    s = Setup(synapse, tmp_path_factory.mktemp("bot"))
+    s.bot.start(wait_for="initial sync done")  # on its first start it answers nothing older
+    yield s
+    s.bot.stop()
+    s.engine.dispose()
+
+
+def test_thongke_in_unencrypted_rooms_equals_stats_json_per_scope(setup):
+    d = setup.district
+    cases = [  # who, where, what they type, the scope their figures must cover
+        ("ht1", f"role/{d.u('xa')}/head/THCS/public", "!thongke THCS", "thcs1"),
+        ("tp", f"unit/{d.u('xa')}/announcements", "!thong ke thcs", "xa"),
+        (
+            "gd",
+            f"unit/{d.u('so')}/announcements",
+            unicodedata.normalize("NFD", "!THỐNG KÊ Trung học cơ sở"),
+            "so",
+        ),
+    ]
+
+    async def run() -> None:
+        for who, room_key, text, scope in cases:
+            client = await setup.client(who)
+            try:
+                room_id = setup.room(room_key)
+                event_id = await send(client, room_id, text)
+                reply = setup.wait_reply(room_id, event_id)
+                assert reply["vn.dieuhanh.stats"] == setup.stats_json("THCS", scope), who
+                assert reply["format"] == "org.matrix.custom.html"
+                assert "<table>" in reply["formatted_body"] and "Số trường" in reply["body"]
+            finally:
+                await client.close()
+
+    asyncio.run(run())
+    figures = [setup.stats_json("THCS", scope)["so_truong"]["tong"] for *_, scope in cases]
+    assert figures == [1, 2, 2]  # principal: own school; xã and Sở: both THCS schools
+
+
+def test_thongke_in_an_encrypted_dm(setup):
+    async def run() -> dict:
+        client = await setup.client("ht1", encrypted=True)
+        bot = f"@{setup.config.bot.localpart}:{setup.synapse.server_name}"
+        try:
+            created = await client.room_create(
+                is_direct=True,
+                invite=[bot],
+                initial_state=[
+                    {
+                        "type": "m.room.encryption",
+                        "state_key": "",
+                        "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                    }
+                ],
+            )
+            room_id = created.room_id
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # until the bot accepted the invite
+                await client.sync(timeout=1000)
+                room = client.rooms.get(room_id)
+                if room is not None and bot in room.users:
+                    break
+            assert client.rooms[room_id].encrypted
+            await keys(client, room_id)
+            event_id = await send(client, room_id, "!thống kê THCS")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                response = await client.sync(timeout=1000)
+                await keys(client)
+                for event in (
+                    response.rooms.join.get(room_id, None).timeline.events
+                    if (room_id in response.rooms.join)
+                    else []
+                ):
+                    if isinstance(event, RoomMessageNotice) and event.sender == bot:
+                        content = event.source["content"]
+                        replied = content["m.relates_to"]["m.in_reply_to"]["event_id"]
+                        assert replied == event_id
+                        assert event.decrypted  # it was encrypted on the wire
+                        return content
+            raise AssertionError("no decrypted reply:\n" + setup.bot.log_path.read_text()[-3000:])
+        finally:
+            await client.close()
+
+    content = asyncio.run(run())
+    assert content["vn.dieuhanh.stats"] == setup.stats_json("THCS", "thcs1")
+
+
+def test_danhba_finds_accent_free_and_hides_outside_scope(setup):
+    d = setup.district
+
+    async def ask(who: str, room_key: str, text: str) -> dict:
+        client = await setup.client(who)
+        try:
+            room_id = setup.room(room_key)
+            return setup.wait_reply(room_id, await send(client, room_id, text))
+        finally:
+            await client.close()
+
+    found = asyncio.run(ask("gd", f"unit/{d.u('so')}/announcements", "!danhba nguyen an"))
+    assert found["vn.dieuhanh.people"] == [d.p("ht1")]
+    assert "Nguyễn Văn An" in found["body"] and setup.user_id("ht1") in found["formatted_body"]
+    hidden = asyncio.run(ask("ht2", f"role/{d.u('xa')}/head/THCS/non_public", "!danhba nguyen an"))
+    assert "Không tìm thấy" in hidden["body"] and "vn.dieuhanh.people" not in hidden
+
+
+def test_restart_answers_what_came_while_down_once_and_nothing_old_again(setup):
+    d = setup.district
+    room_id = setup.room(f"role/{d.u('xa')}/head/THCS/public")
+
+    async def run() -> str:
+        client = await setup.client("ht1")
+        try:
+            setup.bot.stop()
+            event_id = await send(client, room_id, "!danhba Bình")  # while the bot is down
+        finally:
+            await client.close()
+        return event_id
+
+    before = {k: len(v) for k, v in setup.replies(room_id).items()}
+    assert before and all(n == 1 for n in before.values())
+    event_id = asyncio.run(run())
+    time.sleep(1)
+    assert event_id not in setup.replies(room_id)
+    setup.bot.start()
+    reply = setup.wait_reply(room_id, event_id)
+    assert "Trần Thị Bình" in reply["body"]
+    time.sleep(3)  # give a wrong replay the time to happen
+    after = {k: len(v) for k, v in setup.replies(room_id).items()}
+    assert after == {**before, event_id: 1}

@@ -1,0 +1,121 @@
+"""Benchmark: how long the bot takes to handle !thongke and !danhba on a 150,000-staff city
+(the Matrix round trip excluded), as p50/p95 per command and asker.
+
+Baseline, measured in the same run: reading the directory from the database once
+(``load_view``), i.e. what each command would cost if the bot kept nothing in memory.
+
+    .venv/bin/python bench/bot_commands.py                  # city preset
+    .venv/bin/python bench/bot_commands.py --preset district
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def measure(service, cases: list[tuple[str, str]]) -> list[float]:
+    out = []
+    for user_id, text in cases:
+        started = time.perf_counter()
+        reply = await service.handle(user_id, text)
+        out.append((time.perf_counter() - started) * 1000)
+        assert reply is not None and "Xin lỗi, bot gặp lỗi" not in reply.text, reply.text
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="city")
+    parser.add_argument("--repeat", type=int, default=200, help="commands per case")
+    args = parser.parse_args()
+
+    from sqlalchemy import insert, select
+
+    from bot.directory import DirectoryCache
+    from bot.service import BotService
+    from provisioning.db import open_directory
+    from provisioning.db.models import MatrixAccount, Person
+    from provisioning.demo import write_demo
+    from provisioning.importer import import_paths
+    from provisioning.view import load_view
+    from provisioning.vocab import Position, UnitKind
+
+    data = ROOT / "bench" / "out" / args.preset
+    if not (data / "nhan_su.csv").exists():
+        write_demo(data, args.preset)
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = open_directory(f"sqlite:///{Path(scratch) / 'directory.db'}")
+        t = time.perf_counter()
+        import_paths(engine, sorted(data.glob("*.csv")))
+        print(f"imported {args.preset} in {time.perf_counter() - t:.1f} s")
+        with engine.begin() as conn:
+            people = conn.execute(select(Person.id, Person.code)).all()
+            conn.execute(insert(MatrixAccount), [
+                {"person_id": pid, "user_id": f"@{code.lower()}:bench", "created": True,
+                 "deactivated": False} for pid, code in people])
+
+        t = time.perf_counter()
+        view = load_view(engine)
+        baseline = (time.perf_counter() - t) * 1000
+        cache = DirectoryCache(engine, min_check_interval=1.0)
+        t = time.perf_counter()
+        cache.get()
+        print(f"bot snapshot loaded in {time.perf_counter() - t:.2f} s "
+              f"({len(view.people):,} people, {len(view.units):,} units)")
+
+        def holder(kind: UnitKind, positions: set[Position]) -> str:
+            for person in view.people.values():
+                for unit_id, position in person.positions:
+                    unit = view.units[unit_id]
+                    if unit.kind is kind and position in positions:
+                        return f"@{person.code.lower()}:bench"
+            raise SystemExit(f"no {kind} official in the data")
+
+        so = holder(UnitKind.DEPARTMENT, set(Position))
+        office = holder(UnitKind.COMMUNE, {Position.HEAD, Position.SPECIALIST})
+        principal = holder(UnitKind.SCHOOL, {Position.PRINCIPAL})
+        rng = random.Random(7)
+        names = [p.full_name for p in rng.sample(list(view.people.values()), args.repeat)]
+        levels = ["MN", "TH", "THCS", "THPT", "liên cấp", "GDTX"]
+        service = BotService(cache)
+        cases = {
+            "!thongke (Sở, whole city)": [(so, f"!thongke {levels[i % 6]}")
+                                          for i in range(args.repeat)],
+            "!thongke (xã/phường)": [(office, f"!thống kê {levels[i % 3]}")
+                                     for i in range(args.repeat)],
+            "!thongke (principal)": [(principal, "!thongke") for _ in range(args.repeat)],
+            "!danhba full name (Sở)": [(so, f"!danhba {n}") for n in names],
+            "!danhba family name (Sở)": [(so, f"!danhba {n.split()[0]}") for n in names],
+            "!danhba given name (xã)": [(office, f"!danhba {n.split()[-1]}") for n in names],
+        }
+        print(f"\nbaseline: load_view from the database = {baseline:.0f} ms per command\n")
+        print(f"{'case':28} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95/baseline':>13}")
+        worst = 0.0
+        for label, case in cases.items():
+            asyncio.run(measure(service, case[:5]))  # warm the asker caches
+            times = asyncio.run(measure(service, case))
+            p95 = percentile(times, 0.95)
+            worst = max(worst, p95)
+            print(f"{label:28} {statistics.median(times):>8.1f} {p95:>8.1f} "
+                  f"{max(times):>8.1f} {p95 / baseline:>13.3f}")
+        print(f"\nworst p95: {worst:.1f} ms (goal: under 100 ms)")
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

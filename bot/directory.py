@@ -12,10 +12,11 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 
-from provisioning.db.models import DirectoryState, MatrixAccount
+from provisioning.db.models import DirectoryState, MatrixAccount, MatrixMember, MatrixRoom
 from provisioning.matrix.layout import MANAGER_POSITIONS, MANAGING_KINDS, primary_position
+from provisioning.matrix.mirror import ADMIN_KEY, APPLIED_REVISION, BOT_KEY
 from provisioning.text import fold, name_sort_key
 from provisioning.view import DirectoryView, PersonView, UnitView, load_view
 from provisioning.vocab import UnitKind
@@ -44,9 +45,19 @@ class Asker:
 class DirectorySnapshot:
     """One loaded state of the directory with the indexes the commands need."""
 
-    def __init__(self, view: DirectoryView, accounts: dict[int, str], version: tuple) -> None:
+    def __init__(
+        self,
+        view: DirectoryView,
+        accounts: dict[int, str],
+        version: tuple,
+        rooms: dict[str, tuple[str, str, frozenset[str]]] | None = None,
+        service_users: frozenset[str] = frozenset(),
+    ) -> None:
         self.view = view
         self.version = version
+        # room key -> (purpose, room id, members other than the bot and the admin)
+        self.rooms = rooms or {}
+        self.service_users = service_users
         self.user_of: dict[int, str] = accounts  # person id -> user id
         self.person_of_user: dict[str, PersonView] = {
             user_id: view.people[pid] for pid, user_id in accounts.items() if pid in view.people
@@ -150,6 +161,14 @@ class DirectorySnapshot:
             (self.view.people[i] for i in ids), key=lambda p: (name_sort_key(p.full_name), p.code)
         )
 
+    def delivery_rooms(self, purposes: set[str]) -> dict[str, tuple[str, frozenset[str]]]:
+        """Managed rooms of these purposes: room id and members (user ids)."""
+        return {
+            key: (room_id, members)
+            for key, (purpose, room_id, members) in self.rooms.items()
+            if purpose in purposes
+        }
+
     def primary(self, person: PersonView):
         return primary_position(self.view, person)
 
@@ -164,16 +183,22 @@ class DirectoryCache:
         self._checked = 0.0
 
     def _version(self) -> tuple:
+        """Changes whenever an import or an apply changed what the bot relies on."""
         with self.engine.connect() as conn:
-            revision = conn.scalar(
-                select(DirectoryState.value).where(DirectoryState.key == "revision")
+            state = dict(
+                conn.execute(
+                    select(DirectoryState.key, DirectoryState.value).where(
+                        DirectoryState.key.in_(["revision", APPLIED_REVISION])
+                    )
+                ).all()
             )
             accounts = conn.execute(
-                select(func.count(), func.max(MatrixAccount.user_id)).where(
-                    MatrixAccount.created.is_(True)
-                )
+                select(
+                    func.count(), func.sum(case((MatrixAccount.deactivated.is_(True), 1), else_=0))
+                ).where(MatrixAccount.created.is_(True))
             ).one()
-        return (revision, tuple(accounts))
+            members = conn.scalar(select(func.count()).select_from(MatrixMember))
+        return (state.get("revision"), state.get(APPLIED_REVISION), tuple(accounts), members)
 
     def get(self) -> DirectorySnapshot:
         now = time.monotonic()
@@ -195,13 +220,21 @@ class DirectoryCache:
                     )
                 ).all()
             )
-        return DirectorySnapshot(view, accounts, version)
-
-
-def people_by_unit(snapshot: DirectorySnapshot, unit_ids: set[int]) -> dict[int, list[int]]:
-    found: dict[int, list[int]] = defaultdict(list)
-    for unit_id in unit_ids:
-        for pid in snapshot.view.people_by_unit.get(unit_id, ()):
-            if snapshot.view.people[pid].active:
-                found[unit_id].append(pid)
-    return found
+            service = frozenset(
+                conn.scalars(
+                    select(DirectoryState.value).where(DirectoryState.key.in_([ADMIN_KEY, BOT_KEY]))
+                )
+            )
+            members: dict[str, set[str]] = defaultdict(set)
+            for key, user_id in conn.execute(select(MatrixMember.room_key, MatrixMember.user_id)):
+                if user_id not in service:
+                    members[key].add(user_id)
+            rooms = {
+                key: (purpose, room_id, frozenset(members.get(key, ())))
+                for key, purpose, room_id in conn.execute(
+                    select(MatrixRoom.key, MatrixRoom.purpose, MatrixRoom.room_id).where(
+                        MatrixRoom.room_id.is_not(None)
+                    )
+                )
+            }
+        return DirectorySnapshot(view, accounts, version, rooms, service)

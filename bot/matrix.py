@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 import os
@@ -26,22 +27,36 @@ from typing import Any
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadError,
     InviteMemberEvent,
+    JoinedMembersResponse,
     JoinError,
     LoginError,
     MegolmEvent,
     MessageDirection,
+    ReceiptEvent,
+    RoomEncryptedMedia,
+    RoomMessageMedia,
     RoomMessagesResponse,
     RoomMessageText,
+    RoomSendResponse,
     SyncError,
     SyncResponse,
+    UnknownEvent,
+    UploadResponse,
 )
+from nio.crypto.attachments import decrypt_attachment
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.commands import Incoming
+from bot.directives import store
+from bot.directives.worker import DeliveryWorker
 from bot.service import BotService
 from provisioning.config import Config
 from provisioning.db.models import BotEvent, DirectoryState
+from provisioning.matrix.client import MatrixClient
+from provisioning.matrix.inbox import ensure_inbox
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +65,7 @@ SYNC_FILTER = {
     "room": {
         "timeline": {"limit": 50},
         "state": {"lazy_load_members": True},
-        "ephemeral": {"not_types": ["*"]},
+        "ephemeral": {"types": ["m.receipt"]},
     },
     "presence": {"not_types": ["*"]},
 }
@@ -71,6 +86,13 @@ class MatrixBot:
             config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
         )
         self.answered = 0
+        self.admin = MatrixClient(config.homeserver.url, config.homeserver.admin_token)
+        self.http: MatrixClient | None = None  # the bot's own token, once logged in
+        self.worker = DeliveryWorker(
+            engine, service.directory, _Transport(self), notify=self.notify
+        )
+        service.joined_members = self.joined_members
+        service._on_directive = lambda _id: self.worker.wake.set()
 
     # ------------------------------------------------------------------ session
 
@@ -120,6 +142,19 @@ class MatrixBot:
     async def run(self, stop: asyncio.Event) -> None:
         if not await self.login(stop):
             return
+        self.http = MatrixClient(self.config.homeserver.url, self.client.access_token)
+        background = [
+            asyncio.create_task(self.worker.run(stop)),
+            asyncio.create_task(self._expire_drafts(stop)),
+        ]
+        try:
+            await self._sync_loop(stop)
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+
+    async def _sync_loop(self, stop: asyncio.Event) -> None:
         token = self._load_token()
         first = token is None
         if first:
@@ -143,6 +178,7 @@ class MatrixBot:
                 continue
             await self._keys()
             await self._invites(response)
+            await self._receipts(response)
             if first:
                 log.info("initial sync done: in %d rooms", len(response.rooms.join))
             else:
@@ -187,13 +223,61 @@ class MatrixBot:
             if room.timeline.limited and since:
                 events = await self._backfill(room_id, room.timeline.prev_batch, since) + events
             for event in events:
+                if getattr(event, "sender", None) == self.user_id:
+                    continue
                 if isinstance(event, MegolmEvent):
                     log.warning(
                         "cannot decrypt %s in %s; asking for the key", event.event_id, room_id
                     )
                     await self.client.request_room_key(event)
-                elif isinstance(event, RoomMessageText) and event.sender != self.user_id:
+                    continue
+                content = event.source.get("content", {})
+                relates = content.get("m.relates_to") or {}
+                if isinstance(event, UnknownEvent) and event.type == "m.reaction":
+                    if relates.get("event_id"):
+                        store.acknowledge(
+                            self.engine, room_id, relates["event_id"], event.sender, "reaction"
+                        )
+                    continue
+                replied = (relates.get("m.in_reply_to") or {}).get("event_id")
+                if replied:
+                    store.acknowledge(self.engine, room_id, replied, event.sender, "reply")
+                if isinstance(event, (RoomMessageText, RoomMessageMedia, RoomEncryptedMedia)):
                     await self._answer(room_id, event)
+
+    async def _receipts(self, response: SyncResponse) -> None:
+        """Public read receipts: "read up to" an event, so also every directive before it."""
+        for room_id, room in response.rooms.join.items():
+            for event in room.ephemeral:
+                if not isinstance(event, ReceiptEvent):
+                    continue
+                for receipt in event.receipts:
+                    if receipt.receipt_type != "m.read" or receipt.user_id == self.user_id:
+                        continue
+                    await self._read_up_to(
+                        room_id, receipt.user_id, receipt.event_id, receipt.timestamp
+                    )
+
+    async def _read_up_to(self, room_id: str, user_id: str, event_id: str, ts: int) -> None:
+        store.record_receipt(self.engine, room_id, user_id, event_id, ts)
+        unread = store.unread_in_room(self.engine, room_id, user_id)
+        if not unread:
+            return
+        target_ts = None
+        for row in unread:
+            if row.event_id == event_id:
+                store.mark_read(self.engine, row.directive_id, row.person_id, "receipt")
+                continue
+            if target_ts is None:
+                target_ts = await self._event_ts(room_id, event_id)
+            sent = store.aware(row.sent_at)
+            if target_ts is not None and sent is not None and target_ts >= sent.timestamp() * 1000:
+                store.mark_read(self.engine, row.directive_id, row.person_id, "receipt")
+
+    async def _event_ts(self, room_id: str, event_id: str) -> int | None:
+        response = await self.client.room_get_event(room_id, event_id)
+        event = getattr(response, "event", None)
+        return getattr(event, "server_timestamp", None)
 
     async def _backfill(self, room_id: str, start: str | None, end: str) -> list[Any]:
         """Events the limited timeline left out (many messages while the bot was down)."""
@@ -213,7 +297,19 @@ class MatrixBot:
     async def _answer(self, room_id: str, event: RoomMessageText) -> None:
         if self._handled(event.event_id):
             return
-        reply = await self.service.handle(event.sender, event.body)
+        content = event.source.get("content", {})
+        room = self.client.rooms.get(room_id)
+        direct = room is not None and (room.joined_count or 0) + (room.invited_count or 0) <= 2
+        message = Incoming(
+            event.sender,
+            getattr(event, "body", "") or "",
+            room_id,
+            event.event_id,
+            content.get("msgtype", "m.text"),
+            content,
+            direct,
+        )
+        reply = await self.service.handle(message)
         if reply is not None:
             room = self.client.rooms.get(room_id)
             if room is not None and room.encrypted and not room.members_synced:
@@ -270,5 +366,93 @@ class MatrixBot:
         except IntegrityError:
             pass
 
+    # ------------------------------------------------------------------ helpers for others
+
+    async def joined_members(self, room_id: str) -> set[str]:
+        response = await self.client.joined_members(room_id)
+        if not isinstance(response, JoinedMembersResponse):
+            raise RuntimeError(f"members of {room_id}: {response}")
+        return {m.user_id for m in response.members}
+
+    async def notify(self, room_id: str, text: str) -> None:
+        await self.send(room_id, {"msgtype": "m.notice", "body": text})
+
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str | None = None) -> str:
+        """Send as the bot's device: encrypted where the room is, with retries otherwise."""
+        room = self.client.rooms.get(room_id)
+        if room is None or not room.encrypted:
+            txn_id = txn_id or f"n.{hashlib.sha256(os.urandom(16)).hexdigest()[:24]}"
+            return await self.http.send_event(room_id, content, txn_id)
+        if not room.members_synced:
+            await self.client.joined_members(room_id)
+        response = await self.client.room_send(
+            room_id, "m.room.message", content, tx_id=txn_id, ignore_unverified_devices=True
+        )
+        if not isinstance(response, RoomSendResponse):
+            raise RuntimeError(f"send to {room_id} failed: {response}")
+        return response.event_id
+
+    async def _expire_drafts(self, stop: asyncio.Event) -> None:
+        """Tell people politely when their !gui draft timed out."""
+        from bot.commands.gui import EXPIRED, TIMEOUT
+
+        while not stop.is_set():
+            for row in store.expired_drafts(self.engine, TIMEOUT):
+                store.drop_draft(self.engine, row.user_id, row.room_id)
+                with contextlib.suppress(Exception):
+                    await self.notify(row.room_id, EXPIRED)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 60)
+
     async def close(self) -> None:
         await self.client.close()
+        await self.admin.close()
+        if self.http is not None:
+            await self.http.close()
+
+
+class _Transport:
+    """What the delivery worker needs from Matrix, through the bot's own client."""
+
+    def __init__(self, bot: MatrixBot) -> None:
+        self.bot = bot
+
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> str:
+        return await self.bot.send(room_id, content, txn_id)
+
+    async def inbox(self, person_id: int) -> str:
+        snapshot = self.bot.service.directory.get()
+        person = snapshot.view.people[person_id]
+        primary = snapshot.primary(person)
+        return await ensure_inbox(
+            self.bot.admin,
+            self.bot.engine,
+            person_code=person.code,
+            full_name=person.full_name,
+            unit_code=primary[1].code if primary else "",
+            user_id=snapshot.user_of[person_id],
+            bot_user_id=self.bot.user_id,
+            server_name=self.bot.config.homeserver.server_name,
+        )
+
+    async def reupload(self, attachment: dict[str, Any]) -> dict[str, Any]:
+        """An attachment from an encrypted DM, decrypted and uploaded once in clear."""
+        file = attachment["file"]
+        response = await self.bot.client.download(mxc=file["url"])
+        if isinstance(response, DownloadError):
+            raise RuntimeError(f"download of an attachment failed: {response.message}")
+        data = decrypt_attachment(
+            response.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"]
+        )
+        info = attachment.get("info", {})
+        uploaded, _ = await self.bot.client.upload(
+            lambda *_: io.BytesIO(data),
+            content_type=info.get("mimetype", "application/octet-stream"),
+            filename=attachment.get("body", "tep"),
+            filesize=len(data),
+        )
+        if not isinstance(uploaded, UploadResponse):
+            raise RuntimeError(f"upload of an attachment failed: {uploaded}")
+        clean = {k: v for k, v in attachment.items() if k != "file"}
+        clean["url"] = uploaded.content_uri
+        return clean

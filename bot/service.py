@@ -1,7 +1,8 @@
-"""From a message to a reply: who asks, which command, may they, what to answer (no Matrix).
+"""From a message to a reply: who asks, which command, may they, what to answer.
 
 A failure inside a command becomes a short Vietnamese apology with a reference id, and
-the details go to the log; it never reaches the sync loop.
+the details go to the log; it never reaches the sync loop. A message that is not a
+command continues the sender's open !gui draft in that room, if any.
 """
 
 from __future__ import annotations
@@ -9,19 +10,25 @@ from __future__ import annotations
 import inspect
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 
-from bot import commands
-from bot.commands import (  # noqa: F401 - they register themselves
+from sqlalchemy import Engine
+
+from bot.commands import (  # noqa: F401 - they register
     CommandError,
     Context,
+    Incoming,
     UsageError,
+    baocao,
     danhba,
+    gui,
     parse,
     suggestion,
     thongke,
     trogiup,
 )
 from bot.commands.trogiup import usage_reply
+from bot.directives import store
 from bot.directory import DirectoryCache
 from bot.reply import Reply
 
@@ -37,16 +44,36 @@ NOT_ALLOWED = (
 
 
 class BotService:
-    def __init__(self, directory: DirectoryCache) -> None:
+    def __init__(
+        self,
+        directory: DirectoryCache,
+        *,
+        joined_members: Callable[[str], Awaitable[set[str]]] | None = None,
+        on_directive: Callable[[int], None] | None = None,
+    ) -> None:
         self.directory = directory
+        self.engine: Engine = directory.engine
+        self.joined_members = joined_members
+        self._on_directive = on_directive
 
-    async def handle(self, sender: str, text: str) -> Reply | None:
-        """The reply to a message, or None when the message is not a command."""
-        parsed = parse(text)
-        if parsed is None:
-            return None
+    def directive_saved(self, directive_id: int) -> None:
+        """A directive (or reminders) was stored: wake the sender worker."""
+        if self._on_directive is not None:
+            self._on_directive(directive_id)
+
+    async def handle(self, message: Incoming) -> Reply | None:
+        """The reply to a message, or None when there is nothing to say."""
+        parsed = parse(message.body) if message.msgtype in ("m.text", "m.notice") else None
         snapshot = self.directory.get()
-        asker = snapshot.asker(sender)
+        asker = snapshot.asker(message.sender)
+        ctx = Context(snapshot, asker, message, self)
+        if parsed is None:
+            if not message.direct or not asker.known:
+                return None
+            draft = store.load_draft(self.engine, message.sender, message.room_id)
+            if draft is None:
+                return None
+            return await self._guarded("gui", gui.continue_draft(ctx, *draft), message.sender)
         if not asker.known:
             return Reply(NOT_IN_DIRECTORY)
         cmd = parsed.command
@@ -57,21 +84,30 @@ class BotService:
         if not cmd.allowed(asker):
             return Reply(NOT_ALLOWED.format(command=f"!{cmd.name}"))
         try:
-            result = cmd.handler(Context(snapshot, asker), parsed.args)
+            result = cmd.handler(ctx, parsed.args)
             if inspect.isawaitable(result):
-                result = await result
+                result = await self._guarded(cmd.name, result, message.sender)
             return result
         except UsageError as exc:
             return usage_reply(cmd, str(exc))
         except CommandError as exc:
             return Reply(str(exc))
         except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("command %s from %s failed (ref %s)", cmd.name, sender, ref)
-            return Reply(
-                f"Xin lỗi, bot gặp lỗi khi xử lý lệnh !{cmd.name}. "
-                f"Mã tham chiếu: {ref}. Vui lòng thử lại sau hoặc báo quản trị viên."
-            )
+            return _apology(cmd.name, message.sender)
+
+    async def _guarded(self, name: str, awaitable, sender: str) -> Reply | None:
+        try:
+            return await awaitable
+        except (UsageError, CommandError):
+            raise
+        except Exception:
+            return _apology(name, sender)
 
 
-__all__ = ["BotService", "commands"]
+def _apology(name: str, sender: str) -> Reply:
+    ref = secrets.token_hex(4)
+    log.exception("command %s from %s failed (ref %s)", name, sender, ref)
+    return Reply(
+        f"Xin lỗi, bot gặp lỗi khi xử lý lệnh !{name}. Mã tham chiếu: {ref}. "
+        "Vui lòng thử lại sau hoặc báo quản trị viên."
+    )

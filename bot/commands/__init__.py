@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from provisioning.text import compact
 
@@ -30,9 +30,24 @@ class UsageError(CommandError):
 
 
 @dataclass(frozen=True)
+class Incoming:
+    """A message as the bot received it."""
+
+    sender: str
+    body: str
+    room_id: str = ""
+    event_id: str = ""
+    msgtype: str = "m.text"
+    content: dict = field(default_factory=dict)
+    direct: bool = False  # a room of just the sender and the bot
+
+
+@dataclass(frozen=True)
 class Context:
     snapshot: DirectorySnapshot
     asker: Asker
+    incoming: Incoming | None = None
+    service: Any = None  # the BotService (engine, Matrix adapter, worker hooks)
 
 
 Handler = Callable[[Context, str], "Reply | Awaitable[Reply]"]

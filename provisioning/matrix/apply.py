@@ -255,46 +255,10 @@ class Executor:
 
     async def _create(self, spec: RoomSpec) -> None:
         power = power_content(spec.power, self.user_of, self.ctx.bot_user_id)
-        initial: list[dict[str, Any]] = [
-            {"type": TAG_EVENT, "state_key": "", "content": spec.tag()},
-            {"type": "m.room.history_visibility", "content": {"history_visibility": "shared"}},
-            {"type": "m.room.guest_access", "content": {"guest_access": "forbidden"}},
-        ]
-        if spec.join_rule == "public":
-            initial.append({"type": "m.room.join_rules", "content": {"join_rule": "public"}})
-        elif spec.join_rule == "restricted" and spec.parent_key:
-            initial.append(
-                {
-                    "type": "m.room.join_rules",
-                    "content": {
-                        "join_rule": "restricted",
-                        "allow": [
-                            {"type": "m.room_membership", "room_id": self.room_id(spec.parent_key)}
-                        ],
-                    },
-                }
-            )
-        body: dict[str, Any] = {
-            "name": spec.name,
-            "topic": spec.topic,
-            "preset": "private_chat",
-            "room_alias_name": spec.alias,
-            "power_level_content_override": power,
-            "initial_state": initial,
-        }
-        if spec.is_space:
-            body["creation_content"] = {"type": "m.space"}
-        row = RoomRow(
-            spec.key,
-            None,
-            spec.purpose.value,
-            spec.unit_code,
-            spec.role.value if spec.role else None,
-            spec.level.value if spec.level else None,
-            spec.ownership.value if spec.ownership else None,
-        )
+        parent = self.room_id(spec.parent_key) if spec.join_rule == "restricted" else None
+        row = room_row(spec)
         try:
-            row.room_id = await self.client.create_room(body)
+            row.room_id = await self.client.create_room(create_room_body(spec, power, parent))
             row.name, row.power_digest = spec.name, digest(power)
             members = {self.ctx.admin_user_id}
         except MatrixError as exc:
@@ -459,6 +423,43 @@ class Executor:
         for members in self.mirror.members.values():
             members.discard(op.user_id)
         self.writer.left_everywhere(op.user_id)
+
+
+def create_room_body(
+    spec: RoomSpec, power: dict[str, Any], restricted_to: str | None = None
+) -> dict[str, Any]:
+    """The createRoom request for a managed room: its tag, alias, power and join rule."""
+    initial: list[dict[str, Any]] = [
+        {"type": TAG_EVENT, "state_key": "", "content": spec.tag()},
+        {"type": "m.room.guest_access", "content": {"guest_access": "forbidden"}},
+    ]
+    if spec.join_rule == "public":
+        initial.append({"type": "m.room.join_rules", "content": {"join_rule": "public"}})
+    elif spec.join_rule == "restricted" and restricted_to:
+        initial.append({"type": "m.room.join_rules", "content": {
+            "join_rule": "restricted",
+            "allow": [{"type": "m.room_membership", "room_id": restricted_to}],
+        }})
+    body: dict[str, Any] = {
+        "name": spec.name,
+        "topic": spec.topic,
+        "preset": "private_chat",  # invite-only, history shared with members
+        "room_alias_name": spec.alias,
+        "power_level_content_override": power,
+        "initial_state": initial,
+    }
+    if spec.is_space:
+        body["creation_content"] = {"type": "m.space"}
+    return body
+
+
+def room_row(spec: RoomSpec) -> RoomRow:
+    return RoomRow(
+        spec.key, None, spec.purpose.value, spec.unit_code,
+        spec.role.value if spec.role else None,
+        spec.level.value if spec.level else None,
+        spec.ownership.value if spec.ownership else None,
+    )
 
 
 class _Skip(RuntimeError):

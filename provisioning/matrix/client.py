@@ -180,6 +180,17 @@ class MatrixClient:
         found = await self.request("GET", f"/_synapse/admin/v1/rooms/{q(room_id)}/members")
         return set(found["members"])
 
+    async def send_event(
+        self, room_id: str, content: dict[str, Any], txn_id: str, event_type: str = "m.room.message"
+    ) -> str:
+        """Send as this client's device; the same ``txn_id`` again returns the same event."""
+        found = await self.request(
+            "PUT",
+            f"/_matrix/client/v3/rooms/{q(room_id)}/send/{q(event_type)}/{q(txn_id)}",
+            content,
+        )
+        return found["event_id"]
+
     async def force_join(self, room_id: str, user_id: str) -> None:
         """Join ``user_id`` to the room (admin API); already being there is success."""
         try:

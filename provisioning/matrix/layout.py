@@ -44,6 +44,7 @@ class Purpose(StrEnum):
     DISCUSSION = "discussion"
     NEWS = "news"
     ROLE = "role"
+    INBOX = "inbox"  # bot ↔ one person, created when first needed (not by apply)
 
 
 class Role(StrEnum):

@@ -295,7 +295,8 @@ def compute_plan(
         _room_ops(spec, mirror, ops, Kind.CREATE_ROOM)
 
     # ------------------------------------------------------------------ members
-    for key in sorted(set(layout.rooms) | set(mirror.rooms)):
+    lazy = {k for k, row in mirror.rooms.items() if row.purpose == "inbox"}
+    for key in sorted((set(layout.rooms) | set(mirror.rooms)) - lazy):
         wanted: dict[str, str | None] = {}  # user id -> person code
         for who in layout.members.get(key, ()):
             if who == BOT:

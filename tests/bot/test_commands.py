@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 from sqlalchemy import insert, select
 
-from bot.commands import REGISTRY, command, parse
+from bot.commands import REGISTRY, Incoming, command, parse
 from bot.directory import DirectoryCache
 from bot.service import BotService
 from provisioning import stats
@@ -47,7 +47,8 @@ def service(engine, base_files, tmp_path):
 
 
 async def ask(service, who: str, text: str):
-    return await service.handle(uid(who) if not who.startswith("@") else who, text)
+    sender = uid(who) if not who.startswith("@") else who
+    return await service.handle(Incoming(sender, text))
 
 
 SO, OFFICE, PRINCIPAL, TEACHER = "P008", "P009", "P001", "P002"

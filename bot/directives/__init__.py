@@ -1,0 +1,1 @@
+"""Directives (tin nhắn điều hành): audience, exact delivery plan, durable sending, reads."""

@@ -1,0 +1,117 @@
+"""From a selection to a stored directive: audience, the exact plan, the preview, the save."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.directives.audience import Selection, audience
+from bot.directives.cover import DeliveryPlan, plan_delivery
+from bot.directives.store import NewDirective, create_directive
+from bot.directory import Asker, DirectorySnapshot
+from provisioning.matrix.layout import short_unit_name
+from provisioning.text import format_number
+
+#: Rooms a directive may be delivered through (never discussion or news rooms).
+DELIVERY_PURPOSES = {"announcements", "role"}
+
+JoinedMembers = Callable[[str], Awaitable[set[str]]]
+
+
+@dataclass
+class Preview:
+    people: set[int]  # the audience that can be reached (has an account)
+    unreachable: list[int]  # in the audience but without an account
+    plan: DeliveryPlan  # over user ids
+    rooms: dict[str, str]  # room key -> room id for the chosen rooms
+    units: Counter[str]  # unit name -> people reached there
+
+    def summary(self) -> str:
+        n = format_number
+        text = (
+            f"{n(len(self.people))} cán bộ thuộc {n(len(self.units))} đơn vị "
+            f"({n(len(self.plan.rooms))} phòng nhóm, {n(len(self.plan.inboxes))} "
+            "hộp thư riêng)"
+        )
+        return text
+
+    def unit_lines(self, limit: int = 12) -> list[str]:
+        lines = [f"{name}: {count}" for name, count in self.units.most_common(limit)]
+        if len(self.units) > limit:
+            lines.append(f"… và {len(self.units) - limit} đơn vị khác")
+        return lines
+
+
+async def preview(
+    snapshot: DirectorySnapshot,
+    asker: Asker,
+    selection: Selection,
+    joined_members: JoinedMembers | None = None,
+) -> Preview:
+    """Who would receive it and through which rooms.
+
+    The rooms' members come from provisioning's mirror; with ``joined_members`` every room
+    the plan uses is checked against Synapse and the plan redone until it only relies on
+    rooms whose real members it knows (someone who left or was invited by hand).
+    """
+    chosen = audience(snapshot, asker, selection)
+    reachable = {pid for pid in chosen if pid in snapshot.user_of}
+    users = {snapshot.user_of[pid] for pid in reachable}
+    rooms = {
+        key: (room_id, members)
+        for key, (room_id, members) in snapshot.delivery_rooms(DELIVERY_PURPOSES).items()
+    }
+    verified: set[str] = set()
+    while True:
+        plan = plan_delivery(users, {k: m for k, (_, m) in rooms.items()})
+        unchecked = [k for k in plan.rooms if k not in verified]
+        if joined_members is None or not unchecked:
+            break
+        for key in unchecked:
+            room_id, members = rooms[key]
+            actual = (await joined_members(room_id)) - snapshot.service_users
+            verified.add(key)
+            if actual != members:
+                rooms[key] = (room_id, frozenset(actual))
+    units: Counter[str] = Counter()
+    for pid in reachable:
+        primary = snapshot.primary(snapshot.view.people[pid])
+        units[short_unit_name(primary[1].name) if primary else "?"] += 1
+    return Preview(
+        reachable, sorted(chosen - reachable), plan, {k: rooms[k][0] for k in plan.rooms}, units
+    )
+
+
+def save(
+    engine: Engine,
+    snapshot: DirectorySnapshot,
+    asker: Asker,
+    selection: Selection,
+    found: Preview,
+    *,
+    body: str,
+    html: str | None,
+    attachments: list[dict],
+    origin_room_id: str | None,
+) -> tuple[int, str]:
+    """Store the directive and every delivery before anything is sent; (id, code)."""
+    person_of = {user: person.id for user, person in snapshot.person_of_user.items()}
+    new = NewDirective(
+        sender_person_id=asker.person.id,
+        sender_user_id=asker.user_id,
+        origin_room_id=origin_room_id,
+        body=body,
+        html=html,
+        attachments=attachments,
+        selection=selection.to_json(),
+        rooms={
+            key: (found.rooms[key], sorted(person_of[u] for u in members))
+            for key, members in found.plan.rooms.items()
+        },
+        inboxes=sorted(person_of[u] for u in found.plan.inboxes),
+        user_of=dict(snapshot.user_of),
+    )
+    return create_directive(engine, new)

@@ -1,0 +1,90 @@
+"""Inbox rooms: one per person, the bot and them, created only when first needed.
+
+Creating 150,000 rooms up front would cost hours; a directive that no shared room covers
+exactly reaches the rest of its audience here. Created by the provisioning admin like every
+managed room (tagged, with a deterministic alias, so a retry or a lost mirror finds it
+again), the bot all-powerful, the person free to reply (replies acknowledge a directive).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import Engine
+
+from provisioning.matrix.apply import create_room_body, room_row
+from provisioning.matrix.client import MatrixClient, MatrixError
+from provisioning.matrix.layout import TAG_EVENT, Power, Purpose, RoomSpec
+from provisioning.matrix.mirror import MirrorWriter, RoomRow, load_mirror
+from provisioning.matrix.plan import digest, power_content
+
+
+def inbox_key(person_code: str) -> str:
+    return f"inbox/{person_code}"
+
+
+def inbox_spec(person_code: str, full_name: str, unit_code: str) -> RoomSpec:
+    alias = "dh.hopthu." + hashlib.sha256(person_code.encode()).hexdigest()[:16]
+    return RoomSpec(
+        key=inbox_key(person_code),
+        purpose=Purpose.INBOX,
+        unit_code=unit_code,
+        name=f"Điều hành · {full_name}",
+        topic="Tin nhắn điều hành gửi riêng cho Anh/Chị. Trả lời tại đây để xác nhận đã đọc.",
+        is_space=False,
+        join_rule="invite",
+        parent_key=None,
+        alias=alias,
+        power=Power(0, ()),
+    )
+
+
+async def ensure_inbox(
+    client: MatrixClient,
+    engine: Engine,
+    *,
+    person_code: str,
+    full_name: str,
+    unit_code: str,
+    user_id: str,
+    bot_user_id: str,
+    server_name: str,
+) -> str:
+    """The person's inbox room id, creating it (and joining both) the first time."""
+    key = inbox_key(person_code)
+    mirror = load_mirror(engine)
+    row = mirror.rooms.get(key)
+    members = mirror.members.get(key, set())
+    writer = MirrorWriter(engine)
+    if row is None or row.room_id is None:
+        spec = inbox_spec(person_code, full_name, unit_code)
+        power = power_content(spec.power, {}, bot_user_id)
+        row = room_row(spec)
+        try:
+            row.room_id = await client.create_room(create_room_body(spec, power))
+            row.name, row.power_digest = spec.name, digest(power)
+        except MatrixError as exc:
+            if exc.errcode != "M_ROOM_IN_USE":
+                raise
+            row.room_id = await _adopt(client, spec, server_name)
+            members = await client.members(row.room_id)
+        writer.room(row)
+        writer.flush()
+    for who in (bot_user_id, user_id):
+        if who not in members:
+            await client.force_join(row.room_id, who)
+            writer.joined(key, who)
+    writer.flush()
+    return row.room_id
+
+
+async def _adopt(client: MatrixClient, spec: RoomSpec, server_name: str) -> str:
+    room_id = await client.resolve_alias(f"#{spec.alias}:{server_name}")
+    tag = await client.get_state(room_id, TAG_EVENT) if room_id else None
+    if not room_id or not tag or tag.get("key") != spec.key:
+        raise MatrixError(409, "M_ROOM_IN_USE", f"alias of {spec.key} held by another room",
+                          "POST", "/createRoom")
+    return room_id
+
+
+__all__ = ["RoomRow", "ensure_inbox", "inbox_key", "inbox_spec"]

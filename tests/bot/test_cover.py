@@ -1,0 +1,129 @@
+"""Exact delivery planning, proved on random directories and audiences (hypothesis)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.directives.cover import plan_delivery
+from provisioning.demo import generate
+from provisioning.matrix.layout import BOT, build_layout
+from provisioning.view import DirectoryView, PersonView, UnitView
+from provisioning.vocab import Level, Ownership, Position, UnitKind
+
+people = st.integers(min_value=0, max_value=60).map(lambda i: f"@p{i}:x")
+
+
+@st.composite
+def directories(draw):
+    """Random rooms over a random set of people, overlapping in every way."""
+    universe = draw(st.sets(people, min_size=1, max_size=40))
+    pool = sorted(universe)
+    rooms = draw(
+        st.dictionaries(
+            st.text(alphabet="abcdef", min_size=1, max_size=4),
+            st.sets(st.sampled_from(pool), max_size=15),
+            max_size=25,
+        )
+    )
+    audience = draw(st.sets(st.sampled_from(pool), max_size=len(pool)))
+    return rooms, audience
+
+
+def check(rooms: dict[str, set[str]], audience: set[str]) -> None:
+    plan = plan_delivery(audience, rooms)
+    reached = plan.reached()
+    counts = Counter(reached)
+    assert set(counts) == audience  # everyone, and nobody else
+    assert all(n == 1 for n in counts.values())  # exactly once
+    for key, members in plan.rooms.items():
+        assert members == frozenset(rooms[key]) and members <= audience
+    assert plan.events == len(plan.rooms) + len(plan.inboxes)
+
+
+@settings(max_examples=400, deadline=None)
+@given(directories())
+def test_delivered_set_equals_audience_on_random_rooms(case):
+    rooms, audience = case
+    check(rooms, audience)
+
+
+def _view() -> tuple[DirectoryView, dict[str, set[str]]]:
+    """The "district" demo as provisioning lays it out: rooms and their members."""
+    data = generate("district")
+    units, codes = [], {}
+    kinds = {
+        "Sở": UnitKind.DEPARTMENT,
+        "Cụm": UnitKind.CLUSTER,
+        "Xã/Phường": UnitKind.COMMUNE,
+        "Trường": UnitKind.SCHOOL,
+        "Tổ": UnitKind.TEAM,
+    }
+    from provisioning import vocab
+
+    for i, row in enumerate(data.units, start=1):
+        codes[row[0]] = i
+    for i, row in enumerate(data.units, start=1):
+        units.append(
+            UnitView(
+                i,
+                row[0],
+                row[1],
+                codes.get(row[2]),
+                kinds[row[3]],
+                vocab.parse(Level, row[4]) if row[4] else None,
+                vocab.parse(Ownership, row[5]) if row[5] else None,
+                None,
+                None,
+                True,
+            )
+        )
+    persons: dict[str, PersonView] = {}
+    for row in data.staff:
+        person = persons.setdefault(
+            row[0],
+            PersonView(
+                len(persons) + 1, row[0], row[1], row[1].lower(), None, None, None, None, True
+            ),
+        )
+        person.positions.append((codes[row[4]], vocab.parse(Position, row[5])))
+    view = DirectoryView(units, persons.values(), {})
+    layout = build_layout(view)
+    rooms = {
+        key: {m for m in members if m != BOT}
+        for key, members in layout.members.items()
+        if key.startswith("role/") or key.endswith("/announcements")
+    }
+    return view, rooms
+
+
+VIEW, LAYOUT_ROOMS = _view()
+CODES = sorted(p.code for p in VIEW.people.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.sets(st.sampled_from(CODES), max_size=400),
+        # whole rooms and pieces of rooms: what directives usually target
+        st.lists(st.sampled_from(sorted(LAYOUT_ROOMS)), max_size=12).flatmap(
+            lambda keys: st.sets(st.sampled_from(CODES), max_size=30).map(
+                lambda extra: extra.union(*(LAYOUT_ROOMS[k] for k in keys))
+            )
+        ),
+    )
+)
+def test_delivered_set_equals_audience_on_provisioned_rooms(audience):
+    check(LAYOUT_ROOMS, audience)
+
+
+def test_a_whole_role_segment_takes_far_fewer_events_than_people():
+    segment = set().union(*(m for k, m in LAYOUT_ROOMS.items() if "/teacher/" in k))
+    plan = plan_delivery(segment, LAYOUT_ROOMS)
+    check(LAYOUT_ROOMS, segment)
+    # a teacher in two schools makes one of their two groups unusable (never deliver twice):
+    # its other members go to their inboxes
+    assert len(plan.inboxes) < 0.1 * len(segment)
+    assert plan.events * 10 < len(segment)

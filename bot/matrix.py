@@ -205,7 +205,10 @@ class MatrixBot:
                 ),
                 None,
             )
-            asker = self.service.directory.get().asker(inviter or "")
+            snapshot = self.service.directory.get()
+            if inviter in snapshot.service_users:
+                continue  # provisioning force-joins us itself (invite, then join)
+            asker = snapshot.asker(inviter or "")
             if asker.known:
                 result = await self.client.join(room_id)
                 if isinstance(result, JoinError):

@@ -245,7 +245,7 @@ async def _send(
         f"Đã lưu tin nhắn điều hành mã {code}; đang gửi đến {found.summary()}. "
         f"Gõ !baocao {code} để xem ai đã đọc.",
         extra={
-            "vn.dieuhanh.directive": {
+            "vn.dieuhanh.sent": {
                 "code": code,
                 "people": len(found.people),
                 "events": found.plan.events,

@@ -253,6 +253,9 @@ def audience(snapshot: DirectorySnapshot, asker: Asker, selection: Selection) ->
     positions = {Position(p) for p in selection.positions}
     ownerships = {OwnershipClass(o) for o in selection.ownerships}
     filtered = bool(roles or positions or ownerships) and not selection.all_people
+    # hand-picked people alone mean just them; with filters or "tất cả", them as well
+    if selection.people and not filtered and not selection.all_people:
+        base_units = set()
     chosen: set[int] = set()
     for unit_id in base_units:
         unit = view.units[unit_id]

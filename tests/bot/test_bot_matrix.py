@@ -65,10 +65,26 @@ class BotProcess:
 class Setup:
     """A provisioned district, the bot running on it, and helpers to talk to it."""
 
-    def __init__(self, synapse: Any, folder: Path) -> None:
+    def __init__(self, synapse: Any, folder: Path, extra_staff: int = 0) -> None:
         self.synapse = synapse
         self.folder = folder
-        self.district = make_district(f"b{os.getpid() % 1000}{int(time.time()) % 10000}-")
+        self.district = make_district(f"b{os.getpid() % 1000}{time.time_ns() % 10**6}-")
+        d = self.district
+        for i in range(extra_staff):  # more teachers at the first school
+            d.staff.append(
+                [
+                    d.p(f"x{i}"),
+                    f"Nguyễn Văn Phụ {i}",
+                    f"0{int(d.staff[0][2]) + 100 + i}",
+                    "",
+                    d.u("thcs1"),
+                    "GV",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
         self.db_url = f"sqlite:///{folder / 'directory.db'}"
         self.engine = open_directory(self.db_url)
         from provisioning.importer import import_paths
@@ -90,8 +106,10 @@ class Setup:
             "DIEUHANH_DATABASE_URL": self.db_url,
             "DIEUHANH_BOT_STORE_PATH": str(folder / "bot"),
             "DIEUHANH_HOMESERVER_URL": synapse.base_url,
+            "DIEUHANH_HOMESERVER_ADMIN_TOKEN": synapse.admin_token,
         }
         self.bot = BotProcess(self.env, synapse.config_path, folder / "bot.log")
+        self.sessions: dict[str, tuple[str, str, str]] = {}
 
     def user_id(self, person: str) -> str:
         return load_mirror(self.engine).accounts[self.district.p(person)].user_id
@@ -112,10 +130,11 @@ class Setup:
         return json.loads(result.output)
 
     async def client(self, person: str, *, encrypted: bool = False) -> AsyncClient:
-        """A client logged in like Element Android: the phone as username, a code by SMS."""
+        """A client logged in like Element Android: the phone as username, a code by SMS.
+
+        Unencrypted sessions are reused between tests (codes are capped per number)."""
         phone = self.phone(person)
-        code = code_for(self.synapse, phone)
-        store = self.folder / f"client-{person}"
+        store = self.folder / f"client-{person}-{'e2e' if encrypted else 'plain'}"
         store.mkdir(exist_ok=True)
         client = AsyncClient(
             self.synapse.base_url,
@@ -123,8 +142,16 @@ class Setup:
             store_path=str(store),
             config=AsyncClientConfig(encryption_enabled=encrypted, store_sync_tokens=True),
         )
-        response = await client.login(code, device_name="Element (thử)")
-        assert client.user_id == self.user_id(person), response
+        saved = None if encrypted else self.sessions.get(person)
+        if saved:
+            client.restore_login(*saved)
+        else:
+            response = await client.login(
+                code_for(self.synapse, phone), device_name="Element (thử)"
+            )
+            assert client.user_id == self.user_id(person), response
+            if not encrypted:
+                self.sessions[person] = (client.user_id, client.device_id, client.access_token)
         await client.sync(timeout=0, full_state=True)
         await keys(client)
         return client

@@ -129,7 +129,7 @@ async def test_guided_flow_in_three_steps_then_preview_and_send(service, engine)
     assert reply.extra["vn.dieuhanh.preview"]["people"] == 5
     assert "Xem trước — sẽ gửi đến 5 cán bộ thuộc 2 đơn vị" in reply.text
     reply = await say(service, "P009", "Gửi")
-    code = reply.extra["vn.dieuhanh.directive"]["code"]
+    code = reply.extra["vn.dieuhanh.sent"]["code"]
     assert reply.text.startswith(f"Đã lưu tin nhắn điều hành mã {code}")
     recipients, deliveries = stored(engine)
     assert set(recipients) == {"P002", "P003", "P005", "P011", "P020"}

@@ -1,0 +1,356 @@
+"""Directives end to end: the bot process, a real Synapse, nio clients as staff."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+import time
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from nio import AsyncClient, RoomMessageNotice, UploadResponse
+from sqlalchemy import text
+
+from provisioning.matrix.mirror import load_mirror
+
+from .test_bot_matrix import Setup
+
+MARKER = "vn.dieuhanh.directive"
+PDF = b"%PDF-1.4 Lich hop tuan 49 - So GD&DT\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def setup(synapse, tmp_path_factory):
+    s = Setup(synapse, tmp_path_factory.mktemp("directives"), extra_staff=24)
+    s.bot.start(wait_for="initial sync done")
+    yield s
+    s.bot.stop()
+    s.engine.dispose()
+
+
+def bot_id(setup: Setup) -> str:
+    return f"@{setup.config.bot.localpart}:{setup.synapse.server_name}"
+
+
+async def open_dm(setup: Setup, client: AsyncClient) -> str:
+    """A DM with the bot (unencrypted, so the test can read the bot's notices plainly)."""
+    created = await client.room_create(is_direct=True, invite=[bot_id(setup)])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        await client.sync(timeout=500)
+        room = client.rooms.get(created.room_id)
+        if room is not None and bot_id(setup) in room.users:
+            return created.room_id
+    raise AssertionError("the bot did not join the DM")
+
+
+async def say(setup: Setup, client: AsyncClient, room_id: str, body: str | dict) -> dict:
+    """Send a message in the DM and wait for the bot's answer to it."""
+    content = body if isinstance(body, dict) else {"msgtype": "m.text", "body": body}
+    sent = await client.room_send(room_id, "m.room.message", content)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        response = await client.sync(timeout=1000)
+        joined = response.rooms.join.get(room_id)
+        for event in joined.timeline.events if joined else []:
+            if isinstance(event, RoomMessageNotice) and event.sender == bot_id(setup):
+                relates = event.source["content"].get("m.relates_to", {})
+                if relates.get("m.in_reply_to", {}).get("event_id") == sent.event_id:
+                    return event.source["content"]
+    raise AssertionError(f"no answer to {body!r}:\n{setup.bot.log_path.read_text()[-3000:]}")
+
+
+async def wait_notice(setup: Setup, client: AsyncClient, room_id: str, start: str) -> str:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        response = await client.sync(timeout=1000)
+        joined = response.rooms.join.get(room_id)
+        for event in joined.timeline.events if joined else []:
+            if isinstance(event, RoomMessageNotice) and event.body.startswith(start):
+                return event.body
+    raise AssertionError(f"no {start!r}:\n{setup.bot.log_path.read_text()[-3000:]}")
+
+
+def initial_sync(setup: Setup, token: str) -> dict[str, Any]:
+    """A fresh initial /sync (Synapse caches identical sync requests for two minutes, so
+    each call asks with a filter of its own)."""
+    filters = json.dumps(
+        {"room": {"timeline": {"limit": 100, "not_types": [f"x.nocache.{time.monotonic_ns()}"]}}}
+    )
+    return setup.synapse.api(
+        "GET", f"/_matrix/client/v3/sync?full_state=true&filter={quote(filters)}", token=token
+    )
+
+
+def own_sync(setup: Setup, token: str, code: str) -> list[tuple[str, str]]:
+    """(room id, event id) of directive ``code``'s messages in a person's own /sync."""
+    synced = initial_sync(setup, token)
+    return [
+        (room_id, event["event_id"])
+        for room_id, room in synced["rooms"].get("join", {}).items()
+        for event in room["timeline"]["events"]
+        if event.get("content", {}).get(MARKER, {}).get("code") == code
+        and not event["content"][MARKER].get("attachment")
+    ]
+
+
+async def copies(setup: Setup, person: str, code: str) -> list[dict[str, Any]]:
+    """What ``person`` sees of directive ``code`` in their own /sync (every room), having
+    downloaded each attachment."""
+    client = await setup.client(person)
+    try:
+        synced = initial_sync(setup, client.access_token)
+        found = [
+            event["content"]
+            for room in synced["rooms"].get("join", {}).values()
+            for event in room["timeline"]["events"]
+            if event.get("content", {}).get(MARKER, {}).get("code") == code
+        ]
+        for content in found:
+            if content[MARKER].get("attachment"):
+                download = await client.download(mxc=content["url"])
+                assert download.body == PDF, "attachment not downloadable"
+        return found
+    finally:
+        await client.close()
+
+
+PEOPLE = [
+    "ht1",
+    "gv1",
+    "gv2",
+    "tt1",
+    "nv1",
+    "ht2",
+    "gv3",
+    "ht3",
+    "gv4",
+    "ht4",
+    "gv5",
+    "tp",
+    "cv",
+    "gd",
+]
+
+
+def test_guided_flow_delivers_exactly_with_a_downloadable_attachment(setup):
+    async def compose() -> str:
+        client = await setup.client("tp")  # the xã's Trưởng phòng
+        try:
+            dm = await open_dm(setup, client)
+            setup.dm = dm
+            assert (await say(setup, client, dm, "!gửi"))["body"].startswith("Bước 1/3")
+            assert "Bước 2/3" in (await say(setup, client, dm, "THCS"))["body"]
+            assert "Bước 3/3" in (await say(setup, client, dm, "GV"))["body"]
+            upload, _ = await client.upload(
+                lambda *_: io.BytesIO(PDF),
+                content_type="application/pdf",
+                filename="lich-hop.pdf",
+                filesize=len(PDF),
+            )
+            assert isinstance(upload, UploadResponse)
+            await say(
+                setup,
+                client,
+                dm,
+                {
+                    "msgtype": "m.file",
+                    "body": "lich-hop.pdf",
+                    "url": upload.content_uri,
+                    "info": {"mimetype": "application/pdf", "size": len(PDF)},
+                },
+            )
+            await say(setup, client, dm, "Kính gửi quý thầy cô: lịch họp tổ chuyên môn tuần 49.")
+            preview = await say(setup, client, dm, "xong")
+            assert preview["vn.dieuhanh.preview"]["people"] == 28  # 4 + the 24 extra teachers
+            sent = await say(setup, client, dm, "gửi")
+            code = sent["vn.dieuhanh.sent"]["code"]
+            done = await wait_notice(setup, client, dm, f"Đã gửi tin nhắn điều hành mã {code}")
+            assert "đến 28 cán bộ" in done
+            return code
+        finally:
+            await client.close()
+
+    code = asyncio.run(compose())
+    setup.code = code
+    teachers = {"gv1", "gv2", "tt1", "gv3"}
+    for person in PEOPLE:
+        seen = asyncio.run(copies(setup, person, code))
+        texts = [c for c in seen if not c[MARKER].get("attachment")]
+        files = [c for c in seen if c[MARKER].get("attachment")]
+        expected = 1 if person in teachers else 0
+        assert (len(texts), len(files)) == (expected, expected), (person, seen)
+    for i in (0, 7, 23):
+        seen = asyncio.run(copies(setup, f"x{i}", code))
+        assert len([c for c in seen if not c[MARKER].get("attachment")]) == 1
+
+
+def test_one_line_form_and_authority_refusals(setup):
+    async def run() -> str:
+        principal = await setup.client("ht1")
+        director = await setup.client("gd")
+        try:
+            dm = await open_dm(setup, principal)
+            refused = await say(setup, principal, dm, "!gui THCS Ánh Dương: Xin chào")
+            assert "nằm ngoài phạm vi" in refused["body"]
+            dm2 = await open_dm(setup, director)
+            sent = await say(setup, director, dm2, "!gui THCS HT: Mời họp giao ban hiệu trưởng.")
+            return sent["vn.dieuhanh.sent"]["code"]
+        finally:
+            await principal.close()
+            await director.close()
+
+    code = asyncio.run(run())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with setup.engine.connect() as conn:
+            left = conn.scalar(
+                text(
+                    "SELECT count(*) FROM directive_deliveries d JOIN directives "
+                    "x ON x.id = d.directive_id WHERE x.code = :c AND "
+                    "d.event_id IS NULL"
+                ),
+                {"c": code},
+            )
+        if left == 0:
+            break
+        time.sleep(0.2)
+    with setup.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT d.kind, d.room_key, d.event_id FROM directive_deliveries"
+                " d JOIN directives x ON x.id = d.directive_id WHERE x.code = :c"
+            ),
+            {"c": code},
+        ).all()
+    for person in ("ht1", "ht2", "gv1", "ht3", "ht4"):
+        seen = asyncio.run(copies(setup, person, code))
+        assert len(seen) == (1 if person in ("ht1", "ht2") else 0), (person, rows)
+
+
+def test_baocao_counts_follow_read_receipts_and_nhacnho_reaches_only_the_unread(setup):
+    code = setup.code
+    readers = ["gv1", "gv3"]
+
+    async def run() -> tuple[dict, dict, dict]:
+        sender = await setup.client("tp")
+        try:
+            before = (await say(setup, sender, setup.dm, f"!baocao {code}"))["vn.dieuhanh.report"]
+            for person in readers:  # they open the room: Element sends a public m.read
+                reader = await setup.client(person)
+                try:
+                    for room_id, event_id in own_sync(setup, reader.access_token, code):
+                        setup.synapse.api(
+                            "POST",
+                            f"/_matrix/client/v3/rooms/{room_id}/receipt/m.read/{quote(event_id)}",
+                            {},
+                            token=reader.access_token,
+                        )
+                finally:
+                    await reader.close()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                after = await say(setup, sender, setup.dm, f"!baocao {code}")
+                if after["vn.dieuhanh.report"]["read"] == len(readers):
+                    break
+            reminded = await say(setup, sender, setup.dm, f"!nhắc nhở {code}")
+            return before, after, reminded
+        finally:
+            await sender.close()
+
+    before, after, reminded = asyncio.run(run())
+    assert before["read"] == 0 and before["recipients"] == before["delivered"] == 28
+    report = after["vn.dieuhanh.report"]
+    assert report["read"] == 2 and report["unread"] + report["unknown"] == 26
+    assert "Chưa" in after["body"]
+    assert reminded["vn.dieuhanh.reminded"] == 26
+    time.sleep(3)
+    for person in ("gv1", "gv3"):  # those who read get no reminder
+        assert not [
+            c for c in asyncio.run(copies(setup, person, code)) if c[MARKER].get("reminder")
+        ]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        got = [c for c in asyncio.run(copies(setup, "gv2", code)) if c[MARKER].get("reminder")]
+        if got:
+            break
+        time.sleep(1)
+    assert len(got) == 1 and "Nhắc việc" in got[0]["body"]
+
+
+def test_bot_killed_mid_delivery_resumes_and_nobody_gets_two_copies(setup):
+    names = [f"Nguyễn Văn Phụ {i}" for i in range(24)]
+
+    async def compose() -> str:
+        client = await setup.client("ht1")
+        try:
+            dm = await open_dm(setup, client)
+            await say(setup, client, dm, "!gui")
+            await say(setup, client, dm, "tất cả")
+            await say(setup, client, dm, " ".join(names[:12]))
+            await say(setup, client, dm, "Đề nghị các thầy cô nộp kế hoạch bài dạy.")
+            preview = await say(setup, client, dm, "xong")
+            assert preview["vn.dieuhanh.preview"]["people"] == 12
+            assert preview["vn.dieuhanh.preview"]["inboxes"] == 12
+            sent = await say(setup, client, dm, "gửi")
+            return sent["vn.dieuhanh.sent"]["code"]
+        finally:
+            await client.close()
+
+    code = asyncio.run(compose())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kill it once a few inboxes got theirs
+        with setup.engine.connect() as conn:
+            done = conn.scalar(
+                text(
+                    "SELECT count(*) FROM directive_deliveries d JOIN directives "
+                    "x ON x.id = d.directive_id WHERE x.code = :c AND "
+                    "d.event_id IS NOT NULL"
+                ),
+                {"c": code},
+            )
+        if done >= 3:
+            break
+        time.sleep(0.02)
+    os.kill(setup.bot.process.pid, signal.SIGKILL)
+    setup.bot.process.wait()
+    setup.bot.log.close()
+    assert done < 12, "the delivery finished before the kill; no midway to test"
+    setup.bot.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with setup.engine.connect() as conn:
+            left = conn.scalar(
+                text(
+                    "SELECT count(*) FROM directive_deliveries d JOIN directives "
+                    "x ON x.id = d.directive_id WHERE x.code = :c AND "
+                    "d.event_id IS NULL"
+                ),
+                {"c": code},
+            )
+        if left == 0:
+            break
+        time.sleep(0.2)
+    assert left == 0
+    mirror = load_mirror(setup.engine)
+    for i in range(24):
+        user_id = mirror.accounts[setup.district.p(f"x{i}")].user_id
+        rooms = setup.synapse.api("GET", f"/_synapse/admin/v1/users/{user_id}/joined_rooms")[
+            "joined_rooms"
+        ]
+        count = 0
+        for room_id in rooms:
+            page = setup.synapse.api(
+                "GET", f"/_synapse/admin/v1/rooms/{room_id}/messages?dir=b&limit=100"
+            )
+            count += sum(
+                1
+                for e in page["chunk"]
+                if e["content"].get(MARKER, {}).get("code") == code
+                and not e["content"][MARKER].get("attachment")
+            )
+        assert count == (1 if i < 12 else 0), (i, count)

@@ -354,3 +354,90 @@ def test_bot_killed_mid_delivery_resumes_and_nobody_gets_two_copies(setup):
                 and not e["content"][MARKER].get("attachment")
             )
         assert count == (1 if i < 12 else 0), (i, count)
+
+
+def test_attachment_from_an_encrypted_dm_is_decrypted_and_uploaded_once(setup):
+    """Element's DMs are encrypted: the bot decrypts the file and uploads it once, in clear,
+    for the (unencrypted) rooms that carry directives."""
+    from .test_bot_matrix import keys
+
+    async def compose() -> str:
+        client = await setup.client("ht1", encrypted=True)
+        try:
+            created = await client.room_create(
+                is_direct=True,
+                invite=[bot_id(setup)],
+                initial_state=[
+                    {
+                        "type": "m.room.encryption",
+                        "state_key": "",
+                        "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                    }
+                ],
+            )
+            dm = created.room_id
+            deadline = time.monotonic() + 30
+            while True:
+                room = client.rooms.get(dm)
+                if room is not None and bot_id(setup) in room.users:
+                    break
+                assert time.monotonic() < deadline, "the bot did not join the DM"
+                await client.sync(timeout=500)
+            await keys(client, dm)
+
+            async def ask(body: str | dict) -> dict:
+                content = body if isinstance(body, dict) else {"msgtype": "m.text", "body": body}
+                sent = await client.room_send(
+                    dm, "m.room.message", content, ignore_unverified_devices=True
+                )
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    response = await client.sync(timeout=1000)
+                    await keys(client)
+                    joined = response.rooms.join.get(dm)
+                    for event in joined.timeline.events if joined else []:
+                        if (
+                            isinstance(event, RoomMessageNotice)
+                            and event.source["content"]
+                            .get("m.relates_to", {})
+                            .get("m.in_reply_to", {})
+                            .get("event_id")
+                            == sent.event_id
+                        ):
+                            return event.source["content"]
+                raise AssertionError(f"no answer to {body!r}")
+
+            await ask("!gui")
+            await ask("tất cả")
+            await ask("Trần Thị Bình")
+            upload, secrets = await client.upload(
+                lambda *_: io.BytesIO(PDF),
+                content_type="application/pdf",
+                filename="ke-hoach.pdf",
+                encrypt=True,
+                filesize=len(PDF),
+            )
+            file = {"url": upload.content_uri, **secrets}
+            await ask(
+                {
+                    "msgtype": "m.file",
+                    "body": "ke-hoach.pdf",
+                    "file": file,
+                    "info": {"mimetype": "application/pdf", "size": len(PDF)},
+                }
+            )
+            await ask("Gửi cô kế hoạch kiểm tra.")
+            await ask("xong")
+            return (await ask("gửi"))["vn.dieuhanh.sent"]["code"]
+        finally:
+            await client.close()
+
+    code = asyncio.run(compose())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        seen = asyncio.run(copies(setup, "gv1", code))  # downloads and compares the bytes
+        if len(seen) == 2:
+            break
+        time.sleep(0.5)
+    attachment = next(c for c in seen if c[MARKER].get("attachment"))
+    assert "file" not in attachment and attachment["url"].startswith("mxc://")

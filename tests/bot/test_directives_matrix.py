@@ -75,6 +75,26 @@ async def wait_notice(setup: Setup, client: AsyncClient, room_id: str, start: st
     raise AssertionError(f"no {start!r}:\n{setup.bot.log_path.read_text()[-3000:]}")
 
 
+def deliveries(setup: Setup, code: str, *, sent: bool) -> int:
+    """How many of directive ``code``'s deliveries are sent (or not yet)."""
+    state = "IS NOT NULL" if sent else "IS NULL"
+    with setup.engine.connect() as conn:
+        return conn.scalar(
+            text(
+                "SELECT count(*) FROM directive_deliveries d JOIN directives x ON x.id = "
+                f"d.directive_id WHERE x.code = :c AND d.event_id {state}"
+            ),
+            {"c": code},
+        )
+
+
+def wait_all_sent(setup: Setup, code: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while deadline > time.monotonic() and deliveries(setup, code, sent=False):
+        time.sleep(0.2)
+    assert deliveries(setup, code, sent=False) == 0, setup.bot.log_path.read_text()[-3000:]
+
+
 def initial_sync(setup: Setup, token: str) -> dict[str, Any]:
     """A fresh initial /sync (Synapse caches identical sync requests for two minutes, so
     each call asks with a filter of its own)."""
@@ -205,20 +225,7 @@ def test_one_line_form_and_authority_refusals(setup):
             await director.close()
 
     code = asyncio.run(run())
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with setup.engine.connect() as conn:
-            left = conn.scalar(
-                text(
-                    "SELECT count(*) FROM directive_deliveries d JOIN directives "
-                    "x ON x.id = d.directive_id WHERE x.code = :c AND "
-                    "d.event_id IS NULL"
-                ),
-                {"c": code},
-            )
-        if left == 0:
-            break
-        time.sleep(0.2)
+    wait_all_sent(setup, code)
     with setup.engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -304,15 +311,7 @@ def test_bot_killed_mid_delivery_resumes_and_nobody_gets_two_copies(setup):
     code = asyncio.run(compose())
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # kill it once a few inboxes got theirs
-        with setup.engine.connect() as conn:
-            done = conn.scalar(
-                text(
-                    "SELECT count(*) FROM directive_deliveries d JOIN directives "
-                    "x ON x.id = d.directive_id WHERE x.code = :c AND "
-                    "d.event_id IS NOT NULL"
-                ),
-                {"c": code},
-            )
+        done = deliveries(setup, code, sent=True)
         if done >= 3:
             break
         time.sleep(0.02)
@@ -321,21 +320,7 @@ def test_bot_killed_mid_delivery_resumes_and_nobody_gets_two_copies(setup):
     setup.bot.log.close()
     assert done < 12, "the delivery finished before the kill; no midway to test"
     setup.bot.start()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        with setup.engine.connect() as conn:
-            left = conn.scalar(
-                text(
-                    "SELECT count(*) FROM directive_deliveries d JOIN directives "
-                    "x ON x.id = d.directive_id WHERE x.code = :c AND "
-                    "d.event_id IS NULL"
-                ),
-                {"c": code},
-            )
-        if left == 0:
-            break
-        time.sleep(0.2)
-    assert left == 0
+    wait_all_sent(setup, code)
     mirror = load_mirror(setup.engine)
     for i in range(24):
         user_id = mirror.accounts[setup.district.p(f"x{i}")].user_id

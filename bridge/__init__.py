@@ -1,0 +1,14 @@
+"""The bridge (a mautrix appservice): portal news into Matrix.
+
+``python -m bridge --config data/config.yaml`` (started by ``dieuhanh up``). It
+
+- relays each unit's RSS/Atom feed into the unit's "Tin tức" room (poller.py, feeds.py),
+  posted by a ghost per portal, "Cổng TTĐT <unit>" (ghosts.py, post.py, delivery.py);
+- accepts news pushed by a portal's CMS (webhook.py) for its own unit and those below it;
+- serves the admin page "Gửi thông báo" (web/), where a unit's leaders pick items and
+  target units and send them to everyone's phone.
+
+Layout: service.py runs it all; db.py holds all SQL (tables in
+provisioning/db/bridge_models.py); directory.py and authority.py read the directory;
+sanitize.py is the only way feed HTML reaches a formatted_body.
+"""

@@ -1,57 +1,33 @@
-"""The bridge service (appservice): ``python -m bridge --config data/config.yaml``.
+"""``python -m bridge``: run the bridge, or manage the CMS webhook tokens.
 
-A shell for now: it serves the appservice listener that Synapse reaches,
-answering only the ping health check (``/_matrix/app/v1/ping``) behind the
-hs_token, and runs until SIGTERM/SIGINT. News relaying comes later.
+    python -m bridge --config data/config.yaml            run (what `dieuhanh up` starts)
+    python -m bridge token <unit code> [--keep-old]       a new webhook token, printed once
+    python -m bridge revoke <unit code>                   the unit's tokens stop working
+
+Without ``--config``, ``data/config.yaml`` is read when it exists (like `dieuhanh`); any
+setting can come from the environment (DIEUHANH_…).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hmac
 import logging
 import signal
+import sys
 from pathlib import Path
 
-from aiohttp import web
-from aiohttp.typedefs import Handler
-
-from provisioning.config import BridgeConfig, Config, ConfigError, load_config
+from provisioning.config import Config, ConfigError, load_config
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 log = logging.getLogger("bridge")
 
 
-def _error(status: int, errcode: str, message: str) -> web.Response:
-    return web.json_response({"errcode": errcode, "error": message}, status=status)
-
-
-def make_app(bridge: BridgeConfig) -> web.Application:
-    """The appservice HTTP application; every route requires the hs_token."""
-    expected = bridge.hs_token.encode("utf-8")
-
-    @web.middleware
-    async def require_hs_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-        header = request.headers.get("Authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else request.query.get("access_token")
-        if not token:
-            return _error(401, "M_UNAUTHORIZED", "Missing access token")
-        if not hmac.compare_digest(token.encode("utf-8"), expected):
-            return _error(403, "M_FORBIDDEN", "Invalid access token")
-        return await handler(request)
-
-    async def ping(request: web.Request) -> web.Response:
-        return web.json_response({})
-
-    app = web.Application(middlewares=[require_hs_token])
-    app.router.add_post("/_matrix/app/v1/ping", ping)
-    app.router.add_get("/_matrix/app/v1/ping", ping)
-    return app
-
-
 async def serve(config: Config) -> int:
-    """Serve the appservice listener until SIGTERM or SIGINT."""
+    """Run the bridge until SIGTERM or SIGINT."""
+    from bridge.service import BridgeService
+    from provisioning.db import open_directory
+
     bridge = config.bridge
     if not bridge.hs_token or not bridge.as_token:
         log.error("bridge.hs_token and bridge.as_token must be set")
@@ -60,39 +36,108 @@ async def serve(config: Config) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(make_app(bridge), access_log=None)
-    await runner.setup()
+    engine = open_directory(config.database.url)
+    service = BridgeService(config, engine)
     try:
-        await web.TCPSite(runner, bridge.listen_host, bridge.listen_port).start()
+        await service.start()
     except OSError as exc:
-        log.error("cannot listen on %s:%s: %s", bridge.listen_host, bridge.listen_port, exc)
-        await runner.cleanup()
+        log.error("cannot listen: %s", exc)
+        await service.stop()
+        engine.dispose()
         return 1
     log.info(
-        "bridge %s started, listening on http://%s:%s for %s",
+        "bridge %s started, listening on http://%s:%s for %s; admin page %s",
         bridge.id,
         bridge.listen_host,
         bridge.listen_port,
         config.homeserver.url,
+        service.page_url,
     )
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()
+        await service.stop()
+        engine.dispose()
     log.info("bridge stopped")
+    return 0
+
+
+def token(config: Config, unit_code: str, *, keep_old: bool) -> int:
+    from bridge.db import BridgeStore, now_utc
+    from bridge.webhook import new_token, token_hash
+    from provisioning.db import open_directory
+    from provisioning.view import load_view
+
+    engine = open_directory(config.database.url)
+    try:
+        unit = load_view(engine).by_code.get(unit_code)
+        if unit is None or not unit.active:
+            print(
+                f"Không có đơn vị đang hoạt động mã {unit_code!r} trong danh bạ.", file=sys.stderr
+            )
+            return 1
+        value = new_token()
+        revoked = BridgeStore(engine).add_token(
+            unit_code, token_hash(value), now_utc(), revoke_others=not keep_old
+        )
+    finally:
+        engine.dispose()
+    print(value)
+    note = f"Mã truy cập webhook mới của {unit.name} (chỉ hiện một lần, hãy lưu lại ngay)."
+    if revoked:
+        note += f" {revoked} mã cũ đã bị thu hồi."
+    print(note, file=sys.stderr)
+    print(
+        "Cổng thông tin gửi tin bằng: POST /_dieuhanh/api/tin-tuc với tiêu đề "
+        "Authorization: Bearer <mã>.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def revoke(config: Config, unit_code: str) -> int:
+    from bridge.db import BridgeStore, now_utc
+    from provisioning.db import open_directory
+
+    engine = open_directory(config.database.url)
+    try:
+        count = BridgeStore(engine).revoke_tokens(unit_code, now_utc())
+    finally:
+        engine.dispose()
+    print(f"Đã thu hồi {count} mã truy cập webhook của đơn vị {unit_code}.")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bridge", description="Điều hành bridge")
-    parser.add_argument("--config", type=Path, required=True, help="config.yaml")
+    parser.add_argument("--config", type=Path, help="config.yaml (mặc định: data/config.yaml)")
+    commands = parser.add_subparsers(dest="command")
+    make = commands.add_parser("token", help="tạo mã truy cập webhook mới cho một đơn vị")
+    make.add_argument("unit", help="mã đơn vị")
+    make.add_argument(
+        "--keep-old", action="store_true", help="giữ các mã cũ còn hiệu lực (để chuyển dần)"
+    )
+    make.add_argument("--config", type=Path, dest="sub_config", help=argparse.SUPPRESS)
+    rev = commands.add_parser("revoke", help="thu hồi mọi mã truy cập webhook của một đơn vị")
+    rev.add_argument("unit", help="mã đơn vị")
+    rev.add_argument("--config", type=Path, dest="sub_config", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("bridge.appservice").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    path = getattr(args, "sub_config", None) or args.config
+    if path is None and Path("data/config.yaml").exists():
+        path = Path("data/config.yaml")
     try:
-        config = load_config(args.config)
+        config = load_config(path)
     except ConfigError as exc:
         log.error("invalid configuration: %s", exc)
         return 2
+    if args.command == "token":
+        return token(config, args.unit, keep_old=args.keep_old)
+    if args.command == "revoke":
+        return revoke(config, args.unit)
     return asyncio.run(serve(config))
 
 

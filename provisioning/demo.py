@@ -69,7 +69,9 @@ TABLES = (
 )
 XLSX_NAME = "danh_ba.xlsx"
 SCHOOL_YEARS = ("2024-2025", "2025-2026")
-PORTAL_DOMAIN = "hcm.edu.vn"
+# Demo portals live under the reserved .invalid TLD (RFC 6761): realistic, yet never
+# polled — a demo must not hit real schools' sites.
+PORTAL_DOMAIN = "hcm-edu.invalid"
 
 # Staff row columns, by index.
 S_ID, S_NAME, S_PHONE, S_EMAIL, S_UNIT, S_POSITION = range(6)

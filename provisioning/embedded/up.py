@@ -352,6 +352,7 @@ def _banner(setup: EmbeddedSetup) -> str:
             f"  Mật khẩu quản trị lưu trong: {setup.data.admin_password_path}",
             f"  Cấu hình các dịch vụ:        {setup.data.config_path}",
             f"  Trang lấy mã đăng nhập:      {url}/_dieuhanh/dang-nhap",
+            f"  Trang Gửi thông báo:         {_web_base(setup)}/_dieuhanh/gui-thong-bao",
             "Cán bộ đăng nhập bằng số điện thoại: lấy mã ở trang trên (SMS thử nghiệm",
             f"được in ra đây và ghi vào {setup.config.sms.file_path}), rồi trong Element",
             f"chọn máy chủ {url}, tên đăng nhập là số điện thoại, mật khẩu là mã 6 số.",
@@ -362,6 +363,11 @@ def _banner(setup: EmbeddedSetup) -> str:
             "",
         ]
     )
+
+
+def _web_base(setup: EmbeddedSetup) -> str:
+    web = setup.config.web
+    return web.public_base_url.rstrip("/") or f"http://{web.listen_host}:{web.listen_port}"
 
 
 def _say(text: str) -> None:

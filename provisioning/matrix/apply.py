@@ -307,6 +307,13 @@ class Executor:
         row = self.mirror.rooms[op.room]
         if row.power_digest == want:
             return  # set when the room was created in this run
+        ghosts = f"@{self.config.bridge.user_prefix}"
+        if spec.purpose.value == "news":
+            # the bridge gives its portal ghosts power to post news: keep them
+            current = await self.client.get_state(room_id, "m.room.power_levels") or {}
+            for user_id, level in (current.get("users") or {}).items():
+                if user_id.startswith(ghosts) and user_id not in content["users"]:
+                    content["users"][user_id] = level
         await self.client.put_state(room_id, "m.room.power_levels", content)
         row.power_digest = want
         self.writer.room(row)

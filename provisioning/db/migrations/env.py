@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import provisioning.db.bridge_models  # noqa: F401  (the bridge's tables, for autogenerate)
 from provisioning.db.models import Base
 
 engine = context.config.attributes["engine"]

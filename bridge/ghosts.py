@@ -1,0 +1,191 @@
+"""One ghost user per portal: ``@<user_prefix><unit code>:<server>``, "Cổng TTĐT <unit>".
+
+A ghost is registered through the appservice API (as_token, ``m.login.application_service``)
+and given one device (``DEVICE_ID``), so that its sends with a transaction id are
+de-duplicated by Synapse for 24 h, across restarts (DESIGN.md: appservice senders without
+a device are de-duplicated only in memory).
+
+Joining rooms. "Tin tức" rooms are invite-only, created by the provisioning admin, and
+need power 50 to post. Before its first post into a room the bridge, **as the server
+admin** (``homeserver.admin_token``), force-joins the ghost (``POST
+/_synapse/admin/v1/join``) and raises the ghost's power to 50 by a read-modify-write of
+``m.room.power_levels`` that touches no other user. That is the whole use the bridge
+makes of the admin token: joining its own ghosts and giving them power in rooms it
+delivers to; it never creates rooms or changes anyone else. Done pairs are remembered in
+``bridge_ghost_rooms``; if a send is refused later (provisioning rewrote the power
+levels, someone kicked the ghost), the pair is forgotten and done again once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from typing import Any
+
+from mautrix.api import Method, Path
+from mautrix.appservice import AppService, IntentAPI
+from mautrix.appservice.api.intent import IntentError
+from mautrix.errors import MatrixRequestError, MUserInUse
+from mautrix.types import PowerLevelStateEventContent, RoomID, UserID
+
+from bridge import post
+from bridge.db import BridgeStore, now_utc
+from provisioning.matrix.client import MatrixClient
+from provisioning.text import fold
+
+log = logging.getLogger(__name__)
+
+DEVICE_ID = "DIEUHANH_BRIDGE"
+POST_LEVEL = 50
+
+
+class GhostError(RuntimeError):
+    """A ghost cannot be made ready to post in a room (reason in Vietnamese as ``message``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(reason)
+        self.message = message
+
+
+def ghost_localpart(prefix: str, unit_code: str) -> str:
+    """``cong_`` + the unit code made a valid localpart; a lossy code gets a short hash."""
+    clean = re.sub(r"[^a-z0-9._=-]+", "-", fold(unit_code)).strip("-") or "u"
+    if clean != unit_code:
+        clean += "-" + hashlib.sha1(unit_code.encode()).hexdigest()[:6]
+    return f"{prefix}{clean}"
+
+
+def ghost_user_id(prefix: str, unit_code: str, server_name: str) -> str:
+    return f"@{ghost_localpart(prefix, unit_code)}:{server_name}"
+
+
+class Ghosts:
+    def __init__(
+        self,
+        appservice: AppService,
+        admin: MatrixClient,
+        store: BridgeStore,
+        *,
+        server_name: str,
+        user_prefix: str,
+    ) -> None:
+        self.az = appservice
+        self.admin = admin
+        self.store = store
+        self.server_name = server_name
+        self.user_prefix = user_prefix
+        self._ready: set[str] = set()  # ghosts registered, named and with a device this run
+        self._rooms: dict[str, set[str]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def user_id(self, unit_code: str) -> str:
+        return ghost_user_id(self.user_prefix, unit_code, self.server_name)
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    async def intent(self, unit_code: str, unit_name: str) -> IntentAPI:
+        """The ghost of ``unit_code``: registered, named after the unit, with its device."""
+        user_id = self.user_id(unit_code)
+        intent = self.az.intent.user(UserID(user_id))
+        if user_id in self._ready:
+            return intent
+        async with self._lock(user_id):
+            if user_id in self._ready:
+                return intent
+            known = self.store.ghost(user_id)
+            displayname = post.ghost_displayname(unit_name)
+            if known is None:
+                await self._register(intent)
+            if known is None or known[0] != displayname:
+                await intent.set_displayname(displayname)
+                log.info("ghost %s is now %r", user_id, displayname)
+            device_ready = bool(known and known[1])
+            if not device_ready:
+                await self._make_device(intent)
+            self.store.save_ghost(user_id, unit_code, displayname, True)
+            self._ready.add(user_id)
+        return intent
+
+    async def _register(self, intent: IntentAPI) -> None:
+        try:
+            await intent.api.request(
+                Method.POST,
+                Path.v3.register,
+                {
+                    "type": "m.login.application_service",
+                    "username": intent.localpart,
+                    "inhibit_login": True,
+                },
+                query_params={"kind": "user"},
+            )
+            log.info("registered ghost %s", intent.mxid)
+        except MUserInUse:
+            pass
+        await self.az.state_store.registered(intent.mxid)
+
+    async def _make_device(self, intent: IntentAPI) -> None:
+        """Log the ghost in once with a fixed device id (the token is not needed after)."""
+        await intent.api.request(
+            Method.POST,
+            Path.v3.login,
+            {
+                "type": "m.login.application_service",
+                "identifier": {"type": "m.id.user", "user": intent.mxid},
+                "device_id": DEVICE_ID,
+                "initial_device_display_name": "Điều hành bridge",
+            },
+        )
+
+    # ------------------------------------------------------------------ rooms
+
+    async def ensure_in_room(self, intent: IntentAPI, room_id: str) -> None:
+        """Joined and able to post in ``room_id`` (admin force-join + power 50)."""
+        user_id = str(intent.mxid)
+        if user_id not in self._rooms:
+            self._rooms[user_id] = self.store.ghost_rooms(user_id)
+        if room_id in self._rooms[user_id]:
+            return
+        async with self._lock(f"{user_id}|{room_id}"):
+            if room_id in self._rooms[user_id]:
+                return
+            await self.admin.force_join(room_id, user_id)
+            await self._give_power(room_id, user_id)
+            await self.az.state_store.joined(RoomID(room_id), UserID(user_id))
+            self.store.ghost_room_ready(user_id, room_id, now_utc())
+            self._rooms[user_id].add(room_id)
+            log.info("ghost %s joined %s with power %d", user_id, room_id, POST_LEVEL)
+
+    async def _give_power(self, room_id: str, user_id: str) -> None:
+        levels: dict[str, Any] = await self.admin.get_state(room_id, "m.room.power_levels") or {}
+        events = levels.get("events") or {}
+        needed = events.get("m.room.message", levels.get("events_default", 0))
+        users = dict(levels.get("users") or {})
+        have = users.get(user_id, levels.get("users_default", 0))
+        if needed > POST_LEVEL:
+            raise GhostError(
+                f"posting in {room_id} needs power {needed}",
+                "phòng yêu cầu quyền đăng tin cao hơn mức dành cho cổng thông tin",
+            )
+        if have < POST_LEVEL:
+            users[user_id] = POST_LEVEL
+            levels["users"] = users
+            await self.admin.put_state(room_id, "m.room.power_levels", levels)
+        await self.az.state_store.set_power_levels(
+            RoomID(room_id), PowerLevelStateEventContent.deserialize(levels)
+        )
+
+    async def forget_room(self, intent: IntentAPI, room_id: str) -> None:
+        """Forget that the ghost is ready in a room (a send was refused): redo it next time."""
+        user_id = str(intent.mxid)
+        self._rooms.get(user_id, set()).discard(room_id)
+        self.store.forget_ghost_room(user_id, room_id)
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """A send refused because the ghost is not (or no longer) allowed in the room."""
+    if isinstance(exc, IntentError):
+        return True
+    return isinstance(exc, MatrixRequestError) and getattr(exc, "http_status", 0) == 403

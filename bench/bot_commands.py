@@ -29,10 +29,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure(service, cases: list[tuple[str, str]]) -> list[float]:
+    from bot.commands import Incoming
+
     out = []
     for user_id, text in cases:
         started = time.perf_counter()
-        reply = await service.handle(user_id, text)
+        reply = await service.handle(Incoming(user_id, text))
         out.append((time.perf_counter() - started) * 1000)
         assert reply is not None and "Xin lỗi, bot gặp lỗi" not in reply.text, reply.text
     return out
@@ -65,9 +67,18 @@ def main() -> None:
         print(f"imported {args.preset} in {time.perf_counter() - t:.1f} s")
         with engine.begin() as conn:
             people = conn.execute(select(Person.id, Person.code)).all()
-            conn.execute(insert(MatrixAccount), [
-                {"person_id": pid, "user_id": f"@{code.lower()}:bench", "created": True,
-                 "deactivated": False} for pid, code in people])
+            conn.execute(
+                insert(MatrixAccount),
+                [
+                    {
+                        "person_id": pid,
+                        "user_id": f"@{code.lower()}:bench",
+                        "created": True,
+                        "deactivated": False,
+                    }
+                    for pid, code in people
+                ],
+            )
 
         t = time.perf_counter()
         view = load_view(engine)
@@ -75,8 +86,10 @@ def main() -> None:
         cache = DirectoryCache(engine, min_check_interval=1.0)
         t = time.perf_counter()
         cache.get()
-        print(f"bot snapshot loaded in {time.perf_counter() - t:.2f} s "
-              f"({len(view.people):,} people, {len(view.units):,} units)")
+        print(
+            f"bot snapshot loaded in {time.perf_counter() - t:.2f} s "
+            f"({len(view.people):,} people, {len(view.units):,} units)"
+        )
 
         def holder(kind: UnitKind, positions: set[Position]) -> str:
             for person in view.people.values():
@@ -94,10 +107,12 @@ def main() -> None:
         levels = ["MN", "TH", "THCS", "THPT", "liên cấp", "GDTX"]
         service = BotService(cache)
         cases = {
-            "!thongke (Sở, whole city)": [(so, f"!thongke {levels[i % 6]}")
-                                          for i in range(args.repeat)],
-            "!thongke (xã/phường)": [(office, f"!thống kê {levels[i % 3]}")
-                                     for i in range(args.repeat)],
+            "!thongke (Sở, whole city)": [
+                (so, f"!thongke {levels[i % 6]}") for i in range(args.repeat)
+            ],
+            "!thongke (xã/phường)": [
+                (office, f"!thống kê {levels[i % 3]}") for i in range(args.repeat)
+            ],
             "!thongke (principal)": [(principal, "!thongke") for _ in range(args.repeat)],
             "!danhba full name (Sở)": [(so, f"!danhba {n}") for n in names],
             "!danhba family name (Sở)": [(so, f"!danhba {n.split()[0]}") for n in names],
@@ -111,8 +126,10 @@ def main() -> None:
             times = asyncio.run(measure(service, case))
             p95 = percentile(times, 0.95)
             worst = max(worst, p95)
-            print(f"{label:28} {statistics.median(times):>8.1f} {p95:>8.1f} "
-                  f"{max(times):>8.1f} {p95 / baseline:>13.3f}")
+            print(
+                f"{label:28} {statistics.median(times):>8.1f} {p95:>8.1f} "
+                f"{max(times):>8.1f} {p95 / baseline:>13.3f}"
+            )
         print(f"\nworst p95: {worst:.1f} ms (goal: under 100 ms)")
         engine.dispose()
 

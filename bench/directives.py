@@ -37,9 +37,13 @@ async def create_rooms(admin, bot_user: str, keys: list[str], concurrency: int) 
 
     async def one(key: str) -> None:
         async with sem:
-            room_id = await admin.create_room({"preset": "private_chat", "name": key[:200],
-                                               "power_level_content_override": {
-                                                   "users": {bot_user: 100}}})
+            room_id = await admin.create_room(
+                {
+                    "preset": "private_chat",
+                    "name": key[:200],
+                    "power_level_content_override": {"users": {bot_user: 100}},
+                }
+            )
             await admin.force_join(room_id, bot_user)
             out[key] = room_id
 
@@ -70,8 +74,11 @@ async def raw_rate(client, room_ids: list[str], events: int, concurrency: int) -
 
     async def one(i: int) -> None:
         async with sem:
-            await client.send_event(room_ids[i % len(room_ids)],
-                                    {"msgtype": "m.text", "body": f"raw {i}"}, f"raw.{stamp}.{i}")
+            await client.send_event(
+                room_ids[i % len(room_ids)],
+                {"msgtype": "m.text", "body": f"raw {i}"},
+                f"raw.{stamp}.{i}",
+            )
 
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(events)))
@@ -123,15 +130,28 @@ async def run(args) -> None:
     print(f"imported {args.preset} in {time.perf_counter() - t:.1f} s")
     with engine.begin() as conn:
         people = conn.execute(select(Person.id, Person.code)).all()
-        conn.execute(insert(MatrixAccount), [
-            {"person_id": pid, "user_id": f"@{code.lower()}:bench", "created": True,
-             "deactivated": False} for pid, code in people])
+        conn.execute(
+            insert(MatrixAccount),
+            [
+                {
+                    "person_id": pid,
+                    "user_id": f"@{code.lower()}:bench",
+                    "created": True,
+                    "deactivated": False,
+                }
+                for pid, code in people
+            ],
+        )
     view = load_view(engine)
     layout = build_layout(view)
     accounts_of = {p.id: f"@{p.code.lower()}:bench" for p in view.people.values()}
     user_of_code = {p.code: accounts_of[p.id] for p in view.people.values()}
-    director = next(p for p in view.people.values() for u, pos in p.positions
-                    if view.units[u].kind is UnitKind.DEPARTMENT and pos is Position.DIRECTOR)
+    director = next(
+        p
+        for p in view.people.values()
+        for u, pos in p.positions
+        if view.units[u].kind is UnitKind.DEPARTMENT and pos is Position.DIRECTOR
+    )
     bot_user = "@dieuhanh:dieuhanh.local"
 
     def snapshot_with(room_ids: dict[str, str]) -> DirectorySnapshot:
@@ -147,9 +167,15 @@ async def run(args) -> None:
     asker = snapshot.asker(accounts_of[director.id])
     cases = {
         f"every {args.level} teacher": Selection(levels=[args.level], roles=["teacher"]),
-        f"{args.subset} random people": Selection(everyone=True, people=[
-            p.code for p in random.Random(5).sample(
-                [p for p in view.people.values() if p.active], args.subset)]),
+        f"{args.subset} random people": Selection(
+            everyone=True,
+            people=[
+                p.code
+                for p in random.Random(5).sample(
+                    [p for p in view.people.values() if p.active], args.subset
+                )
+            ],
+        ),
     }
     plans = {}
     for label, selection in cases.items():
@@ -165,8 +191,12 @@ async def run(args) -> None:
         wait_until_ready(setup.synapse, timeout=120, exited=process.poll)
         password = setup.data.admin_password_path.read_text().strip()
         admin_session = accounts.ensure_account(
-            setup.synapse.base_url, setup.config.homeserver.registration_shared_secret,
-            ADMIN_LOCALPART, password, admin=True)
+            setup.synapse.base_url,
+            setup.config.homeserver.registration_shared_secret,
+            ADMIN_LOCALPART,
+            password,
+            admin=True,
+        )
         wait_for_background_updates(setup.synapse)
         admin = MatrixClient(setup.synapse.base_url, admin_session.access_token)
         await admin.lift_rate_limits(admin_session.user_id)
@@ -176,46 +206,63 @@ async def run(args) -> None:
         bot = MatrixClient(setup.synapse.base_url, bot_session.access_token)
         version = await admin.request("GET", "/_synapse/admin/v1/server_version")
         print(f"Synapse {version['server_version']}, concurrency {args.concurrency}\n")
-        print(f"{'directive':28} {'people':>7} {'per-person':>10} {'our events':>10} "
-              f"{'fewer':>6} {'plan s':>7} {'send s':>7} {'our ev/s':>9} {'raw ev/s':>9} "
-              f"{'ratio':>6} {'per-person s':>12}")
+        print(
+            f"{'directive':28} {'people':>7} {'per-person':>10} {'our events':>10} "
+            f"{'fewer':>6} {'plan s':>7} {'send s':>7} {'our ev/s':>9} {'raw ev/s':>9} "
+            f"{'ratio':>6} {'per-person s':>12}"
+        )
         for label, (selection, found, plan_seconds) in plans.items():
             keys = sorted(found.plan.rooms)
             inbox_people = sorted(found.plan.inboxes)
-            room_ids = await create_rooms(admin, bot_user, keys + [f"inbox/{u}" for u in
-                                                                   inbox_people],
-                                          args.concurrency)
-            inbox_of = {pid: room_ids[f"inbox/{accounts_of[pid]}"] for pid in view.people
-                        if f"inbox/{accounts_of[pid]}" in room_ids}
+            room_ids = await create_rooms(
+                admin, bot_user, keys + [f"inbox/{u}" for u in inbox_people], args.concurrency
+            )
+            inbox_of = {
+                pid: room_ids[f"inbox/{accounts_of[pid]}"]
+                for pid in view.people
+                if f"inbox/{accounts_of[pid]}" in room_ids
+            }
             snap = snapshot_with(room_ids)
 
             cache = DirectoryCache(engine)
             cache.get()  # loaded once, as the running bot holds it
-            worker = DeliveryWorker(engine, cache, BenchTransport(bot, inbox_of),
-                                    concurrency=args.concurrency)
+            worker = DeliveryWorker(
+                engine, cache, BenchTransport(bot, inbox_of), concurrency=args.concurrency
+            )
             started = time.perf_counter()
             found = await preview(snap, snap.asker(accounts_of[director.id]), selection)
-            save(engine, snap, snap.asker(accounts_of[director.id]), selection, found,
-                 body="Kính gửi quý thầy cô: lịch kiểm tra cuối học kỳ I.", html=None,
-                 attachments=[], origin_room_id=None)
+            save(
+                engine,
+                snap,
+                snap.asker(accounts_of[director.id]),
+                selection,
+                found,
+                body="Kính gửi quý thầy cô: lịch kiểm tra cuối học kỳ I.",
+                html=None,
+                attachments=[],
+                origin_room_id=None,
+            )
             await worker.drain()
             elapsed = time.perf_counter() - started
             events = worker.stats.events
-            raw = await raw_rate(bot, list(room_ids.values()), max(events, 200),
-                                 args.concurrency)
+            raw = await raw_rate(bot, list(room_ids.values()), max(events, 200), args.concurrency)
             ours = events / elapsed
             people = len(found.people)
-            print(f"{label:28} {people:>7} {people:>10} {events:>10} {people / events:>6.1f} "
-                  f"{plan_seconds:>7.2f} {elapsed:>7.2f} {ours:>9.0f} {raw:>9.0f} "
-                  f"{ours / raw:>6.2f} {people / raw:>12.1f}")
+            print(
+                f"{label:28} {people:>7} {people:>10} {events:>10} {people / events:>6.1f} "
+                f"{plan_seconds:>7.2f} {elapsed:>7.2f} {ours:>9.0f} {raw:>9.0f} "
+                f"{ours / raw:>6.2f} {people / raw:>12.1f}"
+            )
         await admin.close()
         await bot.close()
     finally:
         stop_process(process)
         log.close()
         engine.dispose()
-    print("\nGoals: the whole segment in ≤ 5 s with ≥ 20× fewer events than per person; "
-          "the subset at ≥ 80 % of the raw send rate.")
+    print(
+        "\nGoals: the whole segment in ≤ 5 s with ≥ 20× fewer events than per person; "
+        "the subset at ≥ 80 % of the raw send rate."
+    )
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ from provisioning.matrix.mirror import (
     load_mirror,
     set_state,
 )
-from provisioning.matrix.plan import Kind, Plan, compute_plan
+from provisioning.matrix.plan import Kind, Plan, compute_plan, digest, power_content
 from provisioning.view import load_view
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +107,10 @@ def fill_mirror(engine: Engine, plan: Plan, config: Config) -> dict[str, int]:
                 "level": spec.level.value if spec.level else None,
                 "ownership": spec.ownership.value if spec.ownership else None,
                 "name": op.value,
-                "power_digest": None,
+                # as the executor records it: the power levels go with the creation
+                "power_digest": digest(
+                    power_content(spec.power, plan.user_of, bot_user_id(config))
+                ),
                 "parent_key": None,
             }
             members.add((op.room, admin))  # the creator, as the executor records it

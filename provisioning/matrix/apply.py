@@ -215,7 +215,8 @@ class Executor:
             for op in queue:
                 await self._guarded(op)
 
-        await asyncio.gather(*(drain(q) for q in queues.values()))
+        # the longest queues first: they decide when the phase ends
+        await asyncio.gather(*(drain(q) for q in sorted(queues.values(), key=len, reverse=True)))
 
     async def _guarded(self, op: Op) -> None:
         async with self.semaphore:
@@ -374,6 +375,7 @@ class Executor:
                 base = user_id[1:].split(":")[0].rstrip("0123456789")
                 user_id = _next_free(base, self.claimed, self.ctx.server_name)
                 found = await self.client.get_user(user_id)
+                self.adopted += 1  # rooms planned with the old id: plan again after
         body: dict[str, Any] = {
             "displayname": op.value,
             "external_ids": [{"auth_provider": EXTERNAL_PROVIDER, "external_id": op.person}],
@@ -443,10 +445,15 @@ def create_room_body(
     if spec.join_rule == "public":
         initial.append({"type": "m.room.join_rules", "content": {"join_rule": "public"}})
     elif spec.join_rule == "restricted" and restricted_to:
-        initial.append({"type": "m.room.join_rules", "content": {
-            "join_rule": "restricted",
-            "allow": [{"type": "m.room_membership", "room_id": restricted_to}],
-        }})
+        initial.append(
+            {
+                "type": "m.room.join_rules",
+                "content": {
+                    "join_rule": "restricted",
+                    "allow": [{"type": "m.room_membership", "room_id": restricted_to}],
+                },
+            }
+        )
     body: dict[str, Any] = {
         "name": spec.name,
         "topic": spec.topic,
@@ -462,7 +469,10 @@ def create_room_body(
 
 def room_row(spec: RoomSpec) -> RoomRow:
     return RoomRow(
-        spec.key, None, spec.purpose.value, spec.unit_code,
+        spec.key,
+        None,
+        spec.purpose.value,
+        spec.unit_code,
         spec.role.value if spec.role else None,
         spec.level.value if spec.level else None,
         spec.ownership.value if spec.ownership else None,

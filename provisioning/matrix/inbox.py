@@ -82,8 +82,9 @@ async def _adopt(client: MatrixClient, spec: RoomSpec, server_name: str) -> str:
     room_id = await client.resolve_alias(f"#{spec.alias}:{server_name}")
     tag = await client.get_state(room_id, TAG_EVENT) if room_id else None
     if not room_id or not tag or tag.get("key") != spec.key:
-        raise MatrixError(409, "M_ROOM_IN_USE", f"alias of {spec.key} held by another room",
-                          "POST", "/createRoom")
+        raise MatrixError(
+            409, "M_ROOM_IN_USE", f"alias of {spec.key} held by another room", "POST", "/createRoom"
+        )
     return room_id
 
 

@@ -19,6 +19,7 @@ memberships and power — expressed with person codes, before any Matrix ID exis
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -199,14 +200,18 @@ def primary_position(view: DirectoryView, person: PersonView) -> tuple[Position,
     ]
     if not held:
         return None
-    order = {group: i for i, group in enumerate(GROUP_ORDER)}
-    positions = list(Position)
-    return min(held, key=lambda h: (order[h[0].group], positions.index(h[0])))
+    return min(held, key=lambda h: _RANK[h[0]])
 
 
-def displayname(view: DirectoryView, person: PersonView) -> str:
+#: Management before teaching before staff; within a group, the order of ``Position``.
+_RANK = {p: (GROUP_ORDER.index(p.group), i) for i, p in enumerate(Position)}
+
+
+def displayname(
+    view: DirectoryView, person: PersonView, primary: tuple[Position, UnitView] | None = None
+) -> str:
     """ "Nguyễn Văn An · GV · THCS Đỗ Văn Dậy"."""
-    primary = primary_position(view, person)
+    primary = primary or primary_position(view, person)
     if primary is None:
         return person.full_name
     position, unit = primary
@@ -256,7 +261,7 @@ def role_room_key(unit_code: str, role: Role, level: Level, ownership: Ownership
     return f"role/{unit_code}/{role.value}/{level.value}/{ownership.value}"
 
 
-def build_layout(view: DirectoryView) -> Layout:
+def build_layout(view: DirectoryView, max_role_group: int | None = None) -> Layout:
     """Everything the directory asks of Matrix, keyed by room key and person code."""
     layout = Layout()
     roots = {u.id for u in view.roots()}
@@ -276,7 +281,8 @@ def build_layout(view: DirectoryView) -> Layout:
         if unit.active:
             _unit_rooms(view, unit, layout, sorted(set(managers[unit.id])), unit.id in roots)
 
-    role_members: dict[str, set[str]] = defaultdict(set)
+    # key -> school code -> people in that role there
+    role_members: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     role_specs: dict[str, tuple[UnitView, Role, Level, OwnershipClass]] = {}
     for person in view.people.values():
         primary = primary_position(view, person)
@@ -284,7 +290,7 @@ def build_layout(view: DirectoryView) -> Layout:
             person.id,
             person.code,
             person.full_name,
-            displayname(view, person) if primary else person.full_name,
+            displayname(view, person, primary) if primary else person.full_name,
             view.login_phone(person),
             person.active and primary is not None,
         )
@@ -304,32 +310,73 @@ def build_layout(view: DirectoryView) -> Layout:
             role = role_of(pos)
             key = role_room_key(manager.code, role, school.level, ownership_class(school))
             role_specs[key] = (manager, role, school.level, ownership_class(school))
-            role_members[key].add(person.code)
+            role_members[key][school.code].add(person.code)
 
     for key, (manager, role, level, ownership) in role_specs.items():
-        role_name = "Giám đốc" if role is Role.HEAD and level is Level.GDTX else ROLE_LABEL[role]
-        name = (
-            f"{role_name} · {_LEVEL_NAME[level]} {OWNERSHIP_LABEL[ownership]}"
-            f" · {short_unit_name(manager.name)}"
-        )
-        layout.rooms[key] = RoomSpec(
-            key=key,
-            purpose=Purpose.ROLE,
-            unit_code=manager.code,
-            name=name,
-            topic=f"Nhóm {ROLE_LABEL[role].lower()} các trường {_LEVEL_NAME[level]} "
-            f"{OWNERSHIP_LABEL[ownership]} thuộc {manager.name}.",
-            is_space=False,
-            join_rule="invite",
-            parent_key=unit_room_key(manager.code, Purpose.SPACE),
-            alias=room_alias(manager.code, "nhom", role.value, level.value.lower(), ownership),
-            power=Power(0, ((BOT, 100),)),
-            role=role,
-            level=level,
-            ownership=ownership,
-        )
-        layout.members[key] = role_members[key] | {BOT}
+        split = _split(key, role_members[key], max_role_group or MAX_ROLE_GROUP)
+        for part, (part_key, members) in enumerate(split, start=1):
+            parts = len(split)
+            _role_room(
+                layout,
+                part_key,
+                manager,
+                role,
+                level,
+                ownership,
+                (part, parts) if parts > 1 else None,
+            )
+            layout.members[part_key] = members | {BOT}
     return layout
+
+
+#: A role group larger than this is split (by school, stably): Synapse's cost of a private
+#: room grows with the square of its members (user directory), and a city's role groups
+#: managed by the Sở itself would otherwise hold tens of thousands of people.
+MAX_ROLE_GROUP = 500
+
+
+def _split(key: str, by_school: dict[str, set[str]], cap: int) -> list[tuple[str, set[str]]]:
+    """The room(s) of a role group: one, or 2**n parts by a hash of the school code, so a
+    school stays in its part as others come and go (parts change only when n does)."""
+    total = sum(len(m) for m in by_school.values())
+    if total <= cap:
+        return [(key, set().union(*by_school.values()))]
+    count = 2 ** math.ceil(math.log2(total / cap * 1.25))
+    parts: list[set[str]] = [set() for _ in range(count)]
+    for school, members in by_school.items():
+        parts[int(hashlib.sha1(school.encode()).hexdigest(), 16) % count] |= members
+    return [(f"{key}/{i + 1}-{count}", members) for i, members in enumerate(parts) if members]
+
+
+def _role_room(
+    layout: Layout,
+    key: str,
+    manager: UnitView,
+    role: Role,
+    level: Level,
+    ownership: OwnershipClass,
+    part: tuple[int, int] | None,
+) -> None:
+    role_name = "Giám đốc" if role is Role.HEAD and level is Level.GDTX else ROLE_LABEL[role]
+    suffix = f" (nhóm {part[0]}/{part[1]})" if part else ""
+    extra = (f"nhom{part[0]}-{part[1]}",) if part else ()
+    layout.rooms[key] = RoomSpec(
+        key=key,
+        purpose=Purpose.ROLE,
+        unit_code=manager.code,
+        name=f"{role_name} · {_LEVEL_NAME[level]} {OWNERSHIP_LABEL[ownership]}"
+        f" · {short_unit_name(manager.name)}{suffix}",
+        topic=f"Nhóm {ROLE_LABEL[role].lower()} các trường {_LEVEL_NAME[level]} "
+        f"{OWNERSHIP_LABEL[ownership]} thuộc {manager.name}{suffix}.",
+        is_space=False,
+        join_rule="invite",
+        parent_key=unit_room_key(manager.code, Purpose.SPACE),
+        alias=room_alias(manager.code, "nhom", role.value, level.value.lower(), ownership, *extra),
+        power=Power(0, ((BOT, 100),)),
+        role=role,
+        level=level,
+        ownership=ownership,
+    )
 
 
 def _unit_rooms(
@@ -345,7 +392,10 @@ def _unit_rooms(
         name=unit.name,
         topic=f"Không gian của {unit.name}.",
         is_space=True,
-        join_rule="public" if is_root or unit.kind is UnitKind.CLUSTER else "invite",
+        # spaces hold no messages: public, so that Synapse's user directory handles their
+        # members linearly (a private room costs it the square of its members) and staff can
+        # open the spaces above their own on demand
+        join_rule="public",
         parent_key=(
             unit_room_key(parent.code, Purpose.SPACE)
             if parent is not None and parent.active

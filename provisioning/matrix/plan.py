@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from provisioning.matrix.layout import BOT, TAG_EVENT, Layout, Power, RoomSpec
 from provisioning.matrix.mirror import Mirror
@@ -84,8 +84,9 @@ KIND_LABEL = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
+class Op(NamedTuple):
+    """One operation of a plan (a tuple: a city's plan holds about a million of them)."""
+
     kind: Kind
     room: str | None = None  # room key
     person: str | None = None  # person code
@@ -98,7 +99,7 @@ class Op:
         return PHASE_OF[self.kind]
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: v for k, v in self._asdict().items() if v is not None}
 
 
 @dataclass
@@ -189,13 +190,21 @@ def digest(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def assign_localpart(base: str, taken: set[str], server_name: str) -> str:
-    """The first free ``base``, ``base2``, ``base3`` … as a full user id; reserves it."""
-    n = 1
+def assign_localpart(
+    base: str, taken: set[str], server_name: str, tried: dict[str, int] | None = None
+) -> str:
+    """The first free ``base``, ``base2``, ``base3`` … as a full user id; reserves it.
+
+    ``tried`` remembers, per stem, where the search stopped last time (a city has hundreds
+    of "nguyenthithu": without it the search would be quadratic).
+    """
+    n = tried.get(base, 1) if tried is not None else 1
     while True:
         candidate = f"@{base}{n if n > 1 else ''}:{server_name}"
         if candidate not in taken:
             taken.add(candidate)
+            if tried is not None:
+                tried[base] = n + 1
             return candidate
         n += 1
 
@@ -217,6 +226,7 @@ def compute_plan(
 
     # ------------------------------------------------------------------ accounts
     taken = mirror.user_ids() | {bot_user_id, admin_user_id}
+    tried: dict[str, int] = {}
     user_of: dict[str, str] = {}
     live: set[str] = set()  # person codes whose account is (or will be) usable
     deactivating: set[str] = set()
@@ -237,7 +247,7 @@ def compute_plan(
             user_id = (
                 account.user_id
                 if account
-                else assign_localpart(localpart_base(spec.full_name), taken, server_name)
+                else assign_localpart(localpart_base(spec.full_name), taken, server_name, tried)
             )
             # bind the phone at creation unless another account still holds it
             free = phone_holder.get(spec.phone) in (None, code)
@@ -296,6 +306,7 @@ def compute_plan(
 
     # ------------------------------------------------------------------ members
     lazy = {k for k, row in mirror.rooms.items() if row.purpose == "inbox"}
+    gone = {user_of[c] for c in deactivating}  # deactivation takes them out of every room
     for key in sorted((set(layout.rooms) | set(mirror.rooms)) - lazy):
         wanted: dict[str, str | None] = {}  # user id -> person code
         for who in layout.members.get(key, ()):
@@ -307,17 +318,17 @@ def compute_plan(
         plan.memberships_before += len(have - {admin_user_id, bot_user_id})
         for user_id in sorted(set(wanted) - have):
             ops.append(Op(Kind.JOIN, room=key, user_id=user_id, person=wanted[user_id]))
-        gone = {user_of[c] for c in deactivating}
         for user_id in sorted(have - set(wanted) - {admin_user_id, bot_user_id} - gone):
             ops.append(Op(Kind.LEAVE, room=key, user_id=user_id))
         spec = layout.rooms.get(key)
-        if spec is not None:
+        row = mirror.rooms.get(key)
+        # a room being created gets its power levels with it
+        if spec is not None and row is not None and row.room_id is not None:
             want = digest(power_content(spec.power, user_of, bot_user_id))
-            row = mirror.rooms.get(key)
-            if row is None or row.power_digest != want:
+            if row.power_digest != want:
                 ops.append(Op(Kind.SET_POWER_LEVELS, room=key, value=want))
 
-    ops.sort(key=lambda op: op.phase)  # stable: keeps the order within a phase
+    ops.sort(key=lambda op: PHASE_OF[op[0]])  # stable: keeps the order within a phase
     return plan
 
 

@@ -127,3 +127,25 @@ def test_a_whole_role_segment_takes_far_fewer_events_than_people():
     # its other members go to their inboxes
     assert len(plan.inboxes) < 0.1 * len(segment)
     assert plan.events * 10 < len(segment)
+
+
+def test_large_role_groups_split_by_school_and_still_cover_exactly():
+    whole = build_layout(VIEW)
+    split = build_layout(VIEW, max_role_group=40)
+    big = {k: m for k, m in whole.members.items() if k.startswith("role/") and len(m) > 41}
+    assert big
+    for key, members in big.items():
+        parts = {k: m for k, m in split.members.items() if k.startswith(key + "/")}
+        assert parts  # split by a hash of the school: some parts may stay empty
+        assert set().union(*parts.values()) == members  # the same people, bot included
+        people = [m for p in parts.values() for m in p if m != BOT]
+        assert len(people) == len(set(people))  # each in one part only
+        if len(parts) > 1:
+            assert all(split.rooms[k].name.endswith(f"/{len(parts)})") for k in parts)
+    assert any(sum(1 for k in split.members if k.startswith(key + "/")) > 1 for key in big)
+    # a segment is still covered exactly, with more (smaller) rooms
+    rooms = {
+        k: {m for m in ms if m != BOT} for k, ms in split.members.items() if k.startswith("role/")
+    }
+    segment = set().union(*(m for k, m in rooms.items() if "/teacher/" in k))
+    check(rooms, segment)

@@ -374,7 +374,6 @@ def test_a_permanent_error_on_one_item_is_reported_and_the_rest_goes_on(world):
     assert world.plan().counts() == {
         "create_room": 1,
         "join": 6,
-        "set_power_levels": 1,
         "link_space_child": 1,
     }
 

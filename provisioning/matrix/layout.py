@@ -342,9 +342,13 @@ def _split(key: str, by_school: dict[str, set[str]], cap: int) -> list[tuple[str
     if total <= cap:
         return [(key, set().union(*by_school.values()))]
     count = 2 ** math.ceil(math.log2(total / cap * 1.25))
+    home: dict[str, str] = {}  # a person in two schools of the group goes with the first
+    for school in sorted(by_school):
+        for member in by_school[school]:
+            home.setdefault(member, school)
     parts: list[set[str]] = [set() for _ in range(count)]
-    for school, members in by_school.items():
-        parts[int(hashlib.sha1(school.encode()).hexdigest(), 16) % count] |= members
+    for member, school in home.items():
+        parts[int(hashlib.sha1(school.encode()).hexdigest(), 16) % count].add(member)
     return [(f"{key}/{i + 1}-{count}", members) for i, members in enumerate(parts) if members]
 
 

@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/dieuhanh up
 
-## lint, then run every test (add DIEUHANH_TEST_POSTGRES_URL=… to test on PostgreSQL too)
+## lint, then run every test (add DIEUHANH_TEST_POSTGRES_URL=… to test on PostgreSQL too);
+## test files run in parallel, each worker with a Synapse of its own
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

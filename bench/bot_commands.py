@@ -119,18 +119,23 @@ def main() -> None:
             "!danhba given name (xã)": [(office, f"!danhba {n.split()[-1]}") for n in names],
         }
         print(f"\nbaseline: load_view from the database = {baseline:.0f} ms per command\n")
-        print(f"{'case':28} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95/baseline':>13}")
+        print(
+            f"{'case':28} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
+            f"{'p95/baseline':>13}"
+        )
         worst = 0.0
         for label, case in cases.items():
-            asyncio.run(measure(service, case[:5]))  # warm the asker caches
+            # the first command after a (re)load also builds that snapshot's caches
+            first = asyncio.run(measure(service, case[:5]))[0]
             times = asyncio.run(measure(service, case))
             p95 = percentile(times, 0.95)
             worst = max(worst, p95)
             print(
-                f"{label:28} {statistics.median(times):>8.1f} {p95:>8.1f} "
+                f"{label:28} {first:>9.1f} {statistics.median(times):>8.1f} {p95:>8.1f} "
                 f"{max(times):>8.1f} {p95 / baseline:>13.3f}"
             )
         print(f"\nworst p95: {worst:.1f} ms (goal: under 100 ms)")
+        print("first = the first command of that case on a fresh snapshot (one-time caches)")
         engine.dispose()
 
 

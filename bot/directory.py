@@ -8,6 +8,7 @@ cheap check of the revision.
 from __future__ import annotations
 
 import bisect
+import heapq
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ class Asker:
     stats_scopes: list[UnitView] = field(default_factory=list)
     #: units whose people they may look up
     visible_units: set[int] = field(default_factory=set)
+    #: people with a position in those units, built on first need
+    visible_people: frozenset[int] | None = None
 
     @property
     def known(self) -> bool:
@@ -72,6 +75,7 @@ class DirectorySnapshot:
         self._words = [w for w, _ in pairs]
         self._owners = [pid for _, pid in pairs]
         self._askers: dict[str, Asker] = {}
+        self._name_rank: dict[int, int] = {}
         self._subtrees: dict[int, frozenset[int]] = {}
 
     # ---------------------------------------------------------------- who asks
@@ -133,8 +137,14 @@ class DirectorySnapshot:
                 return set()
         return found or set()
 
-    def visible(self, asker: Asker, person: PersonView) -> bool:
-        return any(unit_id in asker.visible_units for unit_id, _ in person.positions)
+    def people_visible_to(self, asker: Asker) -> frozenset[int]:
+        """Everyone holding a position in a unit the asker may see (cached per asker)."""
+        if asker.visible_people is None:
+            by_unit = self.view.people_by_unit
+            asker.visible_people = frozenset(
+                pid for unit_id in asker.visible_units for pid in by_unit.get(unit_id, ())
+            )
+        return asker.visible_people
 
     def units_matching(self, query: str, within: set[int] | None = None) -> list[UnitView]:
         """Active units whose code is ``query`` or whose name has words starting with
@@ -156,10 +166,13 @@ class DirectorySnapshot:
         found.sort(key=lambda u: (len(u.name), u.name))
         return found
 
-    def sort_people(self, ids: set[int]) -> list[PersonView]:
-        return sorted(
-            (self.view.people[i] for i in ids), key=lambda p: (name_sort_key(p.full_name), p.code)
-        )
+    def first_people(self, ids: set[int], limit: int) -> list[PersonView]:
+        """The first ``limit`` of ``ids`` in Vietnamese name order (given name first)."""
+        people = self.view.people
+        if not self._name_rank:  # one sort per snapshot, on first need
+            ordered = sorted(people.values(), key=lambda p: (name_sort_key(p.name_key), p.code))
+            self._name_rank = {p.id: rank for rank, p in enumerate(ordered)}
+        return [people[i] for i in heapq.nsmallest(limit, ids, key=self._name_rank.__getitem__)]
 
     def delivery_rooms(self, purposes: set[str]) -> dict[str, tuple[str, frozenset[str]]]:
         """Managed rooms of these purposes: room id and members (user ids)."""

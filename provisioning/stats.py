@@ -6,12 +6,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from provisioning import vocab
 from provisioning.text import format_number
 from provisioning.view import DirectoryView, UnitView
-from provisioning.vocab import GROUP_ORDER, Level, PositionGroup, TrainingLevel
+from provisioning.vocab import (
+    GROUP_ORDER,
+    Level,
+    Position,
+    PositionGroup,
+    TrainingLevel,
+    UnitKind,
+)
 
 _TRAINING_KEYS = {
     TrainingLevel.DOCTORATE: "tien_si",
@@ -56,23 +65,15 @@ def compute(view: DirectoryView, level: Level, unit: UnitView | None = None) -> 
     school_year = max((f.school_year for f in figures), default=None)
 
     # staff of those schools and of the units inside them (tổ chuyên môn)
-    unit_ids = {u.id for s in schools for u in view.subtree(s.id)}
-    counted = {g: 0 for g in GROUP_ORDER}
-    training = dict.fromkeys(_TRAINING_KEYS.values(), 0)
     meets, above = standard_for(level)
-    meeting = above_count = 0
-    for person_id, positions in view.active_people_in(unit_ids).items():
-        groups = {p.group for p in positions}
-        group = next(g for g in GROUP_ORDER if g in groups)
-        counted[group] += 1
-        if group is not PositionGroup.TEACHING:
-            continue
-        held = view.people[person_id].training_level or TrainingLevel.OTHER
-        training[_TRAINING_KEYS[held]] += 1
-        if _RANK[held] >= _RANK[meets]:
-            meeting += 1
-        if _RANK[held] >= _RANK[above]:
-            above_count += 1
+    tallies = _tallies(view)
+    if tallies is None:
+        counted, by_training = _count_slowly(view, schools)
+    else:
+        counted, by_training = tallies.count(schools)
+    training = {_TRAINING_KEYS[t]: by_training[t] for t in _TRAINING_KEYS}
+    meeting = sum(n for t, n in by_training.items() if _RANK[t] >= _RANK[meets])
+    above_count = sum(n for t, n in by_training.items() if _RANK[t] >= _RANK[above])
 
     return {
         "cap_hoc": level.value,
@@ -88,6 +89,104 @@ def compute(view: DirectoryView, level: Level, unit: UnitView | None = None) -> 
         "giao_vien_dat_chuan_tro_len": meeting,
         "giao_vien_tren_chuan": above_count,
     }
+
+
+def _group_of(positions: Iterable[Position]) -> PositionGroup:
+    groups = {p.group for p in positions}
+    return next(g for g in GROUP_ORDER if g in groups)
+
+
+def _empty() -> tuple[dict[PositionGroup, int], dict[TrainingLevel, int]]:
+    return dict.fromkeys(GROUP_ORDER, 0), dict.fromkeys(_TRAINING_KEYS, 0)
+
+
+def _count_slowly(
+    view: DirectoryView, schools: list[UnitView]
+) -> tuple[dict[PositionGroup, int], dict[TrainingLevel, int]]:
+    """Staff of ``schools`` by group, and teachers by training, walking every position."""
+    counted, training = _empty()
+    unit_ids = {u.id for s in schools for u in view.subtree(s.id)}
+    for person_id, positions in view.active_people_in(unit_ids).items():
+        group = _group_of(positions)
+        counted[group] += 1
+        if group is PositionGroup.TEACHING:
+            training[view.people[person_id].training_level or TrainingLevel.OTHER] += 1
+    return counted, training
+
+
+class _Tallies:
+    """Per-school staff counts of one view, so that a whole city's statistics add up
+    3,600 small tallies instead of walking 150,000 people on every ``!thongke``.
+
+    A person counts once per query, by their highest group among the positions inside
+    the chosen schools; people working in one school are tallied under it, the few in
+    several schools are kept apart and counted at query time.
+    """
+
+    def __init__(self, view: DirectoryView, school_of: dict[int, int]) -> None:
+        self.groups: dict[int, dict[PositionGroup, int]] = {}
+        self.training: dict[int, dict[TrainingLevel, int]] = {}
+        self.shared: list[tuple[TrainingLevel, dict[int, list[Position]]]] = []
+        for person in view.people.values():
+            if not person.active:
+                continue
+            by_school: dict[int, list[Position]] = {}
+            for unit_id, position in person.positions:
+                school = school_of.get(unit_id)
+                if school is not None:
+                    by_school.setdefault(school, []).append(position)
+            if not by_school:
+                continue
+            held = person.training_level or TrainingLevel.OTHER
+            if len(by_school) > 1:
+                self.shared.append((held, by_school))
+                continue
+            ((school, positions),) = by_school.items()
+            if school not in self.groups:
+                self.groups[school], self.training[school] = _empty()
+            group = _group_of(positions)
+            self.groups[school][group] += 1
+            if group is PositionGroup.TEACHING:
+                self.training[school][held] += 1
+
+    def count(
+        self, schools: list[UnitView]
+    ) -> tuple[dict[PositionGroup, int], dict[TrainingLevel, int]]:
+        counted, training = _empty()
+        chosen = {s.id for s in schools}
+        for school in chosen:
+            if school in self.groups:
+                for group, n in self.groups[school].items():
+                    counted[group] += n
+                for level, n in self.training[school].items():
+                    training[level] += n
+        for held, by_school in self.shared:
+            positions = [p for s, ps in by_school.items() if s in chosen for p in ps]
+            if positions:
+                group = _group_of(positions)
+                counted[group] += 1
+                if group is PositionGroup.TEACHING:
+                    training[held] += 1
+        return counted, training
+
+
+_TALLIES: WeakKeyDictionary[DirectoryView, _Tallies | None] = WeakKeyDictionary()
+
+
+def _tallies(view: DirectoryView) -> _Tallies | None:
+    """The view's per-school tallies, built on first use; None when a school lies
+    inside another school (then the slow walk gives the exact answer)."""
+    if view in _TALLIES:
+        return _TALLIES[view]
+    school_of: dict[int, int] = {}
+    nested = False
+    for school in view.schools():
+        for unit in view.subtree(school.id):
+            if unit.id in school_of or (unit.id != school.id and unit.kind is UnitKind.SCHOOL):
+                nested = True
+            school_of[unit.id] = school.id
+    _TALLIES[view] = result = None if nested else _Tallies(view, school_of)
+    return result
 
 
 def level_counts(view: DirectoryView, unit: UnitView | None = None) -> dict[Level, int]:

@@ -28,11 +28,7 @@ def danhba(ctx: Context, args: str) -> Reply:
     if not query:
         raise UsageError("Hãy gõ tên (hoặc một phần tên) hoặc tên đơn vị cần tìm.")
     snapshot, asker = ctx.snapshot, ctx.asker
-    ids = {
-        pid
-        for pid in snapshot.people_named(query)
-        if snapshot.visible(asker, snapshot.view.people[pid])
-    }
+    ids = snapshot.people_named(query) & snapshot.people_visible_to(asker)
     heading = f"Kết quả tìm '{query}'"
     if not ids:
         units = snapshot.units_matching(query, within=asker.visible_units)
@@ -48,9 +44,8 @@ def danhba(ctx: Context, args: str) -> Reply:
             heading = f"Cán bộ của {unit.name}"
     if not ids:
         return Reply(f"Không tìm thấy ai khớp với '{query}' trong phạm vi Anh/Chị được xem.")
-    people = snapshot.sort_people(ids)
-    shown, rest = people[:LIMIT], len(people) - LIMIT
-    lines = [f"{heading}: {len(people)} người"]
+    shown, rest = snapshot.first_people(ids, LIMIT), len(ids) - LIMIT
+    lines = [f"{heading}: {len(ids)} người"]
     items = []
     for person in shown:
         line, item = _entry(ctx, person)
@@ -60,7 +55,7 @@ def danhba(ctx: Context, args: str) -> Reply:
     if more:
         lines.append(more)
     html = (
-        f"<p><strong>{escape(heading)}</strong>: {len(people)} người</p><ul>"
+        f"<p><strong>{escape(heading)}</strong>: {len(ids)} người</p><ul>"
         + "".join(items)
         + "</ul>"
         + (f"<p>{escape(more)}</p>" if more else "")

@@ -7,10 +7,12 @@ Two directives from the Sở:
 For each: the audience, the events our planner sends against one event per person, and
 the wall time from "confirmed" to "all sent" through the real delivery worker (durable
 store, transaction ids, the bot's own token). Baseline measured in the same run:
-Synapse's raw send rate — a bare loop of PUT /send into the same rooms, same concurrency.
+Synapse's raw send rate — a bare loop of PUT /send of the same message into the same rooms,
+same concurrency.
 The city's rooms are created in Synapse for exactly the rooms the plan uses (with the bot
 as member; creating them is provisioning's one-time cost and is not timed), and the
-inbox rooms the plan needs are created beforehand too.
+inbox rooms the plan needs are created beforehand too. The baseline gets an identical,
+untouched set of rooms, so that neither side sends into rooms Synapse has warmed up.
 
     .venv/bin/python bench/directives.py                 # MN teachers of the city, 300 random
     .venv/bin/python bench/directives.py --level TH --subset 500
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import sys
 import tempfile
@@ -56,8 +59,10 @@ class BenchTransport:
 
     def __init__(self, bot, inbox_of: dict[int, str]) -> None:
         self.bot, self.inbox_of = bot, inbox_of
+        self.content: dict = {"msgtype": "m.text", "body": "raw"}  # the last one sent
 
     async def send(self, room_id, content, txn_id):
+        self.content = content
         return await self.bot.send_event(room_id, content, txn_id)
 
     async def inbox(self, person_id):
@@ -67,8 +72,11 @@ class BenchTransport:
         return attachment
 
 
-async def raw_rate(client, room_ids: list[str], events: int, concurrency: int) -> float:
-    """Events per second of a bare send loop (no bookkeeping), same concurrency."""
+async def raw_rate(
+    client, room_ids: list[str], events: int, concurrency: int, content: dict
+) -> float:
+    """Events per second of a bare send loop of the same content (no bookkeeping),
+    same rooms, same concurrency."""
     sem = asyncio.Semaphore(concurrency)
     stamp = time.monotonic_ns()
 
@@ -76,7 +84,7 @@ async def raw_rate(client, room_ids: list[str], events: int, concurrency: int) -
         async with sem:
             await client.send_event(
                 room_ids[i % len(room_ids)],
-                {"msgtype": "m.text", "body": f"raw {i}"},
+                content,
                 f"raw.{stamp}.{i}",
             )
 
@@ -85,12 +93,50 @@ async def raw_rate(client, room_ids: list[str], events: int, concurrency: int) -
     return events / (time.perf_counter() - started)
 
 
+def synapse_postgres(url: str) -> dict:
+    """A fresh, C-collated database for Synapse on the server at ``url``."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    server = make_url(url)
+    name = f"bench_synapse_{int(time.time())}"
+    with psycopg.connect(
+        host=server.host,
+        port=server.port or 5432,
+        user=server.username,
+        password=server.password,
+        dbname=server.database,
+        autocommit=True,
+    ) as conn:
+        conn.execute(
+            f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+        )
+    args = {
+        "host": server.host,
+        "port": server.port or 5432,
+        "user": server.username,
+        "database": name,
+        "cp_min": 5,
+        "cp_max": 10,
+    }
+    if server.password:
+        args["password"] = server.password
+    print(f"Synapse on PostgreSQL database {name}")
+    return {"name": "psycopg2", "args": args}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="city")
     parser.add_argument("--level", default="MN")
     parser.add_argument("--subset", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--synapse-postgres",
+        metavar="URL",
+        help="run Synapse on a fresh database made on this PostgreSQL server "
+        "(e.g. postgresql://postgres@127.0.0.1/test; needs psycopg2) instead of SQLite",
+    )
     args = parser.parse_args()
     asyncio.run(run(args))
 
@@ -185,6 +231,10 @@ async def run(args) -> None:
 
     setup = init_data_dir(scratch / "embedded", free_port())
     (setup.synapse.conf_d / "bench.yaml").write_text("bcrypt_rounds: 4\n")
+    if args.synapse_postgres:
+        (setup.synapse.conf_d / "database.yaml").write_text(
+            json.dumps({"database": synapse_postgres(args.synapse_postgres)})
+        )
     log = (scratch / "synapse.out").open("wb")
     process = start_synapse(setup.synapse, log)
     try:
@@ -217,6 +267,10 @@ async def run(args) -> None:
             room_ids = await create_rooms(
                 admin, bot_user, keys + [f"inbox/{u}" for u in inbox_people], args.concurrency
             )
+            # the baseline sends into rooms of its own, as cold as ours when it starts
+            raw_rooms = await create_rooms(
+                admin, bot_user, [f"raw/{k}" for k in room_ids], args.concurrency
+            )
             inbox_of = {
                 pid: room_ids[f"inbox/{accounts_of[pid]}"]
                 for pid in view.people
@@ -226,9 +280,8 @@ async def run(args) -> None:
 
             cache = DirectoryCache(engine)
             cache.get()  # loaded once, as the running bot holds it
-            worker = DeliveryWorker(
-                engine, cache, BenchTransport(bot, inbox_of), concurrency=args.concurrency
-            )
+            transport = BenchTransport(bot, inbox_of)
+            worker = DeliveryWorker(engine, cache, transport, concurrency=args.concurrency)
             started = time.perf_counter()
             found = await preview(snap, snap.asker(accounts_of[director.id]), selection)
             save(
@@ -242,16 +295,28 @@ async def run(args) -> None:
                 attachments=[],
                 origin_room_id=None,
             )
+            stored = time.perf_counter() - started
+            cpu = time.process_time()
             await worker.drain()
             elapsed = time.perf_counter() - started
+            our_cpu = (time.process_time() - cpu) * 1000 / max(worker.stats.events, 1)
             events = worker.stats.events
-            raw = await raw_rate(bot, list(room_ids.values()), max(events, 200), args.concurrency)
+            cpu = time.process_time()
+            raw_events = max(events, 200)
+            raw = await raw_rate(
+                bot, list(raw_rooms.values()), raw_events, args.concurrency, transport.content
+            )
+            raw_cpu = (time.process_time() - cpu) * 1000 / raw_events
             ours = events / elapsed
             people = len(found.people)
             print(
                 f"{label:28} {people:>7} {people:>10} {events:>10} {people / events:>6.1f} "
                 f"{plan_seconds:>7.2f} {elapsed:>7.2f} {ours:>9.0f} {raw:>9.0f} "
                 f"{ours / raw:>6.2f} {people / raw:>12.1f}"
+            )
+            print(
+                f"{'':28} (of the send time, {stored:.2f} s planning again and storing; "
+                f"client CPU per event: ours {our_cpu:.1f} ms, raw loop {raw_cpu:.1f} ms)"
             )
         await admin.close()
         await bot.close()

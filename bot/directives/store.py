@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
 
 from provisioning.db.models import (
     Directive,
@@ -157,12 +157,20 @@ def pending(engine: Engine, limit: int = 2000) -> list[Any]:
         ).all()
 
 
-def mark_sent(engine: Engine, delivery_id: int, room_id: str, event_id: str) -> None:
+def mark_sent_many(engine: Engine, sent: list[tuple[int, str, str]]) -> None:
+    """Record several sent deliveries (id, room id, event id) in one transaction."""
+    at = now()
     with engine.begin() as conn:
         conn.execute(
             update(DELIVERIES)
-            .where(DELIVERIES.c.id == delivery_id)
-            .values(room_id=room_id, event_id=event_id, sent_at=now(), error=None)
+            .where(DELIVERIES.c.id == bindparam("delivery_id"))
+            .values(
+                room_id=bindparam("sent_room"),
+                event_id=bindparam("sent_event"),
+                sent_at=at,
+                error=None,
+            ),
+            [{"delivery_id": d, "sent_room": r, "sent_event": e} for d, r, e in sent],
         )
 
 

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,6 +26,9 @@ from bot.directory import DirectoryCache
 from provisioning.text import format_number
 
 log = logging.getLogger(__name__)
+
+MARK_BATCH = 64  # deliveries recorded per transaction, at most…
+MARK_EVERY = 0.25  # …and at least this often (seconds) while sending
 
 
 class Transport(Protocol):
@@ -58,6 +62,8 @@ class DeliveryWorker:
         self.notify = notify  # (room id, text): tell the sender their directive went out
         self.wake = asyncio.Event()
         self.stats = WorkerStats()
+        self._sent: list[tuple[int, str, str]] = []  # sent, not yet recorded
+        self._flushed = time.monotonic()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -79,14 +85,24 @@ class DeliveryWorker:
             for row in rows:
                 if row.directive_id not in prepared:
                     prepared[row.directive_id] = await self._attachments(row)
-            sent = await asyncio.gather(
-                *(self._deliver(row, prepared[row.directive_id]) for row in rows)
-            )
+            try:
+                sent = await asyncio.gather(
+                    *(self._deliver(row, prepared[row.directive_id]) for row in rows)
+                )
+            finally:
+                await self._flush()
             if not any(sent):
                 break  # every one failed this round: retried on the next wake
         for directive in await asyncio.to_thread(store.finished, self.engine):
             store.set_status(self.engine, directive.id, "sent")
             await self._announce(directive)
+
+    async def _flush(self) -> None:
+        """Record what was sent, in one transaction. Until then a restart re-sends those
+        events with the same transaction ids, and Synapse answers with the same events."""
+        batch, self._sent, self._flushed = self._sent, [], time.monotonic()
+        if batch:
+            await asyncio.to_thread(store.mark_sent_many, self.engine, batch)
 
     async def _attachments(self, row: Any) -> list[dict]:
         attachments = json.loads(row.attachments or "[]")
@@ -98,8 +114,8 @@ class DeliveryWorker:
         return attachments
 
     async def _deliver(self, row: Any, attachments: list[dict]) -> bool:
-        async with self.semaphore:
-            try:
+        try:
+            async with self.semaphore:  # held for the sends only, not the bookkeeping
                 room_id = row.room_id or await self.transport.inbox(row.person_id)
                 parts = self._parts(row, attachments)
                 event_id = None
@@ -108,13 +124,15 @@ class DeliveryWorker:
                     sent = await self.transport.send(room_id, content, txn)
                     event_id = event_id or sent
                     self.stats.events += 1
-                await asyncio.to_thread(store.mark_sent, self.engine, row.id, room_id, event_id)
-                self.stats.deliveries += 1
-                return True
-            except Exception as exc:  # one failed delivery must not stop the others
-                log.warning("delivery %s of %s failed: %s", row.id, row.code, exc)
-                await asyncio.to_thread(store.mark_failed, self.engine, row.id, str(exc))
-                return False
+            self._sent.append((row.id, room_id, event_id))
+            self.stats.deliveries += 1
+            if len(self._sent) >= MARK_BATCH or time.monotonic() - self._flushed > MARK_EVERY:
+                await self._flush()
+            return True
+        except Exception as exc:  # one failed delivery must not stop the others
+            log.warning("delivery %s of %s failed: %s", row.id, row.code, exc)
+            await asyncio.to_thread(store.mark_failed, self.engine, row.id, str(exc))
+            return False
 
     def _parts(self, row: Any, attachments: list[dict]) -> list[dict[str, Any]]:
         snapshot = self.directory.get()

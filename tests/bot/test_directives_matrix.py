@@ -310,9 +310,12 @@ def test_bot_killed_mid_delivery_resumes_and_nobody_gets_two_copies(setup):
 
     code = asyncio.run(compose())
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # kill it once a few inboxes got theirs
+    # kill it once the first inbox got theirs: the others are in flight, some of them sent
+    # but not yet recorded (the worker records in batches), so the restart re-sends those
+    # with the same transaction ids and Synapse must answer with the events it has
+    while time.monotonic() < deadline:
         done = deliveries(setup, code, sent=True)
-        if done >= 3:
+        if done >= 1:
             break
         time.sleep(0.02)
     os.kill(setup.bot.process.pid, signal.SIGKILL)

@@ -31,10 +31,14 @@ This is a heuristic on NFC text. It fires on any of:
    before "ô õ ò ó" except in "gi…" ("NGUYỄN" → "NGUYÔN", "TRIẾT" → "TRIÕT"), and a
    word starting with a toned "y" and a consonant ("Ích" → "Ých").
 
+Letters of other languages that Vietnamese lacks ("Müller", "François", "Noël",
+"Øystein", "Muñoz") are produced by the legacy encodings too (VNI writes "ư" as "ö" and
+"đ" as "ñ"), so a name whose only evidence is such letters cannot be told apart on its
+own: ``classify`` calls it "foreign" rather than "legacy", and the importer decides
+with the rest of the file (see DATA-FORMAT.md).
+
 Known limits: text whose legacy form is itself a correct spelling is not caught ("Lý"
-in TCVN3; VNI "Hồ" reads "Hoà"; TCVN3 "Khúc Thừa Dụ" reads "Khóc Thõa Dô"), and
-foreign names with letters Vietnamese lacks ("Müller", "François", "Noël", "Seán")
-are reported as mojibake.
+in TCVN3; VNI "Hồ" reads "Hoà"; TCVN3 "Khúc Thừa Dụ" reads "Khóc Thõa Dô").
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, Literal
 
 _TONES: Final = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
 _VIET_LOWER: Final = frozenset(
@@ -63,10 +67,17 @@ _UPPER_NON_ASCII: Final = _char_class(c for c in _LATIN if c.isupper() and not c
 _LOWER_NON_ASCII: Final = _char_class(c for c in _LATIN if c.islower() and not c.isascii())
 _LETTER: Final = r"[^\W\d_]"
 
+#: Letters of foreign names that Vietnamese lacks (Latin-1's, as legacy text shows them).
+FOREIGN_LETTERS: Final = frozenset("äåæçëîïñöøûüÿßÄÅÆÇËÎÏÑÖØÛÜ")
+
 # Latin-1 and Windows-1252 characters that never occur in Vietnamese text, except the
-# no-break space, "·", "Ð" and "ð" (handled in context below).
+# no-break space, "·", "Ð" and "ð" (handled in context below) and the foreign letters.
 _IMPOSSIBLE: Final = _char_class(
-    [c for c in map(chr, range(0x80, 0x100)) if c not in _VIET_LETTERS and c not in "\u00a0·Ðð"]
+    [
+        c
+        for c in map(chr, range(0x80, 0x100))
+        if c not in _VIET_LETTERS and c not in "\u00a0·Ðð" and c not in FOREIGN_LETTERS
+    ]
     + list("€ƒ„†‡ˆ‰Š‹ŒŽ˜™š›œžŸ\ufffd")
 )
 # The continuation bytes 0x80-0xBF as Windows-1252 shows them (no-break space excepted).
@@ -112,8 +123,20 @@ _RULES: Final = [
 _MOJIBAKE: Final = re.compile(r"(?=[^\x00-\x7f])(?:" + "|".join(_RULES) + ")")
 
 
-def looks_like_mojibake(text: str) -> bool:
-    """True when ``text`` looks like TCVN3, VNI or UTF-8 read as Windows-1252/Latin-1."""
+def classify(text: str) -> Literal["legacy", "foreign"] | None:
+    """ "legacy" when ``text`` looks like TCVN3, VNI or UTF-8 read as Windows-1252/Latin-1;
+    "foreign" when its only oddity is letters Vietnamese lacks (a foreign name, or
+    legacy text that happens to produce only those); None when it reads as Vietnamese."""
     if text.isascii():
-        return False
-    return _MOJIBAKE.search(unicodedata.normalize("NFC", text)) is not None
+        return None
+    text = unicodedata.normalize("NFC", text)
+    if _MOJIBAKE.search(text) is not None:
+        return "legacy"
+    if not FOREIGN_LETTERS.isdisjoint(text):
+        return "foreign"
+    return None
+
+
+def looks_like_mojibake(text: str) -> bool:
+    """True when ``text`` is not plain Vietnamese: legacy-encoded, or with foreign letters."""
+    return classify(text) is not None

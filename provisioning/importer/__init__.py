@@ -21,8 +21,15 @@ from provisioning.importer.merge import (
     merge_units,
 )
 from provisioning.importer.report import Report, UnusableInput
-from provisioning.importer.rows import cell_text, parse_figures, parse_staff, parse_unit
+from provisioning.importer.rows import (
+    cell_text,
+    legacy_name,
+    parse_figures,
+    parse_staff,
+    parse_unit,
+)
 from provisioning.importer.sources import Table, TableKind, read_tables
+from provisioning.mojibake import classify
 
 __all__ = ["ImportResult", "Report", "UnusableInput", "import_paths", "import_tables"]
 
@@ -60,14 +67,25 @@ def import_tables(engine: Engine, tables: list[Table], *, scope: str | None = No
         if table is None:
             continue
         records = []
+        legacy_seen, foreign = False, {}  # foreign: row -> (Mã định danh, name)
         for row_no, cells in table.rows:
             record, reports = parse(table, row_no, cells)
             result.reports.extend(reports)
             result.rows_read += 1
+            evidence = classify(cell_text(cells.get("name")))
+            legacy_seen |= evidence == "legacy"
             if record is not None:
                 records.append(record)
+                if evidence == "foreign":
+                    foreign[row_no] = (cell_text(cells.get("code")), cell_text(cells.get("name")))
             elif kind is TableKind.STAFF and (code := cell_text(cells.get("code"))):
                 rejected_people.add(code)
+        if legacy_seen and foreign:
+            # a file with legacy-encoded names: its "foreign" names are legacy ones too
+            records = [r for r in records if r.row not in foreign]
+            result.reports = [_as_legacy(r, table, foreign) for r in result.reports]
+            if kind is TableKind.STAFF:
+                rejected_people |= {code for code, _ in foreign.values() if code}
         parsed[kind] = records
 
     with engine.begin() as conn:
@@ -100,6 +118,15 @@ def import_tables(engine: Engine, tables: list[Table], *, scope: str | None = No
             result.revision = bump_revision(conn)
     result.reports.sort(key=lambda r: (_source_order(r, tables), r.row))
     return result
+
+
+def _as_legacy(report: Report, table: Table, rows: dict[int, tuple[str, str]]) -> Report:
+    """The foreign-name warning of one of ``rows`` of ``table``, as a legacy-name reject."""
+    if report.source != table.source or report.row not in rows or report.rejected:
+        return report
+    if report.column != table.header("name"):
+        return report
+    return Report(report.source, report.row, report.column, legacy_name(rows[report.row][1]), True)
 
 
 def _source_order(report: Report, tables: list[Table]) -> int:

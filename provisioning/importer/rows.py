@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from provisioning import vocab
 from provisioning.importer.report import Report
 from provisioning.importer.sources import Table
-from provisioning.mojibake import looks_like_mojibake
+from provisioning.mojibake import classify
 from provisioning.phone import normalize_phone
 from provisioning.text import compact, nfc
 from provisioning.vocab import Level, Ownership, Position, TrainingLevel, UnitKind
@@ -99,6 +99,13 @@ MAX_LENGTH = {
 _OPTIONAL = {"email", "subject", "phone", "portal", "rss"}
 
 
+def legacy_name(value: str) -> str:
+    return (
+        f'"{value}" có vẻ là chữ mã TCVN3/VNI cũ, không phải Unicode; '
+        "hãy chuyển mã sang Unicode (ví dụ bằng Unikey) rồi nhập lại"
+    )
+
+
 class _Row:
     """Collects the reports of one row while its cells are read."""
 
@@ -142,11 +149,14 @@ class _Row:
 
     def name(self, field: str) -> str:
         value = self.required(field)
-        if value and looks_like_mojibake(value):
-            self.reject(
+        evidence = classify(value) if value else None
+        if evidence == "legacy":
+            self.reject(field, legacy_name(value))
+        elif evidence == "foreign":  # the importer rejects it after all in a legacy file
+            self.warn(
                 field,
-                f'"{value}" có vẻ là chữ mã TCVN3/VNI cũ, không phải Unicode; '
-                "hãy chuyển mã sang Unicode (ví dụ bằng Unikey) rồi nhập lại",
+                f'"{value}" có chữ cái không có trong tiếng Việt; đã nhập như tên nước '
+                "ngoài — nếu thật ra là chữ mã TCVN3/VNI cũ, hãy chuyển sang Unicode",
             )
         return value
 

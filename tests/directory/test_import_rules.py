@@ -538,3 +538,36 @@ def test_overlong_cells_are_reported_not_truncated_silently(engine, tmp_path):
     assert by_row[10].rejected and "tối đa 255" in by_row[10].reason
     assert not by_row[11].rejected and by_row[11].column == "Email"
     assert person(engine, "P101").email is None
+
+
+def test_a_foreign_name_is_imported_with_a_warning(engine, tmp_path):
+    """A teacher named Müller in an otherwise Unicode file: kept, and the report says why."""
+    row = staff_row(name="Hans Müller", position="GV")
+    result = run(engine, tmp_path, units=BASE_UNITS, staff=[*BASE_STAFF, row])
+    report = only_report(result)
+    assert not report.rejected and report.column == "Họ và tên"
+    assert "tên nước ngoài" in report.reason and "Hans Müller" in report.reason
+    assert result.people.added == 9
+    with engine.connect() as conn:
+        name = conn.scalar(text("SELECT full_name FROM people WHERE code = 'P100'"))
+    assert name == "Hans Müller"
+
+
+def test_foreign_looking_names_in_a_legacy_file_are_rejected_too(engine, tmp_path):
+    """VNI writes "Lưu Đức" as "Löu Ñöùc": alone it looks foreign, beside other VNI names it
+    is legacy text, and it is rejected with them."""
+    rows = [
+        staff_row(code="P100", name="Nguyeãn Thò Mai"),
+        staff_row(code="P101", name="Löu Ñöùc"),
+        staff_row(code="P102", name="Hans Müller"),
+    ]
+    result = run(engine, tmp_path, units=BASE_UNITS, staff=[*BASE_STAFF, *rows])
+    assert [(r.row, r.rejected) for r in result.reports] == [
+        (len(BASE_STAFF) + 2, True),
+        (len(BASE_STAFF) + 3, True),
+        (len(BASE_STAFF) + 4, True),
+    ]
+    assert all("TCVN3/VNI" in r.reason for r in result.reports)
+    assert '"Löu Ñöùc"' in result.reports[1].reason
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM people WHERE code LIKE 'P10_'")) == 0

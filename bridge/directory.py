@@ -86,8 +86,11 @@ class BridgeDirectory:
                     Unit.active.is_(True), Unit.rss_url.is_not(None), Unit.rss_url != ""
                 )
             ).all()
-        return {code: url.strip() for code, url in rows
-                if code in rooms and url.strip() and not _reserved(url)}
+        return {
+            code: url.strip()
+            for code, url in rows
+            if code in rooms and url.strip() and not _reserved(url)
+        }
 
     # ------------------------------------------------------------------ people
 

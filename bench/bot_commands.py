@@ -46,39 +46,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200, help="commands per case")
     args = parser.parse_args()
 
-    from sqlalchemy import insert, select
+    from _directory import directory_with_accounts, user_id
 
     from bot.directory import DirectoryCache
     from bot.service import BotService
-    from provisioning.db import open_directory
-    from provisioning.db.models import MatrixAccount, Person
-    from provisioning.demo import write_demo
-    from provisioning.importer import import_paths
     from provisioning.view import load_view
     from provisioning.vocab import Position, UnitKind
 
-    data = ROOT / "bench" / "out" / args.preset
-    if not (data / "nhan_su.csv").exists():
-        write_demo(data, args.preset)
     with tempfile.TemporaryDirectory() as scratch:
-        engine = open_directory(f"sqlite:///{Path(scratch) / 'directory.db'}")
-        t = time.perf_counter()
-        import_paths(engine, sorted(data.glob("*.csv")))
-        print(f"imported {args.preset} in {time.perf_counter() - t:.1f} s")
-        with engine.begin() as conn:
-            people = conn.execute(select(Person.id, Person.code)).all()
-            conn.execute(
-                insert(MatrixAccount),
-                [
-                    {
-                        "person_id": pid,
-                        "user_id": f"@{code.lower()}:bench",
-                        "created": True,
-                        "deactivated": False,
-                    }
-                    for pid, code in people
-                ],
-            )
+        engine = directory_with_accounts(args.preset, Path(scratch) / "directory.db")
 
         t = time.perf_counter()
         view = load_view(engine)
@@ -96,7 +72,7 @@ def main() -> None:
                 for unit_id, position in person.positions:
                     unit = view.units[unit_id]
                     if unit.kind is kind and position in positions:
-                        return f"@{person.code.lower()}:bench"
+                        return user_id(person.code)
             raise SystemExit(f"no {kind} official in the data")
 
         so = holder(UnitKind.DEPARTMENT, set(Position))

@@ -142,15 +142,13 @@ def main() -> None:
 
 
 async def run(args) -> None:
-    from sqlalchemy import insert, select
+
+    from _directory import directory_with_accounts, user_id
 
     from bot.directives.audience import Selection
     from bot.directives.compose import preview, save
     from bot.directives.worker import DeliveryWorker
     from bot.directory import DirectoryCache, DirectorySnapshot
-    from provisioning.db import open_directory
-    from provisioning.db.models import MatrixAccount, Person
-    from provisioning.demo import write_demo
     from provisioning.embedded import accounts
     from provisioning.embedded.datadir import ADMIN_LOCALPART, init_data_dir
     from provisioning.embedded.ports import free_port
@@ -160,37 +158,16 @@ async def run(args) -> None:
         wait_for_background_updates,
         wait_until_ready,
     )
-    from provisioning.importer import import_paths
     from provisioning.matrix.client import MatrixClient
     from provisioning.matrix.layout import BOT, build_layout
     from provisioning.view import load_view
     from provisioning.vocab import Position, UnitKind
 
-    data = ROOT / "bench" / "out" / args.preset
-    if not (data / "nhan_su.csv").exists():
-        write_demo(data, args.preset)
     scratch = Path(tempfile.mkdtemp(prefix="bench-directives-"))
-    engine = open_directory(f"sqlite:///{scratch / 'directory.db'}")
-    t = time.perf_counter()
-    import_paths(engine, sorted(data.glob("*.csv")))
-    print(f"imported {args.preset} in {time.perf_counter() - t:.1f} s")
-    with engine.begin() as conn:
-        people = conn.execute(select(Person.id, Person.code)).all()
-        conn.execute(
-            insert(MatrixAccount),
-            [
-                {
-                    "person_id": pid,
-                    "user_id": f"@{code.lower()}:bench",
-                    "created": True,
-                    "deactivated": False,
-                }
-                for pid, code in people
-            ],
-        )
+    engine = directory_with_accounts(args.preset, scratch / "directory.db")
     view = load_view(engine)
     layout = build_layout(view)
-    accounts_of = {p.id: f"@{p.code.lower()}:bench" for p in view.people.values()}
+    accounts_of = {p.id: user_id(p.code) for p in view.people.values()}
     user_of_code = {p.code: accounts_of[p.id] for p in view.people.values()}
     director = next(
         p

@@ -67,12 +67,14 @@ def import_tables(engine: Engine, tables: list[Table], *, scope: str | None = No
         if table is None:
             continue
         records = []
+        name_header = table.header("name") if kind is not TableKind.FIGURES else None
         legacy_seen, foreign = False, {}  # foreign: row -> (Mã định danh, name)
         for row_no, cells in table.rows:
             record, reports = parse(table, row_no, cells)
             result.reports.extend(reports)
             result.rows_read += 1
-            evidence = classify(cell_text(cells.get("name")))
+            named = any(r.column == name_header for r in reports)  # only then look again
+            evidence = classify(cell_text(cells.get("name"))) if named else None
             legacy_seen |= evidence == "legacy"
             if record is not None:
                 records.append(record)

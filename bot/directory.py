@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, case, func, select
 
+from provisioning.bulk import cyclic_gc_paused
 from provisioning.db.models import DirectoryState, MatrixAccount, MatrixMember, MatrixRoom
 from provisioning.matrix.layout import MANAGER_POSITIONS, MANAGING_KINDS, primary_position
-from provisioning.matrix.mirror import ADMIN_KEY, APPLIED_REVISION, BOT_KEY
+from provisioning.matrix.mirror import ADMIN_KEY, APPLIED_REVISION, BOT_KEY, member_rows
 from provisioning.text import fold, name_sort_key
 from provisioning.view import DirectoryView, PersonView, UnitView, load_view
 from provisioning.vocab import UnitKind
@@ -224,6 +225,10 @@ class DirectoryCache:
         return self._snapshot
 
     def load(self, version: tuple) -> DirectorySnapshot:
+        with cyclic_gc_paused():
+            return self._load(version)
+
+    def _load(self, version: tuple) -> DirectorySnapshot:
         view = load_view(self.engine)
         with self.engine.connect() as conn:
             accounts = dict(
@@ -239,7 +244,7 @@ class DirectoryCache:
                 )
             )
             members: dict[str, set[str]] = defaultdict(set)
-            for key, user_id in conn.execute(select(MatrixMember.room_key, MatrixMember.user_id)):
+            for key, user_id in member_rows(conn):
                 if user_id not in service:
                     members[key].add(user_id)
             rooms = {

@@ -77,6 +77,7 @@ class DirectoryView:
         self.latest_figures = latest_figures
         self.revision = revision
         self.people_by_unit: dict[int, list[int]] = defaultdict(list)
+        self._ancestors: dict[int, tuple[UnitView, ...]] = {}
         self._phone_holders: dict[str, int] = defaultdict(int)
         for person in self.people.values():
             for unit_id, _ in person.positions:
@@ -105,14 +106,17 @@ class DirectoryView:
             yield unit
             stack.extend(reversed(unit.children))
 
-    def ancestors(self, unit_id: int) -> list[UnitView]:
-        """Parents of the unit, nearest first."""
-        chain, seen = [], {unit_id}
-        parent = self.units[unit_id].parent_id
-        while parent is not None and parent not in seen and parent in self.units:
-            seen.add(parent)
-            chain.append(self.units[parent])
-            parent = self.units[parent].parent_id
+    def ancestors(self, unit_id: int) -> tuple[UnitView, ...]:
+        """Parents of the unit, nearest first (computed once per unit)."""
+        chain = self._ancestors.get(unit_id)
+        if chain is None:
+            found, seen = [], {unit_id}
+            parent = self.units[unit_id].parent_id
+            while parent is not None and parent not in seen and parent in self.units:
+                seen.add(parent)
+                found.append(self.units[parent])
+                parent = self.units[parent].parent_id
+            chain = self._ancestors[unit_id] = tuple(found)
         return chain
 
     def schools(self, under: int | None = None, level: Level | None = None) -> list[UnitView]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from provisioning.bulk import cyclic_gc_paused
 from provisioning.importer.merge import (
     Directory,
     MergeOutcome,
@@ -50,10 +51,16 @@ class ImportResult(MergeOutcome):
 
 def import_paths(engine: Engine, paths: list[Path], *, scope: str | None = None) -> ImportResult:
     """Import every table found in ``paths``. Raises UnusableInput (exit status 2)."""
-    return import_tables(engine, read_tables([Path(p) for p in paths]), scope=scope)
+    with cyclic_gc_paused():  # reading builds one dict per row too
+        return import_tables(engine, read_tables([Path(p) for p in paths]), scope=scope)
 
 
 def import_tables(engine: Engine, tables: list[Table], *, scope: str | None = None) -> ImportResult:
+    with cyclic_gc_paused():
+        return _import_tables(engine, tables, scope)
+
+
+def _import_tables(engine: Engine, tables: list[Table], scope: str | None) -> ImportResult:
     by_kind = {t.kind: t for t in tables}
     result = ImportResult()
     parsed = {}

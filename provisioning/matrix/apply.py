@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from provisioning.bulk import cyclic_gc_paused
 from provisioning.config import Config
 from provisioning.matrix.client import MatrixClient, MatrixError
 from provisioning.matrix.layout import TAG_EVENT, Layout, RoomSpec, build_layout, localpart_base
@@ -88,24 +89,26 @@ def make_plan(engine: Engine, config: Config, admin_user_id: str | None = None):
     Returns (plan, layout, mirror, context). The admin's user id is the one recorded by
     the last apply unless given (``plan`` never asks Synapse).
     """
-    view = load_view(engine)
-    layout = build_layout(view)
-    mirror = load_mirror(engine)
+    with cyclic_gc_paused():
+        view = load_view(engine)
+        layout = build_layout(view)
+        mirror = load_mirror(engine)
     server = config.homeserver.server_name
     ctx = Context(
         server,
         bot_user_id(config),
         admin_user_id or mirror.admin_user_id or f"@quantri:{server}",
     )
-    plan = compute_plan(
-        layout,
-        mirror,
-        server_name=ctx.server_name,
-        bot_user_id=ctx.bot_user_id,
-        admin_user_id=ctx.admin_user_id,
-        bot_exists=mirror.bot_user_id == ctx.bot_user_id,
-        localpart_base=localpart_base,
-    )
+    with cyclic_gc_paused():
+        plan = compute_plan(
+            layout,
+            mirror,
+            server_name=ctx.server_name,
+            bot_user_id=ctx.bot_user_id,
+            admin_user_id=ctx.admin_user_id,
+            bot_exists=mirror.bot_user_id == ctx.bot_user_id,
+            localpart_base=localpart_base,
+        )
     return plan, layout, mirror, ctx
 
 

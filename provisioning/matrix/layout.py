@@ -18,6 +18,7 @@ memberships and power — expressed with person codes, before any Matrix ID exis
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -154,6 +155,7 @@ class Layout:
 # ------------------------------------------------------------------------------ naming
 
 
+@functools.cache
 def short_unit_name(name: str) -> str:
     """ "Trường THCS Đỗ Văn Dậy" → "THCS Đỗ Văn Dậy"; "Trường Mầm non Hoa Sen" → "MN Hoa Sen"."""
     text = re.sub(r"^Trường\s+", "", name)
@@ -247,6 +249,9 @@ def role_of(position: Position) -> Role:
     return Role.STAFF
 
 
+_ROLES = {p: role_of(p) for p in Position}
+
+
 def ownership_class(unit: UnitView) -> OwnershipClass:
     if unit.ownership is None:
         return OwnershipClass.UNKNOWN
@@ -254,11 +259,11 @@ def ownership_class(unit: UnitView) -> OwnershipClass:
 
 
 def unit_room_key(unit_code: str, purpose: Purpose) -> str:
-    return f"unit/{unit_code}/{purpose.value}"
+    return f"unit/{unit_code}/{purpose}"  # StrEnum: formats as its value, without .value's cost
 
 
 def role_room_key(unit_code: str, role: Role, level: Level, ownership: OwnershipClass) -> str:
-    return f"role/{unit_code}/{role.value}/{level.value}/{ownership.value}"
+    return f"role/{unit_code}/{role}/{level}/{ownership}"
 
 
 def build_layout(view: DirectoryView, max_role_group: int | None = None) -> Layout:
@@ -284,6 +289,7 @@ def build_layout(view: DirectoryView, max_role_group: int | None = None) -> Layo
     # key -> school code -> people in that role there
     role_members: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     role_specs: dict[str, tuple[UnitView, Role, Level, OwnershipClass]] = {}
+    managing: dict[int, UnitView | None] = {}  # school id -> its managing unit
     for person in view.people.values():
         primary = primary_position(view, person)
         layout.accounts[person.code] = AccountSpec(
@@ -304,12 +310,14 @@ def build_layout(view: DirectoryView, max_role_group: int | None = None) -> Layo
             school = school_of(view, unit)
             if school is None or school.level is None:
                 continue
-            manager = managing_unit(view, school)
+            if school.id not in managing:
+                managing[school.id] = managing_unit(view, school)
+            manager = managing[school.id]
             if manager is None or not manager.active:
                 continue
-            role = role_of(pos)
-            key = role_room_key(manager.code, role, school.level, ownership_class(school))
-            role_specs[key] = (manager, role, school.level, ownership_class(school))
+            role, ownership = _ROLES[pos], ownership_class(school)
+            key = role_room_key(manager.code, role, school.level, ownership)
+            role_specs[key] = (manager, role, school.level, ownership)
             role_members[key][school.code].add(person.code)
 
     for key, (manager, role, level, ownership) in role_specs.items():

@@ -8,6 +8,7 @@ accounts by their external id.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,17 @@ class Mirror:
         return {a.user_id for a in self.accounts.values()}
 
 
+def member_rows(conn: Connection) -> Iterator[tuple[str, str]]:
+    """Every (room key, user id) of the mirror, straight from the driver's cursor: at city
+    scale (≈ 775,000 rows) SQLAlchemy's row objects would triple the time."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f"SELECT room_key, user_id FROM {MEMBERS.name}")
+        yield from cursor
+    finally:
+        cursor.close()
+
+
 def load_mirror(engine: Engine) -> Mirror:
     mirror = Mirror()
     with engine.connect() as conn:
@@ -86,7 +98,7 @@ def load_mirror(engine: Engine) -> Mirror:
             )
         for row in conn.execute(select(ROOMS)):
             mirror.rooms[row.key] = RoomRow(**row._mapping)
-        for key, user_id in conn.execute(select(MEMBERS.c.room_key, MEMBERS.c.user_id)):
+        for key, user_id in member_rows(conn):
             mirror.members[key].add(user_id)
         state = dict(
             conn.execute(

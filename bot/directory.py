@@ -171,8 +171,9 @@ class DirectorySnapshot:
         """The first ``limit`` of ``ids`` in Vietnamese name order (given name first)."""
         people = self.view.people
         if not self._name_rank:  # one sort per snapshot, on first need
-            ordered = sorted(people.values(), key=lambda p: (name_sort_key(p.name_key), p.code))
-            self._name_rank = {p.id: rank for rank, p in enumerate(ordered)}
+            with cyclic_gc_paused():
+                ordered = sorted(people.values(), key=lambda p: (name_sort_key(p.name_key), p.code))
+                self._name_rank = {p.id: rank for rank, p in enumerate(ordered)}
         return [people[i] for i in heapq.nsmallest(limit, ids, key=self._name_rank.__getitem__)]
 
     def delivery_rooms(self, purposes: set[str]) -> dict[str, tuple[str, frozenset[str]]]:

@@ -89,7 +89,11 @@ class MatrixBot:
         self.admin = MatrixClient(config.homeserver.url, config.homeserver.admin_token)
         self.http: MatrixClient | None = None  # the bot's own token, once logged in
         self.worker = DeliveryWorker(
-            engine, service.directory, _Transport(self), notify=self.notify
+            engine,
+            service.directory,
+            _Transport(self),
+            concurrency=config.bot.delivery_concurrency,
+            notify=self.notify,
         )
         service.joined_members = self.joined_members
         service._on_directive = lambda _id: self.worker.wake.set()

@@ -47,6 +47,7 @@ class BotConfig:
     display_name: str = "Điều hành"
     password: str = ""
     store_path: str = "data/bot"
+    delivery_concurrency: int = 16
 
 
 @dataclass

@@ -289,7 +289,25 @@ def test_baocao_counts_follow_read_receipts_and_nhacnho_reaches_only_the_unread(
     assert len(got) == 1 and "Nhắc việc" in got[0]["body"]
 
 
-def test_bot_killed_mid_delivery_resumes_and_nobody_gets_two_copies(setup):
+def restart_bot(setup, **env: str) -> None:
+    """Restart the bot with these settings in its environment (empty: the defaults)."""
+    setup.bot.stop()
+    for key in [k for k in setup.bot.env if k.startswith("DIEUHANH_BOT_DELIVERY")]:
+        del setup.bot.env[key]
+    setup.bot.env.update(env)
+    setup.bot.start(wait_for="restored session")
+
+
+@pytest.fixture
+def one_at_a_time(setup):
+    """The bot delivering one directive copy at a time, so that a kill lands midway
+    however fast this machine is; the defaults are back afterwards."""
+    restart_bot(setup, DIEUHANH_BOT_DELIVERY_CONCURRENCY="1")
+    yield
+    restart_bot(setup)
+
+
+def test_bot_killed_mid_delivery_resumes_and_nobody_gets_two_copies(setup, one_at_a_time):
     names = [f"Nguyễn Văn Phụ {i}" for i in range(24)]
 
     async def compose() -> str:

@@ -302,6 +302,10 @@ def build_layout(view: DirectoryView, max_role_group: int | None = None) -> Layo
         )
         if not person.active or primary is None:
             continue
+        # one role group per role: someone teaching in two schools is in the group of the
+        # first only, so that groups of one role never overlap and a directive to a whole
+        # segment can use every one of them (overlapping groups would each be skipped)
+        placed: set[Role] = set()
         for unit_id, pos in person.positions:
             unit = view.units[unit_id]
             if not unit.active:
@@ -316,6 +320,9 @@ def build_layout(view: DirectoryView, max_role_group: int | None = None) -> Layo
             if manager is None or not manager.active:
                 continue
             role, ownership = _ROLES[pos], ownership_class(school)
+            if role in placed:
+                continue
+            placed.add(role)
             key = role_room_key(manager.code, role, school.level, ownership)
             role_specs[key] = (manager, role, school.level, ownership)
             role_members[key][school.code].add(person.code)

@@ -11,17 +11,18 @@ import bisect
 import heapq
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, case, func, select
 
+from provisioning.authority import NOBODY, Authority, authority_of
 from provisioning.bulk import cyclic_gc_paused
 from provisioning.db.models import DirectoryState, MatrixAccount, MatrixMember, MatrixRoom
-from provisioning.matrix.layout import MANAGER_POSITIONS, MANAGING_KINDS, primary_position
+from provisioning.matrix.layout import primary_position
 from provisioning.matrix.mirror import ADMIN_KEY, APPLIED_REVISION, BOT_KEY, member_rows
 from provisioning.text import fold, name_sort_key
 from provisioning.view import DirectoryView, PersonView, UnitView, load_view
-from provisioning.vocab import UnitKind
 
 
 @dataclass
@@ -30,11 +31,8 @@ class Asker:
 
     user_id: str
     person: PersonView | None
-    #: units whose statistics they may ask for (the broadest first); empty: none
-    stats_scopes: list[UnitView] = field(default_factory=list)
-    #: units whose people they may look up
-    visible_units: set[int] = field(default_factory=set)
-    #: people with a position in those units, built on first need
+    authority: Authority = NOBODY
+    #: people with a position in a unit they may look up, built on first need
     visible_people: frozenset[int] | None = None
 
     @property
@@ -43,7 +41,16 @@ class Asker:
 
     @property
     def official(self) -> bool:
-        return bool(self.stats_scopes)
+        return self.authority.official
+
+    @property
+    def managed(self) -> tuple[UnitView, ...]:
+        """The units they act for (statistics, directives), the widest first."""
+        return self.authority.managed
+
+    @property
+    def visible_units(self) -> frozenset[int]:
+        return self.authority.visible_units
 
 
 class DirectorySnapshot:
@@ -66,6 +73,8 @@ class DirectorySnapshot:
         self.person_of_user: dict[str, PersonView] = {
             user_id: view.people[pid] for pid, user_id in accounts.items() if pid in view.people
         }
+        #: every unit id: the explicit scope of a lookup that may name any unit
+        self.all_units = frozenset(view.units)
         # prefix index over the words of every active person's folded name
         pairs = sorted(
             (word, person.id)
@@ -83,38 +92,11 @@ class DirectorySnapshot:
 
     def asker(self, user_id: str) -> Asker:
         if user_id not in self._askers:
-            self._askers[user_id] = self._make_asker(user_id)
+            person = self.person_of_user.get(user_id)
+            self._askers[user_id] = Asker(
+                user_id, person, authority_of(self.view, person, self.subtree)
+            )
         return self._askers[user_id]
-
-    def _make_asker(self, user_id: str) -> Asker:
-        person = self.person_of_user.get(user_id)
-        asker = Asker(user_id, person)
-        if person is None or not person.active:
-            return asker
-        scopes: list[UnitView] = []
-        for unit_id, position in person.positions:
-            unit = self.view.units.get(unit_id)
-            if unit is None or not unit.active:
-                continue
-            home = self._home(unit)
-            asker.visible_units |= self.subtree(home.id)
-            if unit.kind in MANAGING_KINDS:
-                scopes.append(unit)  # anyone working at an office sees what it manages
-            elif position in MANAGER_POSITIONS and home.kind is UnitKind.SCHOOL:
-                scopes.append(home)  # a school's leaders see their school
-        for scope in scopes:
-            asker.visible_units |= self.subtree(scope.id)
-        unique = {u.id: u for u in scopes}.values()
-        asker.stats_scopes = sorted(unique, key=lambda u: -len(self.subtree(u.id)))
-        return asker
-
-    def _home(self, unit: UnitView) -> UnitView:
-        """The unit whose people one sees: a tổ's members see their whole school."""
-        if unit.kind is UnitKind.TEAM:
-            for above in self.view.ancestors(unit.id):
-                if above.kind is UnitKind.SCHOOL:
-                    return above
-        return unit
 
     def subtree(self, unit_id: int) -> frozenset[int]:
         if unit_id not in self._subtrees:
@@ -123,8 +105,9 @@ class DirectorySnapshot:
 
     # ---------------------------------------------------------------- searching
 
-    def people_named(self, query: str) -> set[int]:
-        """Active people every word of whose query starts a word of their name, any order."""
+    def people_named(self, query: str, among: Collection[int]) -> set[int]:
+        """People of ``among`` every word of whose query starts a word of their name, in
+        any order (active people only)."""
         words = fold(query).split()
         if not words:
             return set()
@@ -136,7 +119,7 @@ class DirectorySnapshot:
             found = owners if found is None else found & owners
             if not found:
                 return set()
-        return found or set()
+        return {pid for pid in found or () if pid in among}
 
     def people_visible_to(self, asker: Asker) -> frozenset[int]:
         """Everyone holding a position in a unit the asker may see (cached per asker)."""
@@ -147,20 +130,19 @@ class DirectorySnapshot:
             )
         return asker.visible_people
 
-    def units_matching(self, query: str, within: set[int] | None = None) -> list[UnitView]:
-        """Active units whose code is ``query`` or whose name has words starting with
-        every word of it (accent-insensitive), most specific first."""
+    def units_matching(self, query: str, within: Collection[int]) -> list[UnitView]:
+        """Active units of ``within`` whose code is ``query`` or whose name has words
+        starting with every word of it (accent-insensitive), most specific first."""
         text = fold(query)
         words = text.split()
         if not words:
             return []
-        exact = [u for u in self.view.units.values() if u.active and fold(u.code) == text]
+        candidates = [u for u in self.view.units.values() if u.active and u.id in within]
+        exact = [u for u in candidates if fold(u.code) == text]
         if exact:
             return exact
         found = []
-        for unit in self.view.units.values():
-            if not unit.active or (within is not None and unit.id not in within):
-                continue
+        for unit in candidates:
             name_words = fold(unit.name).split()
             if all(any(n.startswith(w) for n in name_words) for w in words):
                 found.append(unit)

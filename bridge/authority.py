@@ -2,16 +2,16 @@
 
 - A portal's webhook token belongs to a unit U: its items may go to U and to the units in
   U's subtree (an office pushes to its schools; a school only to itself).
-- A person on the admin page manages: their school, if they are its Hiệu trưởng or Phó
-  Hiệu trưởng; the whole subtree of an office, xã/phường, cụm or the Sở they work at (the
-  same rule as the bot's). They see the feeds of, and send to, those units only.
+- A person on the admin page acts for the units ``provisioning.authority`` gives them (the
+  one rule the bot applies too): their school as its Hiệu trưởng or Phó Hiệu trưởng; the
+  whole subtree of an office, xã/phường, cụm or the Sở where they lead or are Chuyên viên.
+  They see the feeds of, and send to, those units only.
 """
 
 from __future__ import annotations
 
-from provisioning.matrix.layout import MANAGER_POSITIONS, MANAGING_KINDS
+from provisioning.authority import authority_of, unit_codes
 from provisioning.view import DirectoryView, PersonView, UnitView
-from provisioning.vocab import UnitKind
 
 
 def subtree_codes(view: DirectoryView, unit_code: str) -> set[str]:
@@ -29,32 +29,12 @@ def token_scope(view: DirectoryView, unit_code: str) -> set[str]:
 
 def managed_units(view: DirectoryView, person: PersonView) -> list[UnitView]:
     """The units a person manages news for (the tops of their subtrees), widest first."""
-    if not person.active:
-        return []
-    tops: dict[int, UnitView] = {}
-    for unit_id, position in person.positions:
-        unit = view.units.get(unit_id)
-        if unit is None or not unit.active:
-            continue
-        if unit.kind in MANAGING_KINDS or (
-            unit.kind is UnitKind.SCHOOL and position in MANAGER_POSITIONS
-        ):
-            tops[unit.id] = unit
-    # drop a top that lies inside another one
-    inside = set()
-    for unit in tops.values():
-        if any(a.id in tops for a in view.ancestors(unit.id)):
-            inside.add(unit.id)
-    units = [u for u in tops.values() if u.id not in inside]
-    return sorted(units, key=lambda u: (-sum(1 for _ in view.subtree(u.id)), u.name))
+    return list(authority_of(view, person).managed)
 
 
 def person_scope(view: DirectoryView, person: PersonView) -> set[str]:
     """Every unit code a person may read feeds of and send news to."""
-    scope: set[str] = set()
-    for unit in managed_units(view, person):
-        scope |= subtree_codes(view, unit.code)
-    return scope
+    return unit_codes(view, authority_of(view, person).managed_units)
 
 
 def outside(scope: set[str], targets: list[str]) -> list[str]:

@@ -28,19 +28,19 @@ def danhba(ctx: Context, args: str) -> Reply:
     if not query:
         raise UsageError("Hãy gõ tên (hoặc một phần tên) hoặc tên đơn vị cần tìm.")
     snapshot, asker = ctx.snapshot, ctx.asker
-    ids = snapshot.people_named(query) & snapshot.people_visible_to(asker)
+    visible = snapshot.people_visible_to(asker)
+    ids = snapshot.people_named(query, among=visible)
     heading = f"Kết quả tìm '{query}'"
     if not ids:
         units = snapshot.units_matching(query, within=asker.visible_units)
         if units:
             unit = units[0]
-            members = {
+            ids = {
                 pid
                 for u in snapshot.subtree(unit.id)
                 for pid in snapshot.view.people_by_unit.get(u, ())
-                if snapshot.view.people[pid].active
+                if pid in visible and snapshot.view.people[pid].active
             }
-            ids = members
             heading = f"Cán bộ của {unit.name}"
     if not ids:
         return Reply(f"Không tìm thấy ai khớp với '{query}' trong phạm vi Anh/Chị được xem.")

@@ -16,13 +16,10 @@ LEVELS = ", ".join(vocab.label(level) for level in Level)
 def _scope(ctx: Context, query: str) -> UnitView:
     asker, snapshot = ctx.asker, ctx.snapshot
     if not query:
-        return asker.stats_scopes[0]
-    allowed: set[int] = set()
-    for scope in asker.stats_scopes:
-        allowed |= snapshot.subtree(scope.id)
-    matches = snapshot.units_matching(query, within=allowed)
+        return asker.managed[0]
+    matches = snapshot.units_matching(query, within=asker.authority.managed_units)
     if not matches:
-        everywhere = snapshot.units_matching(query)
+        everywhere = snapshot.units_matching(query, within=snapshot.all_units)
         if everywhere:
             raise CommandError(
                 f"Đơn vị '{everywhere[0].name}' nằm ngoài phạm vi Anh/Chị được xem thống kê."
@@ -57,13 +54,10 @@ def thongke(ctx: Context, args: str) -> Reply:
     words = args.split()
     if not words:
         return _overview(ctx)
-    level = None
-    for size in (4, 3, 2, 1):  # "Mầm non", "Trung học cơ sở"
-        if len(words) >= size and (level := vocab.parse(Level, " ".join(words[:size]))):
-            rest = " ".join(words[size:])
-            break
-    if level is None:
+    found = _level(words)
+    if found is None:
         raise UsageError(f"Không tìm thấy cấp học '{words[0]}'. Các cấp học: {LEVELS}.")
+    level, rest = found
     unit = _scope(ctx, rest)
     figures = stats.compute(ctx.snapshot.view, level, unit)
     title = stats.title(figures, ctx.snapshot.view)
@@ -73,8 +67,23 @@ def thongke(ctx: Context, args: str) -> Reply:
     )
 
 
+def _level(words: list[str]) -> tuple[Level, str] | None:
+    """The cấp học named anywhere in ``words`` ("Mầm non", "THCS") and the words left.
+
+    The first words are tried first, so "THCS Đỗ Văn Dậy" is THCS at that school; a unit
+    named before the level ("hocmon THCS") works as well.
+    """
+    for start in range(len(words)):
+        for size in (4, 3, 2, 1):  # "Mầm non", "Trung học cơ sở"
+            if start + size <= len(words):
+                level = vocab.parse(Level, " ".join(words[start : start + size]))
+                if level is not None:
+                    return level, " ".join(words[:start] + words[start + size :])
+    return None
+
+
 def _overview(ctx: Context) -> Reply:
-    unit = ctx.asker.stats_scopes[0]
+    unit = ctx.asker.managed[0]
     counts = stats.level_counts(ctx.snapshot.view, unit)
     title = f"Số trường theo cấp học — {unit.name}"
     rows = [(vocab.label(level), format_number(n)) for level, n in counts.items()]

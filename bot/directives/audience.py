@@ -89,12 +89,9 @@ class Selection:
         return text + (f" — {', '.join(who)}" if who else "")
 
 
-def authority(snapshot: DirectorySnapshot, asker: Asker) -> set[int]:
-    """Unit ids the sender may reach: the subtrees they manage."""
-    units: set[int] = set()
-    for scope in asker.stats_scopes:
-        units |= snapshot.subtree(scope.id)
-    return units
+def authority(snapshot: DirectorySnapshot, asker: Asker) -> frozenset[int]:
+    """Unit ids the sender may reach: the subtrees they act for."""
+    return asker.authority.managed_units
 
 
 def _ngrams(words: list[str], start: int) -> list[tuple[int, str]]:
@@ -155,11 +152,11 @@ def _ownership(gram: str) -> OwnershipClass | None:
     return OwnershipClass.PUBLIC if member.is_public else OwnershipClass.NON_PUBLIC
 
 
-def _unit(snapshot: DirectorySnapshot, gram: str, allowed: set[int]) -> UnitView | None:
+def _unit(snapshot: DirectorySnapshot, gram: str, allowed: frozenset[int]) -> UnitView | None:
     """A unit by code or name (accent-insensitive, words may be abbreviated: "THCS Ánh Dương"
     finds "Trường THCS Tư thục Ánh Dương"); ambiguous or outside authority → refused."""
     target = fold(gram)
-    matches = snapshot.units_matching(gram)
+    matches = snapshot.units_matching(gram, within=snapshot.all_units)  # refused below
     exact = [
         u for u in matches if target in (fold(u.code), fold(u.name), fold(short_unit_name(u.name)))
     ]
@@ -186,11 +183,11 @@ def _unit(snapshot: DirectorySnapshot, gram: str, allowed: set[int]) -> UnitView
     return unit
 
 
-def _person(snapshot: DirectorySnapshot, asker: Asker, gram: str, allowed: set[int]):
+def _person(snapshot: DirectorySnapshot, asker: Asker, gram: str, allowed: frozenset[int]):
     """A hand-picked person by full name (accent-insensitive) within authority."""
     ids = [
         pid
-        for pid in snapshot.people_named(gram)
+        for pid in snapshot.people_named(gram, among=snapshot.view.people)  # refused below
         if fold(snapshot.view.people[pid].full_name) == fold(gram)
     ]
     inside = [
@@ -219,7 +216,7 @@ def _who(snapshot: DirectorySnapshot, pid: int) -> str:
     )
 
 
-def _unknown(snapshot: DirectorySnapshot, word: str, allowed: set[int], step: int) -> str:
+def _unknown(snapshot: DirectorySnapshot, word: str, allowed: frozenset[int], step: int) -> str:
     if step == 1:
         return (
             f"Không hiểu '{word}'. Hãy gõ cấp học (MN, TH, THCS, THPT, LC, GDTX), "

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, case, func, select
 from provisioning.authority import NOBODY, Authority, authority_of
 from provisioning.bulk import cyclic_gc_paused
 from provisioning.db.models import DirectoryState, MatrixAccount, MatrixMember, MatrixRoom
+from provisioning.matrix.inbox import inbox_key
 from provisioning.matrix.layout import primary_position
 from provisioning.matrix.mirror import ADMIN_KEY, APPLIED_REVISION, BOT_KEY, member_rows
 from provisioning.text import fold, name_sort_key
@@ -165,6 +166,14 @@ class DirectorySnapshot:
             for key, (purpose, room_id, members) in self.rooms.items()
             if purpose in purposes
         }
+
+    def inbox_of_user(self, user_id: str) -> str | None:
+        """The room id of this person's inbox (bot and them), if it exists."""
+        person = self.person_of_user.get(user_id)
+        if person is None:
+            return None
+        room = self.rooms.get(inbox_key(person.code))
+        return room[1] if room else None
 
     def primary(self, person: PersonView):
         return primary_position(self.view, person)

@@ -52,6 +52,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.commands import Incoming
 from bot.directives import store
 from bot.directives.worker import DeliveryWorker
+from bot.reply import Reply
 from bot.service import BotService
 from provisioning.config import Config
 from provisioning.db.models import BotEvent, DirectoryState
@@ -69,6 +70,17 @@ SYNC_FILTER = {
     },
     "presence": {"not_types": ["*"]},
 }
+
+
+ANSWERED_PRIVATELY = (
+    "Bot đã trả lời Anh/Chị trong phòng nhắn riêng «Điều hành» (kết quả có thể chứa số điện "
+    "thoại và số liệu, nên không hiển thị trong phòng chung)."
+)
+
+
+def _txn(kind: str, event_id: str) -> str:
+    """A transaction id derived from the command's event: a retry is never sent twice."""
+    return f"{kind}-" + hashlib.sha256(event_id.encode()).hexdigest()[:32]
 
 
 class MatrixBot:
@@ -305,8 +317,7 @@ class MatrixBot:
         if self._handled(event.event_id):
             return
         content = event.source.get("content", {})
-        room = self.client.rooms.get(room_id)
-        direct = room is not None and (room.joined_count or 0) + (room.invited_count or 0) <= 2
+        private = self._private(room_id, event.sender)
         message = Incoming(
             event.sender,
             getattr(event, "body", "") or "",
@@ -314,26 +325,59 @@ class MatrixBot:
             event.event_id,
             content.get("msgtype", "m.text"),
             content,
-            direct,
+            private,
         )
         reply = await self.service.handle(message)
         if reply is not None:
-            room = self.client.rooms.get(room_id)
-            if room is not None and room.encrypted and not room.members_synced:
-                await self.client.joined_members(room_id)
-            tx_id = "reply-" + hashlib.sha256(event.event_id.encode()).hexdigest()[:32]
-            sent = await self.client.room_send(
-                room_id,
-                "m.room.message",
-                reply.content(event.event_id),
-                tx_id=tx_id,
-                ignore_unverified_devices=True,
-            )
-            if not hasattr(sent, "event_id"):
-                log.warning("reply to %s not sent: %s", event.event_id, sent)
+            person = self.service.directory.get().person_of_user.get(event.sender)
+            if private or person is None:
+                sent = await self._reply_here(room_id, event.event_id, reply)
+            else:
+                sent = await self._reply_privately(room_id, event.event_id, person.id, reply)
+            if not sent:
                 return  # not recorded: the next start answers it
             self.answered += 1
         self._record(room_id, event.event_id)
+
+    def _private(self, room_id: str, user_id: str) -> bool:
+        """A room of just this person and the bot: a DM they opened, or their inbox."""
+        room = self.client.rooms.get(room_id)
+        if room is not None and (room.joined_count or 0) + (room.invited_count or 0) <= 2:
+            return True
+        return self.service.directory.get().inbox_of_user(user_id) == room_id
+
+    async def _reply_here(self, room_id: str, event_id: str, reply: Reply) -> bool:
+        room = self.client.rooms.get(room_id)
+        if room is not None and room.encrypted and not room.members_synced:
+            await self.client.joined_members(room_id)
+        sent = await self.client.room_send(
+            room_id,
+            "m.room.message",
+            reply.content(event_id),
+            tx_id=_txn("reply", event_id),
+            ignore_unverified_devices=True,
+        )
+        if not hasattr(sent, "event_id"):
+            log.warning("reply to %s not sent: %s", event_id, sent)
+            return False
+        return True
+
+    async def _reply_privately(
+        self, room_id: str, event_id: str, person_id: int, reply: Reply
+    ) -> bool:
+        """Answer a command typed in a shared room in the asker's inbox (answers may hold
+        phone numbers and figures), and leave a one-line pointer where it was typed."""
+        try:
+            inbox = await _Transport(self).inbox(person_id)
+            answer = reply.content()
+            answer["vn.dieuhanh.answer_to"] = {"room_id": room_id, "event_id": event_id}
+            await self.send(inbox, answer, _txn("reply", event_id))
+            pointer = Reply(ANSWERED_PRIVATELY, extra={"vn.dieuhanh.answered_in": inbox})
+            await self.send(room_id, pointer.content(event_id), _txn("pointer", event_id))
+        except Exception as exc:
+            log.warning("private reply to %s not sent: %s", event_id, exc)
+            return False
+        return True
 
     # ------------------------------------------------------------------ state
 

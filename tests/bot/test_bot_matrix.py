@@ -170,12 +170,30 @@ class Setup:
             found.setdefault(target.get("event_id"), []).append(event["content"])
         return found
 
+    def answers_in(self, room_id: str) -> dict[str, list[dict]]:
+        """Bot answers in an inbox, by the event id (typed in a shared room) they answer."""
+        page = self.synapse.api(
+            "GET", f"/_synapse/admin/v1/rooms/{room_id}/messages?dir=b&limit=200"
+        )
+        found: dict[str, list[dict]] = {}
+        for event in page["chunk"]:
+            target = event["content"].get("vn.dieuhanh.answer_to", {}).get("event_id")
+            if event["type"] == "m.room.message" and target:
+                found.setdefault(target, []).append(event["content"])
+        return found
+
     def wait_reply(self, room_id: str, event_id: str, timeout: float = 60) -> dict:
+        """The bot's answer to a command: in the room, or in the asker's inbox when the
+        command was typed in a shared room (then the room holds a pointer to it)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             answers = self.replies(room_id).get(event_id)
-            if answers:
+            if answers and "vn.dieuhanh.answered_in" not in answers[0]:
                 return answers[0]
+            if answers:
+                private = self.answers_in(answers[0]["vn.dieuhanh.answered_in"]).get(event_id)
+                if private:
+                    return private[0]
             time.sleep(0.2)
         raise AssertionError(f"no reply to {event_id}:\n" + self.bot.log_path.read_text()[-3000:])
 

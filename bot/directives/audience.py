@@ -28,6 +28,9 @@ from provisioning.text import compact, fold
 from provisioning.view import UnitView
 from provisioning.vocab import Level, Ownership, Position
 
+#: Words a target list may have: each is looked up among every unit and person, so an
+#: endless list would cost minutes of CPU (a step or a one-line form rarely needs 20).
+MAX_TARGET_WORDS = 80
 EVERYONE_WORDS = {"tatca", "all", "toanbo", "chontatca"}
 ROLE_WORDS = {
     "ht": {Role.HEAD},
@@ -110,6 +113,11 @@ def parse_targets(
     """
     allowed = authority(snapshot, asker)
     words = text.replace(",", " ").replace(";", " ").split()
+    if len(words) > MAX_TARGET_WORDS:
+        raise CommandError(
+            f"Danh sách nơi nhận quá dài ({len(words)} từ, tối đa {MAX_TARGET_WORDS}). "
+            "Hãy chọn theo cấp học, đơn vị hoặc chức vụ thay vì liệt kê từng người."
+        )
     i = 0
     while i < len(words):
         for n, gram in _ngrams(words, i):

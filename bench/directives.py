@@ -227,8 +227,10 @@ async def run(args) -> None:
         wait_for_background_updates(setup.synapse)
         admin = MatrixClient(setup.synapse.base_url, admin_session.access_token)
         await admin.lift_rate_limits(admin_session.user_id)
-        await admin.put_user(bot_user, {"password": "bench-bot-password"})
-        bot_session = accounts.login(setup.synapse.base_url, "dieuhanh", "bench-bot-password")
+        await admin.put_user(bot_user, {"displayname": setup.config.bot.display_name})
+        bot_session = accounts.login(
+            setup.synapse.base_url, setup.config.bot.localpart, setup.config.bot.password
+        )
         await admin.lift_rate_limits(bot_user)
         bot = MatrixClient(setup.synapse.base_url, bot_session.access_token)
         version = await admin.request("GET", "/_synapse/admin/v1/server_version")

@@ -15,7 +15,7 @@ and without any bookkeeping:
 - force joins, replayed on fresh copies of a sample of the rooms that covers the size
   distribution of each room purpose (role groups, unit rooms, spaces): the same users in
   the same per-room order, rooms in parallel;
-- the bot account (with a password, so one bcrypt hash).
+- the bot account (no password: it logs in as a service account of the login module).
 
 Per kind it prints our count and rate next to the raw rate, then the overall figure: the
 time the raw rates would need for our operation counts divided by apply's wall time
@@ -428,9 +428,7 @@ async def raw_bots(client: MatrixClient, world: World, config: Config, n: int) -
         user_id = f"@{config.bot.localpart}zb{i}:{world.server_name}"
 
         async def job(u: str = user_id) -> None:
-            await client.put_user(
-                u, {"displayname": config.bot.display_name, "password": config.bot.password}
-            )
+            await client.put_user(u, {"displayname": config.bot.display_name})
             await client.lift_rate_limits(u)
 
         jobs.append(job)

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from provisioning.config import load_config
 from provisioning.db import open_directory
 from provisioning.embedded import accounts
-from provisioning.embedded.datadir import init_data_dir
+from provisioning.embedded.datadir import ADMIN_LOCALPART, init_data_dir
 from provisioning.embedded.ports import LOOPBACK, free_port
 from provisioning.embedded.supervisor import Child, ChildSpec, RestartPolicy, Supervisor
 from provisioning.embedded.synapse import RATE_LIMITS, probe
@@ -76,12 +76,17 @@ def test_listener_and_limits_are_internal(synapse: SynapseServer) -> None:
 
 def test_rate_limits_are_in_effect(synapse: SynapseServer) -> None:
     """Synapse's defaults would answer 429 after 10 rooms and after 5 logins from one IP."""
-    user = synapse.register_user(password="mat-khau-dai-du")
-    for _ in range(12):
-        synapse.api("POST", "/_matrix/client/v3/createRoom", {}, token=user.access_token)
-    localpart = user.user_id[1:].split(":")[0]
-    for _ in range(7):
-        accounts.login(synapse.base_url, localpart, "mat-khau-dai-du")
+    user = synapse.register_user()
+    rooms = {
+        synapse.api("POST", "/_matrix/client/v3/createRoom", {}, token=user.access_token)["room_id"]
+        for _ in range(12)
+    }
+    assert len(rooms) == 12
+    password = synapse.setup.data.admin_password_path.read_text(encoding="utf-8").strip()
+    sessions = {
+        accounts.login(synapse.base_url, ADMIN_LOCALPART, password).access_token for _ in range(7)
+    }
+    assert len(sessions) == 7
 
 
 def test_shared_secret_registration(synapse: SynapseServer) -> None:
@@ -91,8 +96,10 @@ def test_shared_secret_registration(synapse: SynapseServer) -> None:
     with pytest.raises(accounts.MatrixError) as taken:
         synapse.register_user("giaovien1")
     assert taken.value.errcode == "M_USER_IN_USE"
-    login = accounts.login(synapse.base_url, "giaovien1", "mat-khau-dai-du")
-    assert login.user_id == session.user_id
+    # the password given at registration is not usable: only service accounts have one
+    with pytest.raises(accounts.MatrixError) as refused:
+        accounts.login(synapse.base_url, "giaovien1", "mat-khau-dai-du")
+    assert refused.value.status == 403
 
 
 def test_registration_with_a_wrong_secret_is_refused(synapse: SynapseServer) -> None:

@@ -35,6 +35,7 @@ from provisioning.embedded.files import (
 )
 from provisioning.embedded.ports import LOOPBACK, free_port, port_is_free
 from provisioning.embedded.synapse import SynapseFiles, write_synapse_config
+from provisioning.identity import service_accounts
 
 ADMIN_LOCALPART = "quantri"
 
@@ -149,7 +150,8 @@ def init_data_dir(
         port=port,
         registration_shared_secret=secret["registration_shared_secret"],
         appservice_files=[data.appservice_path],
-        modules=modules or [phone_login_module(config)],
+        modules=modules
+        or [phone_login_module(config, {ADMIN_LOCALPART: secret["admin_password"]})],
     )
     written += [p for p, m in _snapshot(data.synapse_dir).items() if before.get(p) != m]
     for sub in ("bot", "demo"):
@@ -160,11 +162,24 @@ def init_data_dir(
 PHONE_LOGIN_MODULE = "provisioning.identity.synapse_module.PhoneLogin"
 
 
-def phone_login_module(config: Config) -> dict[str, Any]:
-    """The Synapse module entry for phone + code login, from our configuration."""
+def phone_login_module(
+    config: Config, other_services: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The Synapse module entry for phone + code login, from our configuration.
+
+    The bot (and ``other_services``: localpart -> password, e.g. the admin) are its service
+    accounts, the only ones that log in with a password.
+    """
     login = dataclasses.asdict(config.login)
     sms = dataclasses.asdict(config.sms)
-    return {"module": PHONE_LOGIN_MODULE, "config": {**login, "sms": sms}}
+    passwords = dict(other_services or {})
+    if config.bot.password:
+        passwords[config.bot.localpart] = config.bot.password
+    services = {name: service_accounts.digest(pw) for name, pw in passwords.items()}
+    return {
+        "module": PHONE_LOGIN_MODULE,
+        "config": {**login, "sms": sms, "service_accounts": services},
+    }
 
 
 def store_admin_token(setup: EmbeddedSetup, token: str) -> None:

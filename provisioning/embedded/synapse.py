@@ -219,6 +219,10 @@ def write_synapse_config(
         "registration_shared_secret": registration_shared_secret,
         "report_stats": False,
         "enable_registration": False,
+        # No password database: staff log in with phone + one-time code and can never set
+        # a password (a code must not become a permanent one); the admin and the bot log
+        # in through the phone-login module's service accounts.
+        "password_config": {"localdb_enabled": False},
         "allow_guest_access": False,
         "bcrypt_rounds": bcrypt_rounds,
         "federation_domain_whitelist": [],

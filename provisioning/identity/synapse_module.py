@@ -6,7 +6,9 @@ Loaded by Synapse (``modules:`` in homeserver.yaml; ``dieuhanh up`` writes it). 
   (Element Web), ``m.id.thirdparty`` msisdn (Element iOS) — both reach
   ``check_3pid_auth`` — and a plain ``m.id.user`` whose "user" is a phone number typed in
   any form (Element Android, Element X), through an ``m.login.password`` auth checker;
-  anything else falls through to Synapse's own password check (admins, the bot);
+  the same checker accepts the service accounts (admin, bot) with their own password
+  (``service_accounts``); Synapse's own password database is off, so no one else has a
+  password or can set one;
 - serves the request page ``/_dieuhanh/dang-nhap`` and its JSON endpoint
   ``POST /_dieuhanh/api/ma-dang-nhap`` on the homeserver's own base URL.
 
@@ -31,7 +33,7 @@ from synapse.http.server import DirectServeHtmlResource, DirectServeJsonResource
 from synapse.module_api import ModuleApi
 from synapse.module_api.errors import ConfigError
 
-from provisioning.identity import codes, page, store
+from provisioning.identity import codes, page, service_accounts, store
 from provisioning.identity.sms import SmsError, gateway_from_config
 from provisioning.phone import normalize_phone
 
@@ -51,6 +53,8 @@ class LoginConfig:
     global_per_hour: int = 2000
     response_delay_seconds: float = 1.0
     service_name: str = "Điều hành"
+    #: localpart -> digest of the password, for the admin and the bot (service_accounts.py)
+    service_accounts: dict[str, str] = field(default_factory=dict)
     sms: dict[str, Any] = field(
         default_factory=lambda: {"gateway": "file", "file_path": "sms.jsonl"}
     )
@@ -89,6 +93,13 @@ class PhoneLogin:
             value = getattr(parsed, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"dieuhanh phone login: `{name}` must be a positive integer")
+        accounts = parsed.service_accounts
+        if not isinstance(accounts, dict) or not all(
+            isinstance(k, str) and service_accounts.is_digest(v) for k, v in accounts.items()
+        ):
+            raise ConfigError(
+                "dieuhanh phone login: `service_accounts` maps localparts to sha256: digests"
+            )
         gateway = (parsed.sms or {}).get("gateway", "file")
         if gateway not in ("file", "http"):
             raise ConfigError("dieuhanh phone login: sms.gateway must be `file` or `http`")
@@ -134,8 +145,16 @@ class PhoneLogin:
         if typed.startswith("@"):  # a client that qualified it: "@0912345678:server"
             typed = typed[1:].split(":", 1)[0]
         if not _PHONE_LIKE.match(typed.strip()):
-            return None  # a real username: Synapse checks its password as usual
+            return self._service_login(username, login_dict.get("password"))
         return await self._login(typed, login_dict.get("password"))
+
+    def _service_login(self, username: str, password: Any) -> tuple[str, None] | None:
+        """The admin or the bot with its own password; nobody else has one."""
+        localpart = service_accounts.localpart_of(username, self.api.server_name)
+        if not service_accounts.check(self.config.service_accounts, localpart, password):
+            return None
+        log.info("service account %s logged in", localpart)
+        return self.api.get_qualified_user_id(localpart or ""), None
 
     async def _login(self, typed_phone: str, password: Any) -> tuple[str, None] | None:
         if not isinstance(password, str) or not re.fullmatch(r"\s*\d{6}\s*", password):

@@ -353,13 +353,8 @@ class Executor:
         self.writer.flush()
 
     async def _create_bot(self, op: Op) -> None:
-        password = self.config.bot.password
-        if not password:
-            raise _Skip("bot.password chưa được đặt (DIEUHANH_BOT_PASSWORD)")
-        existing = await self.client.get_user(op.user_id)
+        # no password here: the bot logs in as a service account of the phone-login module
         body: dict[str, Any] = {"displayname": self.config.bot.display_name}
-        if existing is None:
-            body["password"] = password  # only at creation: a password logs out every device
         await self.client.put_user(op.user_id, body)
         await self.client.lift_rate_limits(op.user_id)
         set_state(self.writer.engine, BOT_KEY, op.user_id)

@@ -116,10 +116,11 @@ def test_the_bots_device_is_signed_by_its_self_signing_key_signed_by_its_master_
     bot = bot_id(setup)
     assert bot in answer.get("master_keys", {}), f"no cross-signing keys for the bot: {answer}"
     signed = cross_signed_devices(answer, bot)
-    assert bot_device(setup) in signed
+    device_id = bot_device(setup)
+    assert device_id in signed
     # the same check refuses a device whose keys were changed after signing
-    forged = json.loads(json.dumps(signed[bot_device(setup)]))
-    forged["keys"][f"curve25519:{bot_device(setup)}"] = "A" * 43
+    forged = json.loads(json.dumps(signed[device_id]))
+    forged["keys"][f"curve25519:{device_id}"] = "A" * 43
     ssk_pub = only_key(answer["self_signing_keys"][bot])
     with pytest.raises(SignatureVerifyException):
         check(forged, bot, f"ed25519:{ssk_pub}", ssk_pub)

@@ -8,7 +8,9 @@
   event id, so even a crash between replying and saving cannot answer twice.
 - On its very first start it answers nothing from before.
 - Accepts invites only from people in the directory.
-- Decrypts commands in encrypted rooms (a DM opened from Element) and answers there.
+- Decrypts commands in encrypted rooms (a DM opened from Element) and answers there, from
+  a device cross-signed by the bot's own keys (``bot.crosssigning``), so that Element shows
+  no "device not verified by its owner" warning on its replies.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.commands import Incoming
+from bot.crosssigning.server import CrossSigning, password_reauth
 from bot.directives import store
 from bot.directives.worker import DeliveryWorker
 from bot.reply import Reply
@@ -91,6 +94,7 @@ class MatrixBot:
         self.user_id = f"@{config.bot.localpart}:{config.homeserver.server_name}"
         self.store = Path(config.bot.store_path)
         self.store.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.store.chmod(0o700)  # the access token and every private key live here
         self.client = AsyncClient(
             config.homeserver.url,
             self.user_id,
@@ -159,6 +163,9 @@ class MatrixBot:
         if not await self.login(stop):
             return
         self.http = MatrixClient(self.config.homeserver.url, self.client.access_token)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        await self._cross_sign()
         background = [
             asyncio.create_task(self.worker.run(stop)),
             asyncio.create_task(self._expire_drafts(stop)),
@@ -202,6 +209,19 @@ class MatrixBot:
             token = response.next_batch
             self._save_token(token)
             first = False
+
+    async def _cross_sign(self) -> None:
+        """Sign this device with the bot's cross-signing keys, creating them if need be."""
+        if self.client.olm is None:
+            return
+        await CrossSigning(
+            self.http,
+            user_id=self.user_id,
+            device_id=self.client.device_id,
+            device_ed25519=self.client.olm.account.identity_keys["ed25519"],
+            store=self.store,
+            reauth=password_reauth(self.user_id, self.config.bot.password),
+        ).ensure()
 
     async def _keys(self) -> None:
         if self.client.should_upload_keys:

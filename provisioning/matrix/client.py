@@ -20,9 +20,18 @@ log = logging.getLogger(__name__)
 class MatrixError(RuntimeError):
     """An error answer from the homeserver (after retries, for transient ones)."""
 
-    def __init__(self, status: int, errcode: str, message: str, method: str, path: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        errcode: str,
+        message: str,
+        method: str,
+        path: str,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{method} {path}: {status} {errcode} {message}")
         self.status, self.errcode, self.message = status, errcode, message
+        self.data = data or {}  # the whole answer (e.g. the flows of a 401 asking for UIA)
 
 
 def q(value: str) -> str:
@@ -94,7 +103,7 @@ class MatrixClient:
                         await asyncio.sleep(delay * (1 + random.random() / 2))
                         delay = min(delay * 2, 10)
                         continue
-                    raise MatrixError(resp.status, errcode, message, method, path)
+                    raise MatrixError(resp.status, errcode, message, method, path, data)
             except (TimeoutError, aiohttp.ClientConnectionError) as exc:
                 if attempt >= self.retries:
                     raise MatrixError(

@@ -95,9 +95,12 @@ class SynapseServer:
         if self.database is None:
             import sqlite3
 
-            with contextlib.closing(
-                sqlite3.connect(self.setup.synapse.config_dir / "homeserver.db")
-            ) as conn, conn:
+            with (
+                contextlib.closing(
+                    sqlite3.connect(self.setup.synapse.config_dir / "homeserver.db")
+                ) as conn,
+                conn,
+            ):
                 return conn.execute(statement, params).fetchall()
         import psycopg
 
@@ -155,8 +158,7 @@ def synapse_postgres_database(server_url: str) -> Iterator[dict[str, Any]]:
     name = f"dieuhanh_synapse_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(
-            f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' "
-            "TEMPLATE template0"
+            f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
         )
     args = {
         "host": info.get("host") or "127.0.0.1",

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 import secrets
 import sqlite3
+from unittest import mock
 
 import pytest
 from aiohttp.test_utils import make_mocked_request
-from provisioning.identity.client_ip import client_address, limit_key, parse_networks
 
 from bridge.web.auth import client_ip
 from provisioning.identity import store
+from provisioning.identity.client_ip import client_address, limit_key, parse_networks
 
 from ..conftest import running_synapse
 from ..identity.test_login import code_for, fake_ip, login, national, new_phone, provision
@@ -76,12 +77,17 @@ def test_ipv6_clients_share_a_key_per_64():
 
 def test_the_bridge_takes_the_same_hop():
     def forwarded(peer: str, header: str) -> str:
-        request = make_mocked_request(
-            "POST", "/_dieuhanh/gui-thong-bao/lay-ma", headers={"X-Forwarded-For": header}
-        )
-        request.transport.get_extra_info = lambda name, default=None: (
+        transport = mock.Mock()
+        transport.get_extra_info = lambda name, default=None: (
             (peer, 4711) if name == "peername" else default
         )
+        request = make_mocked_request(
+            "POST",
+            "/_dieuhanh/gui-thong-bao/lay-ma",
+            headers={"X-Forwarded-For": header},
+            transport=transport,
+        )
+        assert request.remote == peer
         return client_ip(request, PROXIES)
 
     for peer, header, expected in [

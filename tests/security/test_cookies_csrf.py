@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.parse
 import urllib.request
@@ -21,19 +20,10 @@ import pytest
 
 from provisioning.config import WebConfig
 
-from ..identity.test_login import fake_ip, http, new_phone, provision, sms_to
+from ..identity.test_login import fake_ip, form_token, http, new_phone, provision, sms_to
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 EVIL = "https://evil.example"
-
-
-def fresh_token(synapse) -> tuple[str, str]:
-    """GET the request page as a browser would: (its cookie, the form's token)."""
-    request = urllib.request.Request(synapse.base_url + "/_dieuhanh/dang-nhap")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        cookie = response.headers["Set-Cookie"].split(";", 1)[0]
-        html = response.read().decode()
-    return cookie, re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
 
 
 def post_form(synapse, phone: str, cookie: str | None, token: str | None, **extra) -> tuple:
@@ -54,8 +44,8 @@ def test_a_cross_site_form_cannot_request_a_code(synapse):
     _, phone = provision(synapse)
     status, body = post_form(synapse, "0" + phone[3:], None, None, Origin=EVIL)
     assert status == 403 and "Vui lòng tải lại trang" in body.decode()
-    _, token = fresh_token(synapse)
-    other_cookie, _ = fresh_token(synapse)
+    _, token = form_token(synapse)
+    other_cookie, _ = form_token(synapse)
     assert post_form(synapse, phone, other_cookie, token)[0] == 403  # not its cookie
     assert post_form(synapse, phone, None, token)[0] == 403  # no cookie
     assert no_sms_for(synapse, phone)
@@ -63,7 +53,7 @@ def test_a_cross_site_form_cannot_request_a_code(synapse):
 
 def test_the_form_with_its_token_works_and_answers_alike(synapse):
     _, registered = provision(synapse)
-    cookie, token = fresh_token(synapse)
+    cookie, token = form_token(synapse)
     answers = [post_form(synapse, p, cookie, token) for p in (registered, new_phone())]
     assert answers[0] == answers[1] and answers[0][0] == 200
     assert "đã được đăng ký" in answers[0][1].decode()

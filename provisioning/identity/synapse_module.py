@@ -140,9 +140,17 @@ class PhoneLogin:
 
     async def _db(self, desc: str, func: Any, *args: Any) -> Any:
         if not self._tables_ready:
-            await self.api.run_db_interaction("dieuhanh_login_tables", store.create_tables)
-            self._tables_ready = True
+            await self._create_tables()
         return await self.api.run_db_interaction(desc, func, *args)
+
+    async def _create_tables(self) -> None:
+        """Create our tables once; concurrent first requests on PostgreSQL may collide
+        in CREATE TABLE IF NOT EXISTS (a unique violation in the catalog): try again."""
+        try:
+            await self.api.run_db_interaction("dieuhanh_login_tables", store.create_tables)
+        except Exception:
+            await self.api.run_db_interaction("dieuhanh_login_tables", store.create_tables)
+        self._tables_ready = True
 
     async def _forget_old_counters(self) -> None:
         await self._db("dieuhanh_forget_counters", store.forget_old_counters, _now_ms())

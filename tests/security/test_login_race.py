@@ -12,12 +12,22 @@ DIEUHANH_TEST_POSTGRES_URL names a server, on PostgreSQL.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import time
 
 import pytest
 
 from ..conftest import SYNAPSE_DATABASES, running_synapse
-from ..identity.test_login import code_for, fake_ip, login, national, provision, request_code
+from ..identity.test_login import (
+    code_for,
+    fake_ip,
+    http,
+    login,
+    national,
+    new_phone,
+    provision,
+    request_code,
+)
 
 CONCURRENT = 20
 
@@ -91,3 +101,20 @@ def test_concurrent_first_requests_for_a_registered_number_answer_alike(synapse_
     assert {(status, body) for status, body, _ in answers} == {answers[0][:2]}
     assert answers[0][0] == 200
     assert min(took for *_, took in answers) >= floor * 0.95
+
+
+def test_every_answer_waits_for_the_floor_refusals_and_errors_included(synapse_db):
+    synapse = synapse_db
+    floor = synapse.setup.config.login.response_delay_seconds
+    api = "/_dieuhanh/api/ma-dang-nhap"
+    json_type = {"Content-Type": "application/json"}
+    for body, headers in [
+        (json.dumps({"phone": "12345"}).encode(), json_type),  # not a phone number
+        (b"{not json", json_type),
+        (b'["a list"]', json_type),
+        (json.dumps({"phone": new_phone()}).encode(), {**json_type, "Origin": "https://x.vn"}),
+    ]:
+        started = time.monotonic()
+        status, _ = http(synapse, "POST", api, body, {**headers, "X-Forwarded-For": fake_ip()})
+        assert status >= 400
+        assert time.monotonic() - started >= floor * 0.95, body

@@ -32,7 +32,7 @@ from bridge.ghosts import Ghosts
 from bridge.media import Media
 from bridge.poller import Poller
 from bridge.web import make_web_app, templates
-from bridge.web.auth import Auth
+from bridge.web.auth import Auth, cookies_secure
 from provisioning.config import Config
 from provisioning.matrix.client import MatrixClient
 
@@ -152,7 +152,8 @@ class BridgeService:
             homeserver_url=cfg.homeserver.url,
             secret=bridge.as_token,
             session_hours=bridge.admin_session_hours,
-            secure_cookies=cfg.web.public_base_url.startswith("https://"),
+            secure_cookies=cookies_secure(cfg.web),
+            trusted_proxies=cfg.login.trusted_proxies,
         )
         if not cfg.homeserver.admin_token:
             log.warning("homeserver.admin_token is not set: ghosts cannot join news rooms")

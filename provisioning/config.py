@@ -103,10 +103,13 @@ class LoginConfig:
     secret: str = ""
     code_ttl_seconds: int = 600
     max_attempts: int = 5
+    max_failures_per_day: int = 100
     per_phone_per_hour: int = 5
     per_ip_per_hour: int = 60
     global_per_hour: int = 2000
     response_delay_seconds: float = 1.0
+    # proxies whose X-Forwarded-For is believed (identity module and bridge alike)
+    trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
 
 
 @dataclass
@@ -190,6 +193,16 @@ def _coerce(hint: Any, value: Any, where: str, *, from_env: bool) -> Any:
         if text in {"0", "false", "no", "off"}:
             return False
         raise ConfigError(f"{where}: phải là true/false, nhận được {value!r}")
+    if origin is list or hint is list:
+        if from_env:
+            text = str(value).strip()
+            try:
+                value = yaml.safe_load(text) if text.startswith("[") else text.split(",")
+            except yaml.YAMLError:
+                raise ConfigError(f"{where}: phải là một danh sách YAML/JSON") from None
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: phải là một danh sách")
+        return [str(v).strip() for v in value if str(v).strip()]
     if origin is dict or hint is dict:
         if from_env:
             try:

@@ -9,8 +9,10 @@ of the session. It is synchronous, so any test style can use it.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,13 @@ from provisioning.embedded.synapse import (
 #: Tests only: cheap password hashing (up keeps Synapse's default of 12 rounds).
 TEST_OVERRIDES = "# Test suite only.\nbcrypt_rounds: 4\n"
 
+#: A PostgreSQL server for the tests that run on it too (CI sets it), e.g.
+#: postgresql://postgres@127.0.0.1:5432/test — only used to create and drop databases.
+POSTGRES_URL = os.environ.get("DIEUHANH_TEST_POSTGRES_URL")
+#: The databases a Synapse-backed test can be parametrized over: SQLite always,
+#: PostgreSQL when the server is named.
+SYNAPSE_DATABASES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
 _start_seconds: list[float] = []
 
 
@@ -45,6 +54,8 @@ class SynapseServer:
     process: subprocess.Popen
     admin: accounts.Session
     start_seconds: float
+    #: Synapse's ``database`` setting when it is not the data directory's SQLite file.
+    database: dict[str, Any] | None = None
 
     @property
     def base_url(self) -> str:
@@ -79,6 +90,32 @@ class SynapseServer:
     def user_id(self, localpart: str) -> str:
         return f"@{localpart}:{self.server_name}"
 
+    def sql(self, statement: str, params: tuple = ()) -> list[tuple]:
+        """Run one statement (``?`` placeholders) on Synapse's own database; its rows."""
+        if self.database is None:
+            import sqlite3
+
+            with (
+                contextlib.closing(
+                    sqlite3.connect(self.setup.synapse.config_dir / "homeserver.db")
+                ) as conn,
+                conn,
+            ):
+                return conn.execute(statement, params).fetchall()
+        import psycopg
+
+        args = self.database["args"]
+        with psycopg.connect(
+            host=args["host"],
+            port=args["port"],
+            user=args["user"],
+            password=args.get("password"),
+            dbname=args["database"],
+            autocommit=True,
+        ) as conn:
+            cursor = conn.execute(statement.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+
     def register_user(
         self,
         localpart: str | None = None,
@@ -109,21 +146,75 @@ class SynapseServer:
 
 
 @contextlib.contextmanager
+def synapse_postgres_database(server_url: str) -> Iterator[dict[str, Any]]:
+    """A fresh, C-collated database for Synapse on ``server_url``, dropped at the end.
+
+    Yields Synapse's ``database`` setting for it.
+    """
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    info = conninfo_to_dict(server_url)
+    name = f"dieuhanh_synapse_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+        )
+    args = {
+        "host": info.get("host") or "127.0.0.1",
+        "port": int(info.get("port") or 5432),
+        "user": info.get("user") or "postgres",
+        "database": name,
+        "cp_min": 5,
+        "cp_max": 10,
+    }
+    if info.get("password"):
+        args["password"] = info["password"]
+    try:
+        yield {"name": "psycopg2", "args": args}
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextlib.contextmanager
 def running_synapse(
-    root: Path, edit_config: Callable[[dict[str, Any]], None] | None = None
+    root: Path,
+    edit_config: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    database: str = "sqlite",
 ) -> Iterator[SynapseServer]:
     """A Synapse laid out like ``up`` lays it out, running until the block ends.
 
     ``edit_config`` may change our config.yaml (e.g. the SMS gateway) before Synapse's
-    configuration is written from it.
+    configuration is written from it. ``database="postgresql"`` runs it on a fresh
+    database of the ``DIEUHANH_TEST_POSTGRES_URL`` server (set in conf.d, as an admin
+    would), dropped afterwards.
     """
+    with contextlib.ExitStack() as stack:
+        overrides, settings = TEST_OVERRIDES, None
+        if database == "postgresql":
+            assert POSTGRES_URL, "DIEUHANH_TEST_POSTGRES_URL is not set"
+            settings = stack.enter_context(synapse_postgres_database(POSTGRES_URL))
+            overrides += yaml.safe_dump({"database": settings}, sort_keys=False)
+        elif database != "sqlite":
+            raise ValueError(f"unknown database {database!r}")
+        server = stack.enter_context(_running_synapse(root, edit_config, overrides))
+        server.database = settings
+        yield server
+
+
+@contextlib.contextmanager
+def _running_synapse(
+    root: Path, edit_config: Callable[[dict[str, Any]], None] | None, overrides: str
+) -> Iterator[SynapseServer]:
     setup = init_data_dir(root, free_port())
     if edit_config is not None:
         raw = yaml.safe_load(setup.data.config_path.read_text(encoding="utf-8"))
         edit_config(raw)
         setup.data.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
         setup = init_data_dir(root, setup.synapse.port)
-    (setup.synapse.conf_d / "tests.yaml").write_text(TEST_OVERRIDES, encoding="utf-8")
+    (setup.synapse.conf_d / "tests.yaml").write_text(overrides, encoding="utf-8")
     output_path = setup.synapse.config_dir / "stdout.log"
     with output_path.open("wb") as output:
         process = start_synapse(setup.synapse, output)

@@ -5,13 +5,16 @@
   code (the identity module accepts that shape, as for Element Android), or a Matrix
   username and password. The access token Synapse returns is logged out at once; only the
   user id is kept. The client's address goes along as X-Forwarded-For, so Synapse's login
-  limits apply per person, not to the bridge.
+  limits apply per person, not to the bridge. The client's address is read by the one rule
+  of ``provisioning.identity.client_ip`` (X-Forwarded-For only from ``login.trusted_proxies``,
+  from the right), as the identity module reads it.
 - The user must be a person of the directory (``matrix_accounts``) who manages at least
   one unit; authority is recomputed from the directory on every request.
-- Sessions: a random cookie (HttpOnly, SameSite=Strict, Secure when the public address is
-  https, path /_dieuhanh/), kept server-side as a sha256 with the session's CSRF token and
-  expiry. Every form that changes something carries the CSRF token; the login form itself
-  carries an HMAC of a pre-login cookie (login CSRF).
+- Sessions: a random cookie (HttpOnly, SameSite=Strict, path /_dieuhanh/; Secure unless the
+  page listens on loopback only without a public https address), kept server-side as a
+  sha256 with the session's CSRF token and expiry. Every form that changes something
+  carries the CSRF token; the login form itself carries an HMAC of a pre-login cookie
+  (login CSRF).
 """
 
 from __future__ import annotations
@@ -19,15 +22,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import ipaddress
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
 
 from bridge.db import BridgeStore, Session, now_utc
+from provisioning.config import WebConfig
+from provisioning.identity.client_ip import IPNetwork, client_address, parse_networks
+from provisioning.identity.csrf import cookies_must_be_secure
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +63,16 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def client_ip(request: web.Request) -> str:
-    """The client's address; behind a reverse proxy on this machine, the one it reports."""
-    remote = request.remote or "127.0.0.1"
-    try:
-        local = ipaddress.ip_address(remote).is_loopback
-    except ValueError:
-        local = False
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if local and forwarded:
-        last = forwarded.split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(last))
-        except ValueError:
-            return remote
-    return remote
+def client_ip(request: web.Request, proxies: Sequence[IPNetwork]) -> str:
+    """The client's address: X-Forwarded-For believed only from our proxies, from the right."""
+    return client_address(
+        request.remote or "127.0.0.1", request.headers.getall("X-Forwarded-For", []), proxies
+    )
+
+
+def cookies_secure(web_config: WebConfig) -> bool:
+    """Secure cookies unless the page listens on loopback only, without a public https URL."""
+    return cookies_must_be_secure(web_config.listen_host, web_config.public_base_url)
 
 
 class Auth:
@@ -84,6 +85,7 @@ class Auth:
         secret: str,
         session_hours: int,
         secure_cookies: bool,
+        trusted_proxies: Sequence[str] = ("127.0.0.0/8", "::1/128"),
     ) -> None:
         self.store = store
         self.http = session
@@ -91,6 +93,10 @@ class Auth:
         self._key = hmac.new(secret.encode(), b"dieuhanh bridge admin login", "sha256").digest()
         self.session_hours = session_hours
         self.secure = secure_cookies
+        self.proxies = parse_networks(trusted_proxies)
+
+    def client_ip(self, request: web.Request) -> str:
+        return client_ip(request, self.proxies)
 
     # ------------------------------------------------------------------ Synapse
 

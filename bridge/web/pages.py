@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bridge import authority, post
 from bridge.db import Session
-from bridge.web.auth import LoginUnavailable, RateLimited, client_ip
+from bridge.web.auth import LoginUnavailable, RateLimited
 from provisioning.matrix.layout import short_unit_name
 from provisioning.view import DirectoryView, PersonView
 
@@ -94,7 +94,7 @@ class Pages:
             return self._login(request, EXPIRED_FORM, account=account, status=400)
         if not account:
             return self._login(request, "Hãy nhập số điện thoại để nhận mã.", status=400)
-        answer = await self.auth.request_code(account, client_ip(request))
+        answer = await self.auth.request_code(account, self.auth.client_ip(request))
         return self._login(
             request, answer.message, ok=answer.ok, account=account, status=200 if answer.ok else 400
         )
@@ -108,7 +108,7 @@ class Pages:
         if not account or not secret:
             return self._login(request, BAD_LOGIN, account=account, status=400)
         try:
-            user_id = await self.auth.verify(account, secret, client_ip(request))
+            user_id = await self.auth.verify(account, secret, self.auth.client_ip(request))
         except RateLimited as exc:
             minutes = max(1, round(exc.seconds / 60))
             return self._login(

@@ -11,19 +11,27 @@ SENT = (
 )
 INVALID_PHONE = "Số điện thoại không hợp lệ. Hãy nhập số di động, ví dụ 0912 345 678."
 TOO_MANY = "Đã có quá nhiều yêu cầu mã. Vui lòng thử lại sau {minutes} phút."
+FORM_EXPIRED = "Biểu mẫu đã hết hạn. Vui lòng tải lại trang và thử lại."
+CROSS_SITE = "Yêu cầu này không đến từ trang Lấy mã đăng nhập. Vui lòng tải lại trang và thử lại."
+UNAVAILABLE = "Máy chủ đang bận, chưa gửi được yêu cầu. Vui lòng thử lại sau ít phút."
 
 
 def sent_message(minutes: int) -> str:
     return SENT.format(minutes=minutes)
 
 
-def render(homeserver: str, minutes: int, answer: str | None = None, ok: bool = True) -> str:
-    """The whole page; with ``answer`` it shows the result of a submitted form."""
+def render(
+    homeserver: str, minutes: int, token: str, answer: str | None = None, ok: bool = True
+) -> str:
+    """The whole page; ``token`` is the form's CSRF token; with ``answer`` it shows the
+    result of a submitted form."""
     note = ""
     if answer:
         cls = "ok" if ok else "err"
         note = f'<p class="{cls}" role="status">{escape(answer)}</p>'
-    return _PAGE.format(homeserver=escape(homeserver), minutes=minutes, answer=note)
+    return _PAGE.format(
+        homeserver=escape(homeserver), minutes=minutes, answer=note, token=escape(token)
+    )
 
 
 _PAGE = """<!DOCTYPE html>
@@ -54,6 +62,7 @@ code {{ background: #e8ecef; padding: 0 .25rem; border-radius: .25rem; }}
 <main>
 <h1>Lấy mã đăng nhập</h1>
 <form method="post" action="/_dieuhanh/dang-nhap" id="form">
+<input type="hidden" name="_csrf" value="{token}">
 <label for="phone">Số điện thoại di động</label>
 <input id="phone" name="phone" type="tel" inputmode="tel" autocomplete="tel"
        placeholder="0912 345 678" required>

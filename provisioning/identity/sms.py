@@ -4,6 +4,9 @@
   and tests; ``dieuhanh up`` prints what arrives there).
 - ``HttpGateway`` sends it through a provider's HTTP API described in the configuration:
   URL, method, headers and a body template with ``{to}`` and ``{text}`` placeholders.
+  The URL may hold only the number (``{to}``, ``{to_local}``): Synapse logs the URL of
+  every request it sends, so the text (the code) and credentials never go there
+  (``check_url_template``); credentials go in headers, the text in the body.
 
 Gateways are written against an injected ``fetch`` so that the same code runs inside
 Synapse (its HTTP client) and outside it. A failure never carries the message text.
@@ -19,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 #: fetch(method, url, headers, body) -> (status, response text)
 Fetch = Callable[[str, str, dict[str, str], bytes | None], Awaitable[tuple[int, str]]]
@@ -69,12 +72,14 @@ class HttpGateway:
     def build(self, to: str, text: str) -> HttpRequest:
         """The request for one message: placeholders filled, URL parts percent-encoded,
         JSON bodies JSON-escaped."""
-        url = _fill(self.url, to, text, escape=lambda v: quote(v, safe=""))
+        numbers = _numbers(to)
+        url = _fill(self.url, numbers, escape=lambda v: quote(v, safe=""))
         body = None
         if self.body_template:
             is_json = self.body_template.lstrip().startswith(("{", "["))
             escape = (lambda v: json.dumps(v, ensure_ascii=False)[1:-1]) if is_json else str
-            body = _fill(self.body_template, to, text, escape=escape).encode("utf-8")
+            values = {**numbers, "text": text}
+            body = _fill(self.body_template, values, escape=escape).encode("utf-8")
         headers = dict(self.headers)
         if body is not None and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = (
@@ -100,14 +105,48 @@ class HttpGateway:
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
-def _fill(template: str, to: str, text: str, *, escape: Callable[[str], str]) -> str:
-    """Replace ``{to}``, ``{to_local}`` and ``{text}``; JSON braces are left alone."""
-    local = "0" + to[3:] if to.startswith("+84") else to
-    values = {"to": to, "text": text, "to_local": local}
+#: Query parameter names that carry credentials (compared lower case, without - and _).
+_CREDENTIAL = re.compile(r"key|token|secret|pass|pwd|auth|credential|signature|session")
+
+
+def _numbers(to: str) -> dict[str, str]:
+    """``{to}`` (E.164) and ``{to_local}`` (national form, 09…)."""
+    return {"to": to, "to_local": "0" + to[3:] if to.startswith("+84") else to}
+
+
+def _fill(template: str, values: dict[str, str], *, escape: Callable[[str], str]) -> str:
+    """Replace the ``values`` placeholders; JSON braces are left alone."""
     unknown = sorted({m for m in _PLACEHOLDER.findall(template)} - set(values))
     if unknown:
         raise ValueError(f"mẫu SMS có chỗ trống không hỗ trợ: {', '.join(unknown)}")
     return _PLACEHOLDER.sub(lambda m: escape(values[m.group(1)]), template)
+
+
+def check_url_template(url: str) -> None:
+    """Refuse a gateway URL that would put the code or a credential into Synapse's log.
+
+    Only ``{to}`` and ``{to_local}`` may appear; no user or password in the address, no
+    query parameter named like a key, token, secret or password.
+    """
+    placeholders = set(_PLACEHOLDER.findall(url))
+    if "text" in placeholders:
+        raise ValueError(
+            "sms.http.url không được chứa {text}: Synapse ghi địa chỉ của mọi yêu cầu vào "
+            "nhật ký, mã đăng nhập sẽ nằm ở đó. Hãy đặt {text} trong sms.http.body_template "
+            "và dùng method POST."
+        )
+    unknown = sorted(placeholders - {"to", "to_local"})
+    if unknown:
+        raise ValueError(f"sms.http.url chỉ được chứa {{to}} và {{to_local}}, có: {unknown}")
+    parts = urlsplit(url)
+    named = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+    secret = [n for n in named if _CREDENTIAL.search(n.lower().replace("-", "").replace("_", ""))]
+    if parts.username or parts.password or secret:
+        what = f"tham số {', '.join(secret)}" if secret else "tên và mật khẩu"
+        raise ValueError(
+            f"sms.http.url không được chứa thông tin xác thực ({what}): Synapse ghi địa chỉ "
+            "vào nhật ký. Hãy đặt khoá của nhà cung cấp trong sms.http.headers."
+        )
 
 
 def _host(url: str) -> str:
@@ -125,6 +164,7 @@ def gateway_from_config(config: dict, fetch: Fetch | None) -> SmsGateway:
         http = config.get("http") or {}
         if not http.get("url"):
             raise ValueError("sms.http.url chưa được đặt")
+        check_url_template(http["url"])
         if fetch is None:
             raise ValueError("cổng SMS HTTP cần một HTTP client")
         return HttpGateway(

@@ -70,6 +70,15 @@ def request_code(synapse, typed: str, ip: str | None = None) -> tuple[int, bytes
     )
 
 
+def form_token(synapse) -> tuple[str, str]:
+    """GET the request page as a browser would: (its CSRF cookie, the form's token)."""
+    request = urllib.request.Request(synapse.base_url + "/_dieuhanh/dang-nhap")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+        html = response.read().decode()
+    return cookie, re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
+
+
 def sms_to(synapse, phone: str) -> list[str]:
     """What the development SMS sink holds for ``phone``."""
     path = Path(synapse.setup.config.sms.file_path)
@@ -245,13 +254,18 @@ def test_answer_is_byte_for_byte_the_same_for_registered_and_unknown_numbers(syn
     assert abs(timings[0] - timings[1]) < 0.25  # a similar delay (≥ 1 s each)
     assert min(timings) >= 0.95
     # the HTML form answers alike, too
+    cookie, token = form_token(synapse)
     pages = [
         http(
             synapse,
             "POST",
             "/_dieuhanh/dang-nhap",
-            f"phone={national(p)}".encode(),
-            {"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": fake_ip()},
+            f"phone={national(p)}&_csrf={token}".encode(),
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Forwarded-For": fake_ip(),
+                "Cookie": cookie,
+            },
         )
         for p in (registered, unknown)
     ]

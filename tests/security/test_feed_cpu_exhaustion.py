@@ -78,14 +78,14 @@ def test_the_default_size_cap_is_one_megabyte():
 def test_unclosed_tags_in_a_title_cost_linear_work(pattern):
     """``<br <br <br …`` (never closed) made the block-break regex quadratic: 1 MB of it
     took minutes; the title comes out as text."""
-    title = pattern * (900_000 // len(pattern))
+    title = "Tin mới " + pattern * (900_000 // len(pattern))
     body = rss([]).replace(
         b"</channel>", f"<item><guid>g</guid><title>{title}</title></item></channel>".encode()
     )
     items = feeds.parse(body, url=URL)
-    assert len(items) == 1 and items[0].title.startswith(pattern.replace("&lt;", "<")[:3])
+    assert len(items) == 1 and items[0].title.startswith("Tin mới")
 
 
 def test_unclosed_tags_in_a_pushed_summary_cost_linear_work():
-    text = sanitize.to_text("<br " * 250_000 + "<p>hết</p>")
-    assert text.endswith("hết")
+    text = sanitize.to_text("<p>Tin đầu</p>" + "<br " * 250_000)
+    assert text.startswith("Tin đầu")

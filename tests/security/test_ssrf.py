@@ -30,8 +30,6 @@ from provisioning.db import open_directory
 from tests.bridge.conftest import feed_server, news_world  # noqa: F401
 from tests.bridge.feedserver import FeedServer, png, rss
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 PORTAL_HOST = "127.0.0.2"  # stands for a public portal (allowed_networks lets it through)
 TOKEN = "ssrf-" + "k" * 32
 

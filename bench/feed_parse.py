@@ -36,18 +36,21 @@ CLOSE = "</channel></rss>"
 
 
 def normal(size: int) -> bytes:
-    parts, n = [HEAD, OPEN], 0
-    while sum(map(len, parts)) < size:
+    parts, n, total = [(HEAD + OPEN).encode()], 0, 0
+    while total < size:
         parts.append(
-            f"<item><title>Tin {n}: hoạt động chuyên môn tháng 9</title>"
-            f"<link>https://t.hcm.edu.vn/tin/{n}</link><guid>t-{n}</guid>"
-            "<pubDate>Mon, 01 Sep 2025 08:00:00 GMT</pubDate><description>"
-            + "&lt;p&gt;"
-            + "Nội dung chữ " * 110
-            + "&lt;/p&gt;</description></item>"
+            (
+                f"<item><title>Tin {n}: hoạt động chuyên môn tháng 9</title>"
+                f"<link>https://t.hcm.edu.vn/tin/{n}</link><guid>t-{n}</guid>"
+                "<pubDate>Mon, 01 Sep 2025 08:00:00 GMT</pubDate><description>"
+                + "&lt;p&gt;"
+                + "Nội dung chữ " * 110
+                + "&lt;/p&gt;</description></item>"
+            ).encode()
         )
+        total += len(parts[-1])
         n += 1
-    return ("".join(parts) + CLOSE).encode()
+    return b"".join(parts) + CLOSE.encode()
 
 
 def entities(size: int, chars: int) -> bytes:

@@ -5,7 +5,8 @@
   ``max_bytes`` of memory. 304 means nothing to parse.
 - ``parse``: feedparser over the bytes (a document declaring DTD markup — entities,
   attribute defaults — is refused first: entity expansion made a 5 MB feed cost minutes of
-  CPU); the first ``max_items`` entries each become a ``FeedItem`` with a stable id (guid,
+  CPU; entries after the first ``max_items`` are cut before feedparser sees them); each
+  entry becomes a ``FeedItem`` with a stable id (guid,
   else link, else a sha256 of its content), a plain title, a sanitised summary, an http(s)
   link, a date and a lead image URL. Pure: no I/O.
 
@@ -19,6 +20,7 @@ import calendar
 import datetime as dt
 import hashlib
 import io
+import itertools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -204,7 +206,7 @@ def parse(
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    refuse_dtd_markup(body, headers)
+    body, headers = prepare(body, headers, max_items)
     parsed = feedparser.parse(  # data, never a name: feedparser opens file names it is given
         io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=True
     )
@@ -240,11 +242,38 @@ def parse(
 _DTD_MARKUP = re.compile(rb"<!(ENTITY|ATTLIST|ELEMENT|NOTATION)\b", re.I)
 
 
-def refuse_dtd_markup(body: bytes, headers: dict[str, str]) -> None:
-    """FeedError if the document declares DTD markup, looked for in the text feedparser will
-    read (its own decoding: UTF-16, UTF-32 or a declared charset cannot hide it)."""
-    if _DTD_MARKUP.search(convert_to_utf8(dict(headers), body, {})):
+_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.I)
+
+
+def prepare(body: bytes, headers: dict[str, str], max_items: int) -> tuple[bytes, dict]:
+    """The document as feedparser will read it, decoded to UTF-8 by feedparser's own rules
+    (UTF-16, UTF-32 or a declared charset cannot hide anything), checked and cut:
+
+    - FeedError if it declares DTD markup;
+    - only its first ``max_items`` entries are kept (what follows the last entry, the
+      closing tags, is kept too), so feedparser's work is bounded by them."""
+    found: dict = {}
+    text = convert_to_utf8(dict(headers), body, found)
+    if _DTD_MARKUP.search(text):
         raise FeedError("declares DTD entities or attribute defaults", UNSAFE_FEED)
+    if not found.get("encoding"):  # undecodable: left to feedparser as it came
+        return body, headers
+    media_type = (headers.get("content-type") or "").split(";", 1)[0].strip()
+    if media_type:
+        headers = {**headers, "content-type": f"{media_type}; charset=utf-8"}
+    return first_entries(text, max_items), headers
+
+
+def first_entries(doc: bytes, count: int) -> bytes:
+    """``doc`` without the entries after the first ``count`` (RSS items, Atom entries)."""
+    ends = _ENTRY_END.finditer(doc)
+    nth = next(itertools.islice(ends, max(count, 1) - 1, None), None)
+    last = None
+    for last in ends:  # noqa: B007 (the same iterator, after the n-th end)
+        pass
+    if nth is None or last is None:
+        return doc
+    return doc[: nth.end()] + doc[last.end() :]
 
 
 def _unique(items: list[FeedItem]) -> list[FeedItem]:

@@ -13,7 +13,7 @@ import pytest
 from bridge import feeds, sanitize
 from provisioning.config import BridgeConfig
 
-from ..bridge.feedserver import rss
+from ..bridge.feedserver import atom, rss
 
 URL = "https://thcs.hcm.edu.vn/rss"
 HEAD = '<?xml version="1.0" encoding="{encoding}"?>\n'
@@ -68,6 +68,23 @@ def test_only_the_first_entries_are_read():
     items = feeds.parse(body, url=URL, max_items=40)
     assert [i.item_id for i in items] == [f"g{n}" for n in range(40)]
     assert BridgeConfig().max_feed_items == 50
+
+
+@pytest.mark.parametrize(
+    ("encoding", "content_type"),
+    [("utf-16", None), ("iso-8859-1", "text/xml; charset=iso-8859-1"), ("utf-8", "text/xml")],
+)
+def test_cutting_entries_keeps_the_text_and_atom_feeds(encoding, content_type):
+    title = "Tin é" if encoding == "iso-8859-1" else "Tin tuyển sinh"
+    body = rss([{"guid": f"g{n}", "title": f"{title} {n}"} for n in range(200)]).decode()
+    body = body.replace('encoding="utf-8"', f'encoding="{encoding}"').encode(
+        encoding, "xmlcharrefreplace"
+    )
+    items = feeds.parse(body, url=URL, content_type=content_type, max_items=3)
+    assert [i.title for i in items] == [f"{title} {n}" for n in range(3)]
+    entries = [{"id": f"urn:{n}", "title": f"Bản tin {n}"} for n in range(100)]
+    items = feeds.parse(atom(entries), url=URL, max_items=5)
+    assert [i.item_id for i in items] == [f"urn:{n}" for n in range(5)]
 
 
 def test_the_default_size_cap_is_one_megabyte():

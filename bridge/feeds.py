@@ -5,8 +5,8 @@
   ``max_bytes`` of memory. 304 means nothing to parse.
 - ``parse``: feedparser over the bytes (a document declaring DTD markup — entities,
   attribute defaults — is refused first: entity expansion made a 5 MB feed cost minutes of
-  CPU; entries after the first ``max_items`` are cut before feedparser sees them); each
-  entry becomes a ``FeedItem`` with a stable id (guid,
+  CPU; only the first and last ``max_items`` entries are left for feedparser to read);
+  the newest ``max_items`` entries each become a ``FeedItem`` with a stable id (guid,
   else link, else a sha256 of its content), a plain title, a sanitised summary, an http(s)
   link, a date and a lead image URL. Pure: no I/O.
 
@@ -20,7 +20,6 @@ import calendar
 import datetime as dt
 import hashlib
 import io
-import itertools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -201,8 +200,9 @@ def item_key(item_id: str) -> str:
 def parse(
     body: bytes, *, url: str, content_type: str | None = None, max_items: int = MAX_ITEMS
 ) -> list[FeedItem]:
-    """The items of a feed document (its first ``max_items`` entries), newest first;
-    FeedError when it is not a feed or declares DTD markup."""
+    """The newest ``max_items`` items of a feed document (read from its first and last
+    ``max_items`` entries), newest first; FeedError when it is not a feed or declares DTD
+    markup."""
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -224,9 +224,7 @@ def parse(
         )
     base = parsed.feed.get("link") or url
     items = []
-    if len(parsed.entries) > max_items:
-        log.info("feed %s: %d entries, reading the first %d", url, len(parsed.entries), max_items)
-    for position, entry in enumerate(parsed.entries[: max(max_items, 0)]):
+    for position, entry in enumerate(parsed.entries):
         item = _item(entry, base, position)
         if item is not None:
             items.append(item)
@@ -234,7 +232,7 @@ def parse(
     items.sort(key=lambda i: (-(i.published.timestamp() if i.published else 0), i.position))
     if all(i.published is None for i in items):
         items.sort(key=lambda i: i.position)
-    return _unique(items)
+    return _unique(items)[: max(max_items, 0)]
 
 
 #: DTD markup declarations: entities expand (feedparser keeps "safe" ones, up to any
@@ -250,8 +248,8 @@ def prepare(body: bytes, headers: dict[str, str], max_items: int) -> tuple[bytes
     (UTF-16, UTF-32 or a declared charset cannot hide anything), checked and cut:
 
     - FeedError if it declares DTD markup;
-    - only its first ``max_items`` entries are kept (what follows the last entry, the
-      closing tags, is kept too), so feedparser's work is bounded by them."""
+    - only its first and last ``max_items`` entries are kept, so feedparser's work is
+      bounded by them."""
     found: dict = {}
     text = convert_to_utf8(dict(headers), body, found)
     if _DTD_MARKUP.search(text):
@@ -261,19 +259,17 @@ def prepare(body: bytes, headers: dict[str, str], max_items: int) -> tuple[bytes
     media_type = (headers.get("content-type") or "").split(";", 1)[0].strip()
     if media_type:
         headers = {**headers, "content-type": f"{media_type}; charset=utf-8"}
-    return first_entries(text, max_items), headers
+    return outer_entries(text, max_items), headers
 
 
-def first_entries(doc: bytes, count: int) -> bytes:
-    """``doc`` without the entries after the first ``count`` (RSS items, Atom entries)."""
-    ends = _ENTRY_END.finditer(doc)
-    nth = next(itertools.islice(ends, max(count, 1) - 1, None), None)
-    last = None
-    for last in ends:  # noqa: B007 (the same iterator, after the n-th end)
-        pass
-    if nth is None or last is None:
+def outer_entries(doc: bytes, count: int) -> bytes:
+    """``doc`` with only its first and last ``count`` entries (RSS items, Atom entries):
+    feeds list the newest first, a few the oldest first; the closing tags are kept."""
+    ends = list(_ENTRY_END.finditer(doc))
+    count = max(count, 1)
+    if len(ends) <= 2 * count:
         return doc
-    return doc[: nth.end()] + doc[last.end() :]
+    return doc[: ends[count - 1].end()] + doc[ends[-count - 1].end() :]
 
 
 def _unique(items: list[FeedItem]) -> list[FeedItem]:

@@ -1,12 +1,15 @@
 """Issue 11, low finding "CPU exhaustion" (the feed half): a 5 MB entity-heavy feed took
 107 s of CPU in feedparser. A hostile portal's document is refused before feedparser sees
-it when it declares entities (in any encoding), only the first ``max_items`` entries are
-read, the default size cap is 1 MB, and the HTML helpers stay linear on malformed tags.
+it when it declares entities (in any encoding), only the newest ``max_items`` entries are
+read (feedparser sees the first and last ``max_items`` only), the default size cap is
+1 MB, and the HTML helpers stay linear on malformed tags.
 
 Behaviour is asserted (refused, item counts), never time.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 
@@ -63,11 +66,19 @@ def test_a_plain_netscape_doctype_is_still_read():
     assert [i.title for i in feeds.parse(doc, url=URL)] == ["Tin một"]
 
 
-def test_only_the_first_entries_are_read():
+def test_only_the_newest_entries_are_read():
     body = rss([{"guid": f"g{n}", "title": f"Tin {n}"} for n in range(500)])
     items = feeds.parse(body, url=URL, max_items=40)
-    assert [i.item_id for i in items] == [f"g{n}" for n in range(40)]
+    assert [i.item_id for i in items] == [f"g{n}" for n in range(40)]  # undated: as listed
     assert BridgeConfig().max_feed_items == 50
+    day = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+    oldest_first = [
+        {"guid": f"d{n}", "title": f"Tin {n}", "date": day + dt.timedelta(hours=n)}
+        for n in range(500)
+    ]
+    items = feeds.parse(rss(oldest_first), url=URL, max_items=40)
+    assert [i.item_id for i in items] == [f"d{n}" for n in range(499, 459, -1)]
+    assert len(feeds.outer_entries(rss(oldest_first), 40).split(b"<item>")) == 81
 
 
 @pytest.mark.parametrize(

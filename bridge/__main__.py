@@ -108,6 +108,16 @@ def revoke(config: Config, unit_code: str) -> int:
     return 0
 
 
+def check_networks(text: str) -> None:
+    """ConfigError unless ``bridge.allowed_networks`` lists networks."""
+    from bridge.outbound import parse_networks
+
+    try:
+        list(parse_networks(text))
+    except ValueError as exc:
+        raise ConfigError(f"bridge.allowed_networks: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bridge", description="Điều hành bridge")
     parser.add_argument("--config", type=Path, help="config.yaml (mặc định: data/config.yaml)")
@@ -131,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         path = Path("data/config.yaml")
     try:
         config = load_config(path)
+        check_networks(config.bridge.allowed_networks)
     except ConfigError as exc:
         log.error("invalid configuration: %s", exc)
         return 2

@@ -3,9 +3,15 @@
 - ``fetch``: one conditional GET (If-None-Match / If-Modified-Since) with a total timeout
   and a size cap read in chunks, so a slow or endless feed costs at most the timeout and
   ``max_bytes`` of memory. 304 means nothing to parse.
-- ``parse``: feedparser over the bytes; each entry becomes a ``FeedItem`` with a stable id
-  (guid, else link, else a sha256 of its content), a plain title, a sanitised summary,
-  an http(s) link, a date and a lead image URL. Pure: no I/O.
+- ``parse``: feedparser over the bytes (a document declaring DTD markup — entities,
+  attribute defaults — is refused first: entity expansion made a 5 MB feed cost minutes of
+  CPU; only the first and last ``max_items`` entries are left for feedparser to read);
+  the newest ``max_items`` entries each become a ``FeedItem`` with a stable id (guid,
+  else link, else a sha256 of its content), a plain title, a sanitised summary, an http(s)
+  link, a date and a lead image URL. Pure: no I/O.
+
+What the unit's managers are told about a failing feed is one of ``FAILURE_REASONS``
+(fixed Vietnamese sentences); addresses, ports and exception texts go to the log only.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+import io
 import logging
 import re
 from dataclasses import dataclass, field
@@ -20,8 +27,9 @@ from html.parser import HTMLParser
 
 import aiohttp
 import feedparser
+from feedparser.encodings import convert_to_utf8
 
-from bridge import sanitize
+from bridge import outbound, sanitize
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +39,45 @@ ACCEPT = (
 )
 MAX_ID_CHARS = 500
 MAX_TITLE_CHARS = 300
+MAX_ITEMS = 50
+
+# What managers may be told (one of these, nothing else: see FeedError)
+UNREACHABLE = "không kết nối được đến cổng thông tin"
+TIMED_OUT = "cổng thông tin không trả lời kịp"
+NOT_FOUND = "không tìm thấy trang RSS tại địa chỉ đã khai báo"
+DENIED = "cổng thông tin không cho phép lấy tin"
+SERVER_ERROR = "máy chủ cổng thông tin đang gặp lỗi"
+BAD_ANSWER = "cổng thông tin trả lời không đúng cách"
+TOO_MANY_REDIRECTS = "địa chỉ RSS chuyển hướng quá nhiều lần"
+TOO_LARGE = "tệp RSS lớn hơn giới hạn cho phép"
+NOT_A_FEED = "nội dung tại địa chỉ RSS không phải là RSS hay Atom đọc được"
+UNSAFE_FEED = "tệp RSS có khai báo DTD (ENTITY, ATTLIST) không được hỗ trợ"
+UNREADABLE = "không đọc được nội dung RSS"
+FAILURE_REASONS = frozenset(
+    {
+        UNREACHABLE,
+        TIMED_OUT,
+        NOT_FOUND,
+        DENIED,
+        SERVER_ERROR,
+        BAD_ANSWER,
+        TOO_MANY_REDIRECTS,
+        TOO_LARGE,
+        NOT_A_FEED,
+        UNSAFE_FEED,
+        UNREADABLE,
+    }
+)
 
 
 class FeedError(Exception):
-    """A feed that could not be read; ``reason`` is a short English description for logs,
-    ``message`` the Vietnamese one shown to the unit's managers."""
+    """A feed that could not be read; ``reason`` is a short English description for logs
+    (addresses, exception texts), ``message`` the fixed Vietnamese one shown to the unit's
+    managers: always one of ``FAILURE_REASONS``."""
 
     def __init__(self, reason: str, message: str) -> None:
+        if message not in FAILURE_REASONS:
+            raise ValueError(f"not a fixed failure reason: {message!r}")
         super().__init__(reason)
         self.reason, self.message = reason, message
 
@@ -85,9 +125,7 @@ async def fetch(
                     last_modified=resp.headers.get("Last-Modified") or last_modified,
                 )
             if resp.status != 200:
-                raise FeedError(
-                    f"HTTP {resp.status}", f"máy chủ cổng thông tin trả lời lỗi HTTP {resp.status}"
-                )
+                raise FeedError(f"HTTP {resp.status}", _status_message(resp.status))
             declared = resp.content_length
             if declared is not None and declared > max_bytes:
                 raise _too_large(max_bytes)
@@ -107,23 +145,32 @@ async def fetch(
     except FeedError:
         raise
     except TimeoutError:
-        raise FeedError(
-            f"timed out after {timeout:g} s", f"cổng thông tin không trả lời trong {timeout:g} giây"
-        ) from None
+        raise FeedError(f"timed out after {timeout:g} s", TIMED_OUT) from None
     except aiohttp.TooManyRedirects:
-        raise FeedError("too many redirects", "địa chỉ RSS chuyển hướng quá nhiều lần") from None
+        raise FeedError("too many redirects", TOO_MANY_REDIRECTS) from None
     except (aiohttp.ClientError, OSError, ValueError) as exc:
-        reason = str(exc) or type(exc).__name__
-        raise FeedError(
-            f"connection failed: {reason}", "không kết nối được đến cổng thông tin"
-        ) from None
+        raise _connection_failed(exc) from None
+
+
+def _connection_failed(exc: BaseException) -> FeedError:
+    """A refused address reads like any unreachable portal to managers (no oracle on what
+    resolves where inside); the log says which it was."""
+    detail = outbound.describe(exc)
+    if outbound.refused_in(exc):
+        return FeedError(f"address refused: {detail}", UNREACHABLE)
+    return FeedError(f"connection failed: {detail}", UNREACHABLE)
+
+
+def _status_message(status: int) -> str:
+    if status in (404, 410):
+        return NOT_FOUND
+    if status in (401, 403, 451):
+        return DENIED
+    return SERVER_ERROR if status >= 500 else BAD_ANSWER
 
 
 def _too_large(max_bytes: int) -> FeedError:
-    return FeedError(
-        f"larger than {max_bytes} bytes",
-        f"tệp RSS lớn hơn giới hạn {max_bytes / 1_000_000:g} MB",
-    )
+    return FeedError(f"larger than {max_bytes} bytes", TOO_LARGE)
 
 
 # ------------------------------------------------------------------------------ parsing
@@ -150,19 +197,24 @@ def item_key(item_id: str) -> str:
     return hashlib.sha256(item_id.encode("utf-8")).hexdigest()
 
 
-def parse(body: bytes, *, url: str, content_type: str | None = None) -> list[FeedItem]:
-    """The items of a feed document, newest first; FeedError when it is not a feed."""
+def parse(
+    body: bytes, *, url: str, content_type: str | None = None, max_items: int = MAX_ITEMS
+) -> list[FeedItem]:
+    """The newest ``max_items`` items of a feed document (read from its first and last
+    ``max_items`` entries), newest first; FeedError when it is not a feed or declares DTD
+    markup."""
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(
-        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=True
+    body, headers = prepare(body, headers, max_items)
+    parsed = feedparser.parse(  # data, never a name: feedparser opens file names it is given
+        io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=True
     )
     if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
         problem = parsed.get("bozo_exception")
         raise FeedError(
             f"not a readable feed ({type(problem).__name__ if problem else 'no version'})",
-            "nội dung tại địa chỉ RSS không phải là RSS hay Atom đọc được",
+            NOT_A_FEED,
         )
     if parsed.get("bozo"):
         log.debug(
@@ -180,7 +232,44 @@ def parse(body: bytes, *, url: str, content_type: str | None = None) -> list[Fee
     items.sort(key=lambda i: (-(i.published.timestamp() if i.published else 0), i.position))
     if all(i.published is None for i in items):
         items.sort(key=lambda i: i.position)
-    return _unique(items)
+    return _unique(items)[: max(max_items, 0)]
+
+
+#: DTD markup declarations: entities expand (feedparser keeps "safe" ones, up to any
+#: length), attribute defaults are copied into every element. Real feeds declare none.
+_DTD_MARKUP = re.compile(rb"<!(ENTITY|ATTLIST|ELEMENT|NOTATION)\b", re.I)
+
+
+_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.I)
+
+
+def prepare(body: bytes, headers: dict[str, str], max_items: int) -> tuple[bytes, dict]:
+    """The document as feedparser will read it, decoded to UTF-8 by feedparser's own rules
+    (UTF-16, UTF-32 or a declared charset cannot hide anything), checked and cut:
+
+    - FeedError if it declares DTD markup;
+    - only its first and last ``max_items`` entries are kept, so feedparser's work is
+      bounded by them."""
+    found: dict = {}
+    text = convert_to_utf8(dict(headers), body, found)
+    if _DTD_MARKUP.search(text):
+        raise FeedError("declares DTD entities or attribute defaults", UNSAFE_FEED)
+    if not found.get("encoding"):  # undecodable: left to feedparser as it came
+        return body, headers
+    media_type = (headers.get("content-type") or "").split(";", 1)[0].strip()
+    if media_type:
+        headers = {**headers, "content-type": f"{media_type}; charset=utf-8"}
+    return outer_entries(text, max_items), headers
+
+
+def outer_entries(doc: bytes, count: int) -> bytes:
+    """``doc`` with only its first and last ``count`` entries (RSS items, Atom entries):
+    feeds list the newest first, a few the oldest first; the closing tags are kept."""
+    ends = list(_ENTRY_END.finditer(doc))
+    count = max(count, 1)
+    if len(ends) <= 2 * count:
+        return doc
+    return doc[: ends[count - 1].end()] + doc[ends[-count - 1].end() :]
 
 
 def _unique(items: list[FeedItem]) -> list[FeedItem]:

@@ -1,8 +1,9 @@
 """Lead images: downloaded once (size and time capped), checked to be a real image, uploaded
 to the media repository once, and referenced by every post of the item after that.
 
-An image that cannot be had (too large, not an image, unreachable) is left out of the post
-and not tried again for a day; the news itself is never held back for its picture.
+An image that cannot be had (too large, not an image, unreachable, on an address the
+portal session refuses: see bridge/outbound.py) is left out of the post and not tried again
+for a day; the news itself is never held back for its picture.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import aiohttp
 from mautrix.appservice import IntentAPI
 from PIL import Image as PILImage
 
+from bridge import outbound
 from bridge.db import BridgeStore, image_filename, now_utc
 from bridge.feeds import USER_AGENT
 from bridge.items import Image, NewsItem
@@ -127,4 +129,5 @@ class Media:
         except TimeoutError:
             raise MediaError(f"timed out after {self.timeout:g} s") from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            raise MediaError(f"download failed: {exc or type(exc).__name__}") from None
+            refused = "address refused" if outbound.refused_in(exc) else "download failed"
+            raise MediaError(f"{refused}: {outbound.describe(exc)}") from None

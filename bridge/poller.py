@@ -158,7 +158,7 @@ class Poller:
                 await self._maybe_recovered(before)
                 return PollResult(code, "not_modified")
             self.stats.parsed += 1
-            items = await asyncio.to_thread(_parse, fetched, url)
+            items = await asyncio.to_thread(_parse, fetched, url, self.settings.max_feed_items)
         except feeds.FeedError as exc:
             return await self._failed(state, exc, now)
 
@@ -243,16 +243,16 @@ class Poller:
             log.exception("could not tell that the feed of %s recovered", code)
 
 
-def _parse(fetched: feeds.FetchResult, url: str) -> list[feeds.FeedItem]:
+def _parse(fetched: feeds.FetchResult, url: str, max_items: int) -> list[feeds.FeedItem]:
     try:
-        return feeds.parse(fetched.body, url=url, content_type=fetched.content_type)
+        return feeds.parse(
+            fetched.body, url=url, content_type=fetched.content_type, max_items=max_items
+        )
     except feeds.FeedError:
         raise
     except Exception as exc:  # feedparser is lenient, but a crash must not stop the cycle
         log.exception("parsing %s failed", url)
-        raise feeds.FeedError(
-            f"parser failed: {type(exc).__name__}", "không đọc được nội dung RSS"
-        ) from exc
+        raise feeds.FeedError(f"parser failed: {type(exc).__name__}", feeds.UNREADABLE) from exc
 
 
 def _txn(kind: str, unit_code: str, since: dt.datetime) -> str:

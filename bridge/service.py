@@ -25,6 +25,7 @@ from mautrix.appservice.state_store import ASStateStore
 from mautrix.client.state_store import MemoryStateStore
 from sqlalchemy import Engine
 
+from bridge import outbound
 from bridge.db import BridgeStore
 from bridge.delivery import Deliverer
 from bridge.directory import BridgeDirectory
@@ -117,11 +118,15 @@ class BridgeService:
 
     def _build_parts(self) -> None:
         cfg, bridge = self.config, self.config.bridge
-        self.http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit=max(bridge.poll_concurrency * 2, 16), ttl_dns_cache=300
+        # the homeserver (admin page logins): trusted, often on loopback
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+        # whatever portals point at (feeds, redirects, lead images): never our own networks
+        self.portals = outbound.portal_session(
+            outbound.AddressPolicy(
+                allow_private=bridge.allow_private_addresses,
+                allowed_networks=bridge.allowed_networks,
             ),
-            cookie_jar=aiohttp.DummyCookieJar(),
+            limit=max(bridge.poll_concurrency * 2, 16),
         )
         self.admin = MatrixClient(cfg.homeserver.url, cfg.homeserver.admin_token)
         self.ghosts = Ghosts(
@@ -132,7 +137,7 @@ class BridgeService:
             user_prefix=bridge.user_prefix,
         )
         self.media = Media(
-            self.http,
+            self.portals,
             self.store,
             max_bytes=bridge.max_image_bytes,
             timeout=bridge.feed_timeout_seconds,
@@ -145,7 +150,7 @@ class BridgeService:
             summary_chars=bridge.summary_chars,
             concurrency=SEND_CONCURRENCY,
         )
-        self.poller = Poller(self.store, self.directory, self.deliverer, bridge, self.http)
+        self.poller = Poller(self.store, self.directory, self.deliverer, bridge, self.portals)
         self.auth = Auth(
             self.store,
             self.http,
@@ -183,3 +188,5 @@ class BridgeService:
             await self.admin.close()
         with contextlib.suppress(AttributeError):
             await self.http.close()
+        with contextlib.suppress(AttributeError):
+            await self.portals.close()

@@ -63,13 +63,17 @@ class BridgeConfig:
     poll_interval_seconds: int = 900
     poll_concurrency: int = 8
     feed_timeout_seconds: float = 20.0
-    max_feed_bytes: int = 5_000_000
+    max_feed_bytes: int = 1_000_000
+    max_feed_items: int = 50
     first_sight_items: int = 3
     max_new_items_per_poll: int = 10
     max_backoff_seconds: int = 21_600
     failure_report_after: int = 4
     summary_chars: int = 400
     max_image_bytes: int = 5_000_000
+    # outbound fetching (bridge/outbound.py): private networks are refused unless allowed
+    allow_private_addresses: bool = False
+    allowed_networks: str = ""
     # CMS webhook: unit code → token (prefer `python -m bridge token <unit>`, stored hashed)
     webhook_tokens: dict[str, str] = field(default_factory=dict)
     # "Gửi thông báo" admin page

@@ -96,6 +96,7 @@ class NewsWorld:
             "first_sight_items": 3,
             "failure_report_after": 2,
             "max_backoff_seconds": 7200,
+            "allow_private_addresses": True,  # the portals are on 127.0.0.1
             **bridge,
         }
         for key, value in settings.items():

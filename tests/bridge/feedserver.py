@@ -34,6 +34,7 @@ class Feed:
     last_modified: bool = True  # send Last-Modified (and honour If-Modified-Since)
     conditional: bool = True  # answer 304 when the validators match
     stream_bytes: int = 0  # > 0: stream this many bytes without Content-Length (a huge feed)
+    redirect: str | None = None  # answer 302 to this URL instead
     modified_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     requests: int = 0
     answered_304: int = 0
@@ -54,18 +55,20 @@ class Feed:
 
 
 class FeedServer:
-    def __init__(self, jitter: tuple[float, float] = (0.0, 0.0)) -> None:
+    def __init__(self, jitter: tuple[float, float] = (0.0, 0.0), host: str = "127.0.0.1") -> None:
         self.feeds: dict[str, Feed] = {}
         self.images: dict[str, bytes] = {}
+        self.image_requests: dict[str, int] = {}
         self.jitter = jitter
-        self.port = free_port()
+        self.host = host
+        self.port = free_port(host)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def feed(self, path: str, **kwargs: Any) -> Feed:
         self.feeds[path] = Feed(**kwargs)
@@ -76,6 +79,7 @@ class FeedServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         if path in self.images:
+            self.image_requests[path] = self.image_requests.get(path, 0) + 1
             return web.Response(body=self.images[path], content_type="image/png")
         feed = self.feeds.get(path)
         if feed is None:
@@ -86,6 +90,8 @@ class FeedServer:
             await asyncio.sleep(random.uniform(low, high))
         if feed.delay:
             await asyncio.sleep(feed.delay)
+        if feed.redirect:
+            raise web.HTTPFound(feed.redirect)
         if feed.status != 200:
             return web.Response(status=feed.status, text="Lỗi máy chủ")
         if feed.stream_bytes:
@@ -144,7 +150,7 @@ class FeedServer:
         app.router.add_route("GET", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", self.port, backlog=1024).start()
+        await web.TCPSite(runner, self.host, self.port, backlog=1024).start()
         self._ready.set()
         await self._stop.wait()
         await runner.cleanup()

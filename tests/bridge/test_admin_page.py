@@ -42,6 +42,7 @@ class BridgeProcess:
             "DIEUHANH_WEB_LISTEN_PORT": str(self.port),
             "DIEUHANH_BRIDGE_POLL_INTERVAL_SECONDS": "3600",
             "DIEUHANH_BRIDGE_FEED_TIMEOUT_SECONDS": "1",
+            "DIEUHANH_BRIDGE_ALLOW_PRIVATE_ADDRESSES": "true",  # the portals are on 127.0.0.1
         }
         self.base = f"http://127.0.0.1:{self.port}/_dieuhanh/gui-thong-bao"
 

@@ -59,9 +59,9 @@ async def relay(news_world, monkeypatch_module):
     r = Relay(news_world)
     real_parse = poller_module._parse
 
-    def counting_parse(fetched, url):
+    def counting_parse(fetched, url, *rest):
         r.parsed.append(url)
-        return real_parse(fetched, url)
+        return real_parse(fetched, url, *rest)
 
     monkeypatch_module.setattr(poller_module, "_parse", counting_parse)
     await r.start()

@@ -46,17 +46,16 @@ class Outcome:
     unit_code: str
     status: str  # delivered | already | failed
     event_id: str | None = None
-    reason: str | None = None  # Vietnamese, for people
-    error: str | None = None  # English, for logs and tools
+    reason: str | None = None  # Vietnamese, one of a fixed set: what the portal is told
+    error: str | None = None  # English, for our logs only (may hold internal details)
 
     def to_json(self) -> dict[str, Any]:
+        """What the CMS webhook answers: never the internal error text."""
         out: dict[str, Any] = {"item": self.item.item_id, "unit": self.unit_code}
         if self.event_id:
             out["event_id"] = self.event_id
         if self.status == "failed":
             out["reason"] = self.reason
-            if self.error:
-                out["error"] = self.error
         return out
 
 

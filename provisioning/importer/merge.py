@@ -43,6 +43,8 @@ class MergeOutcome:
     positions: Counts = field(default_factory=Counts)
     figures: Counts = field(default_factory=Counts)
     reports: list[Report] = field(default_factory=list)
+    #: active people the staff snapshot spoke for (the scope's), before the import
+    people_covered: int = 0
 
     @property
     def changed(self) -> bool:
@@ -546,11 +548,13 @@ def merge_staff(
     # departures: active people the snapshot no longer lists, all of whose positions are in scope
     departed: list[int] = []
     for code, row in people.items():
-        if not row.active or code in mentioned:
+        if not row.active:
             continue
         units_held = {unit_id for unit_id, _ in held.get(row.id, {})}
         if scope is None or units_held <= in_scope:
-            departed.append(row.id)
+            out.people_covered += 1
+            if code not in mentioned:
+                departed.append(row.id)
     for start in range(0, len(departed), 500):
         conn.execute(
             update(PEOPLE)

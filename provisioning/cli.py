@@ -88,18 +88,34 @@ def import_(
             "người ngoài phạm vi không bị đánh dấu nghỉ việc.",
         ),
     ] = None,
+    allow_mass_removal: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-removal",
+            help="Cho phép đánh dấu nghỉ việc nhiều hơn ngưỡng max_removal_share.",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Nhập danh bạ (đơn vị, nhân sự, thống kê) từ tệp CSV hoặc XLSX.
 
+    Tài khoản Matrix của người nghỉ việc bị khoá ngay (khi đã cấu hình máy chủ).
     Mã thoát: 0 khi không có dòng nào cần xem lại, 1 khi có dòng bị báo nhưng phần còn lại
-    đã được nhập, 2 khi dữ liệu vào không dùng được.
+    đã được nhập, 2 khi dữ liệu vào không dùng được hoặc quá nhiều người bị đánh dấu
+    nghỉ việc (không nhập gì).
     """
     from provisioning.importer import UnusableInput, import_paths
 
     cfg = _config(config)
+    engine = _directory(cfg)
     try:
-        result = import_paths(_directory(cfg), paths, scope=scope)
+        result = import_paths(
+            engine,
+            paths,
+            scope=scope,
+            max_removal_share=cfg.provisioning.max_removal_share,
+            allow_mass_removal=allow_mass_removal,
+        )
     except UnusableInput as exc:
         errors.print(f"Không thể nhập: {exc}")
         raise typer.Exit(2) from None
@@ -107,7 +123,51 @@ def import_(
         console.print(line)
     for line in result.report_lines():
         console.print(f"  {line}")
+    if result.people.removed:
+        _deactivate_departed(engine, cfg)
     raise typer.Exit(result.exit_code)
+
+
+def _deactivate_departed(engine, cfg: Config) -> None:
+    """Lock the Matrix accounts of people just marked departed, without waiting for apply."""
+    import asyncio
+
+    from provisioning.matrix.apply import deactivate_departures
+    from provisioning.matrix.client import MatrixError
+    from provisioning.matrix.lock import ApplyLocked
+
+    later = "chạy `dieuhanh apply` để khoá tài khoản Matrix của người nghỉ việc."
+    if not cfg.homeserver.admin_token:
+        console.print(f"Chưa cấu hình homeserver.admin_token: {later}")
+        return
+    try:
+        done = asyncio.run(
+            deactivate_departures(engine, cfg, concurrency=cfg.provisioning.concurrency)
+        )
+    except ApplyLocked:
+        console.print(
+            "Một lần áp dụng khác đang chạy: tài khoản Matrix của người nghỉ việc sẽ được "
+            "khoá ở lượt sau của lần đó, hoặc khi chạy `dieuhanh apply`."
+        )
+        return
+    except MatrixError as exc:
+        errors.print(f"Không liên lạc được với máy chủ Matrix ({exc}); {later}")
+        return
+    _print_departures(done)
+
+
+def _print_departures(result) -> None:
+    """What the deactivation of departed people's accounts did."""
+    ok = result.counts.get("deactivate_user", 0) - len(result.failures)
+    if ok:
+        console.print(
+            f"Đã khoá {format_number(ok)} tài khoản Matrix của người nghỉ việc "
+            "(đăng xuất khỏi mọi thiết bị)."
+        )
+    for failure in result.failures[:50]:
+        errors.print(f"  Chưa khoá được {failure.op.user_id}: {failure.error}")
+    if result.failures:
+        errors.print("Chạy lại `dieuhanh apply` để thử lại.")
 
 
 @app.command()
@@ -231,7 +291,12 @@ def apply(
                     progress=progress,
                 )
             )
-        except (MassRemovalRefused, ApplyLocked) as exc:
+        except MassRemovalRefused as exc:
+            _print_departures(exc.result)
+            rest = " phần còn lại" if exc.result.done else ""
+            errors.print(f"Từ chối áp dụng{rest}: {exc}")
+            raise typer.Exit(2) from None
+        except ApplyLocked as exc:
             errors.print(f"Từ chối áp dụng: {exc}")
             raise typer.Exit(2) from None
     _print_apply(result)

@@ -116,10 +116,22 @@ class LoginConfig:
     trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
 
 
+#: The default of ``provisioning.max_removal_share``.
+MAX_REMOVAL_SHARE = 0.10
+#: Removals this few never trip the guard, whatever the share (small directories).
+REMOVALS_ALWAYS_ALLOWED = 5
+
+
 @dataclass
 class ProvisioningConfig:
     concurrency: int = 16
-    max_removal_share: float = 0.10
+    max_removal_share: float = MAX_REMOVAL_SHARE
+
+
+def exceeds_removal_share(removed: int, total: int, share: float) -> bool:
+    """True when removing ``removed`` of ``total`` is too much at once (the mass-removal
+    guard of both the import and ``apply``: a truncated staff file must not wipe a district)."""
+    return removed > max(share * total, REMOVALS_ALWAYS_ALLOWED)
 
 
 @dataclass

@@ -144,8 +144,9 @@ _background: set[asyncio.Task[None]] = set()
 async def _provision(config: Config, setup: EmbeddedSetup) -> None:
     """Mirror the directory into Matrix when it changed since the last apply.
 
-    Runs beside the services, so the banner is not held up; accounts are created first,
-    then rooms fill in. Ctrl-C interrupts it safely: the next start finishes the job.
+    Runs beside the services, so the banner is not held up; departed people's accounts
+    are deactivated first, then accounts are created, then rooms fill in. Ctrl-C
+    interrupts it safely: the next start finishes the job.
     """
     from provisioning.db import open_directory
     from provisioning.matrix.apply import MassRemovalRefused, apply, needs_apply
@@ -166,7 +167,13 @@ async def _provision(config: Config, setup: EmbeddedSetup) -> None:
             concurrency=config.provisioning.concurrency,
             max_removal_share=config.provisioning.max_removal_share,
         )
-    except (MassRemovalRefused, ApplyLocked) as exc:
+    except MassRemovalRefused as exc:
+        locked = exc.result.counts.get("deactivate_user", 0) - len(exc.result.failures)
+        if locked:
+            _say(f"Đã khoá {locked} tài khoản Matrix của người nghỉ việc.")
+        _say(f"Không tự đồng bộ {'phần còn lại ' if locked else ''}vào Matrix: {exc}")
+        return
+    except ApplyLocked as exc:
         _say(f"Không tự đồng bộ vào Matrix: {exc}")
         return
     except Exception:

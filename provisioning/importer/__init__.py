@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from provisioning.bulk import cyclic_gc_paused
+from provisioning.config import MAX_REMOVAL_SHARE, exceeds_removal_share
 from provisioning.importer.merge import (
     Directory,
     MergeOutcome,
@@ -31,8 +32,28 @@ from provisioning.importer.rows import (
 )
 from provisioning.importer.sources import Table, TableKind, read_tables
 from provisioning.mojibake import classify
+from provisioning.text import format_number
 
-__all__ = ["ImportResult", "Report", "UnusableInput", "import_paths", "import_tables"]
+__all__ = [
+    "ImportResult",
+    "MassDepartureRefused",
+    "Report",
+    "UnusableInput",
+    "import_paths",
+    "import_tables",
+]
+
+
+class MassDepartureRefused(UnusableInput):
+    """The staff file would mark too many people departed at once; nothing was imported."""
+
+
+@dataclass(frozen=True)
+class DepartureGuard:
+    """How many departures one import may make: ``share`` of the people it covers."""
+
+    share: float = MAX_REMOVAL_SHARE
+    allowed: bool = False  # --allow-mass-removal
 
 
 @dataclass
@@ -49,18 +70,38 @@ class ImportResult(MergeOutcome):
         return [r.line() for r in self.reports]
 
 
-def import_paths(engine: Engine, paths: list[Path], *, scope: str | None = None) -> ImportResult:
-    """Import every table found in ``paths``. Raises UnusableInput (exit status 2)."""
+def import_paths(
+    engine: Engine,
+    paths: list[Path],
+    *,
+    scope: str | None = None,
+    max_removal_share: float = MAX_REMOVAL_SHARE,
+    allow_mass_removal: bool = False,
+) -> ImportResult:
+    """Import every table found in ``paths``. Raises UnusableInput (exit status 2), and
+    MassDepartureRefused when more than ``max_removal_share`` of the people the staff
+    table covers would be marked departed (unless ``allow_mass_removal``)."""
+    guard = DepartureGuard(max_removal_share, allow_mass_removal)
     with cyclic_gc_paused():  # reading builds one dict per row too
-        return import_tables(engine, read_tables([Path(p) for p in paths]), scope=scope)
+        return _import_tables(engine, read_tables([Path(p) for p in paths]), scope, guard)
 
 
-def import_tables(engine: Engine, tables: list[Table], *, scope: str | None = None) -> ImportResult:
+def import_tables(
+    engine: Engine,
+    tables: list[Table],
+    *,
+    scope: str | None = None,
+    max_removal_share: float = MAX_REMOVAL_SHARE,
+    allow_mass_removal: bool = False,
+) -> ImportResult:
+    guard = DepartureGuard(max_removal_share, allow_mass_removal)
     with cyclic_gc_paused():
-        return _import_tables(engine, tables, scope)
+        return _import_tables(engine, tables, scope, guard)
 
 
-def _import_tables(engine: Engine, tables: list[Table], scope: str | None) -> ImportResult:
+def _import_tables(
+    engine: Engine, tables: list[Table], scope: str | None, guard: DepartureGuard
+) -> ImportResult:
     by_kind = {t.kind: t for t in tables}
     result = ImportResult()
     parsed = {}
@@ -114,6 +155,7 @@ def _import_tables(engine: Engine, tables: list[Table], scope: str | None) -> Im
                 scope,
                 result,
             )
+            _check_departures(result, scope, guard)  # raising rolls the whole import back
         if TableKind.FIGURES in parsed:
             merge_figures(
                 conn,
@@ -127,6 +169,21 @@ def _import_tables(engine: Engine, tables: list[Table], scope: str | None) -> Im
             result.revision = bump_revision(conn)
     result.reports.sort(key=lambda r: (_source_order(r, tables), r.row))
     return result
+
+
+def _check_departures(result: ImportResult, scope: str | None, guard: DepartureGuard) -> None:
+    """Refuse a staff snapshot that marks too many people departed (a truncated file?)."""
+    departed, covered = result.people.removed, result.people_covered
+    if guard.allowed or not exceeds_removal_share(departed, covered, guard.share):
+        return
+    where = f' trong phạm vi "{scope}"' if scope else ""
+    raise MassDepartureRefused(
+        f"tệp nhân sự sẽ đánh dấu nghỉ việc {format_number(departed)} trên "
+        f"{format_number(covered)} người đang công tác{where} ({departed / covered:.0%}), "
+        f"vượt ngưỡng {guard.share:.0%} (provisioning.max_removal_share), nên chưa nhập gì. "
+        "Hãy kiểm tra tệp nhân sự (có bị thiếu dòng?); nếu đúng là chừng ấy người đã nghỉ, "
+        "chạy lại với --allow-mass-removal."
+    )
 
 
 def _as_legacy(report: Report, table: Table, rows: dict[int, tuple[str, str]]) -> Report:

@@ -43,6 +43,8 @@ class MergeOutcome:
     positions: Counts = field(default_factory=Counts)
     figures: Counts = field(default_factory=Counts)
     reports: list[Report] = field(default_factory=list)
+    #: active people the staff snapshot spoke for (the scope's), before the import
+    people_covered: int = 0
 
     @property
     def changed(self) -> bool:
@@ -478,6 +480,12 @@ def merge_staff(
             )
         )
     }
+    held = _held_positions(conn)
+    in_scope = {u.id for u in directory.units.values() if directory.within(u.code, scope)}
+    if scope is not None:
+        for code in _foreign_phones(drafts, people, held, in_scope, scope, table, reports):
+            del drafts[code]
+            partial.add(code)
     now = _now()
     new_rows: list[dict[str, Any]] = []
     for code, draft in drafts.items():
@@ -515,17 +523,6 @@ def merge_staff(
         )
 
     # positions
-    held: dict[int, dict[tuple[int, str], int]] = defaultdict(dict)
-    for row in conn.execute(
-        select(
-            PersonPosition.id,
-            PersonPosition.person_id,
-            PersonPosition.unit_id,
-            PersonPosition.position,
-        )
-    ):
-        held[row.person_id][(row.unit_id, row.position)] = row.id
-    in_scope = {u.id for u in directory.units.values() if directory.within(u.code, scope)}
     to_add: list[dict[str, Any]] = []
     to_remove: list[int] = []
     for code, draft in drafts.items():
@@ -551,11 +548,13 @@ def merge_staff(
     # departures: active people the snapshot no longer lists, all of whose positions are in scope
     departed: list[int] = []
     for code, row in people.items():
-        if not row.active or code in mentioned:
+        if not row.active:
             continue
         units_held = {unit_id for unit_id, _ in held.get(row.id, {})}
         if scope is None or units_held <= in_scope:
-            departed.append(row.id)
+            out.people_covered += 1
+            if code not in mentioned:
+                departed.append(row.id)
     for start in range(0, len(departed), 500):
         conn.execute(
             update(PEOPLE)
@@ -564,7 +563,79 @@ def merge_staff(
         )
     out.people.removed += len(departed)
 
-    _report_shared_phones(conn, table, row_of_phone, reports)
+    kept = {phone: [r for r in rows if r[0] in drafts] for phone, rows in row_of_phone.items()}
+    _report_shared_phones(conn, table, kept, reports)
+
+
+def _held_positions(conn: Connection) -> dict[int, dict[tuple[int, str], int]]:
+    """person id -> {(unit id, position): position row id}, as the directory holds them."""
+    held: dict[int, dict[tuple[int, str], int]] = defaultdict(dict)
+    for row in conn.execute(
+        select(
+            PersonPosition.id,
+            PersonPosition.person_id,
+            PersonPosition.unit_id,
+            PersonPosition.position,
+        )
+    ):
+        held[row.person_id][(row.unit_id, row.position)] = row.id
+    return held
+
+
+def _foreign_phones(
+    drafts: dict[str, _PersonDraft],
+    people: dict[str, Any],
+    held: dict[int, dict[tuple[int, str], int]],
+    in_scope: set[int],
+    scope: str,
+    table: Table,
+    reports: list[Report],
+) -> list[str]:
+    """People of a scoped file whose phone would take someone else's login; reported.
+
+    A scoped file speaks only for its subtree: it may not give anyone the number of an
+    active person who works outside the scope, nor change the number of someone who
+    works outside it (their Mã định danh on an in-scope row). Such rows are rejected.
+    """
+    outside = {
+        code
+        for code, row in people.items()
+        if any(unit_id not in in_scope for unit_id, _ in held.get(row.id, {}))
+    }
+    holder = {people[c].phone: c for c in outside if people[c].active and people[c].phone}
+    rejected = []
+    for code, draft in drafts.items():
+        phone, existing = draft.values["phone"], people.get(code)
+        if phone is None:
+            continue
+        if holder.get(phone, code) != code:
+            other = people[holder[phone]]
+            reason = (
+                f"số điện thoại {phone} là của Mã định danh {other.code} ({other.full_name}), "
+                f'người đang công tác ngoài phạm vi nhập "{scope}": tệp này không được '
+                "giao số đó cho người khác"
+            )
+        elif code in outside and existing is not None and existing.phone != phone:
+            reason = (
+                f'Mã định danh "{code}" còn công tác ở đơn vị ngoài phạm vi nhập "{scope}": '
+                "tệp này không được đổi số điện thoại của người đó"
+            )
+        else:
+            continue
+        rejected.append(code)
+        phone_row = draft.value_rows["phone"]
+        reports.append(Report(table.source, phone_row, table.header("phone"), reason, True))
+        for row in sorted(set(draft.positions.values()) - {phone_row}):
+            reports.append(
+                Report(
+                    table.source,
+                    row,
+                    table.header("code"),
+                    f'Mã định danh "{code}" có dòng {phone_row} bị loại',
+                    True,
+                )
+            )
+    return rejected
 
 
 def _settle_phone(draft: _PersonDraft, existing: Any, table: Table, reports: list[Report]) -> None:

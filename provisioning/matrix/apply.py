@@ -48,7 +48,12 @@ FLUSH_EVERY = 200
 
 
 class MassRemovalRefused(RuntimeError):
-    """The plan removes more than the configured share; nothing was changed."""
+    """The plan removes more than the configured share; nothing was changed but the
+    deactivation of confirmed departures, which ``result`` reports."""
+
+    def __init__(self, reason: str, result: ApplyResult | None = None) -> None:
+        super().__init__(reason)
+        self.result = result if result is not None else ApplyResult()
 
 
 @dataclass
@@ -122,7 +127,12 @@ async def apply(
     max_removal_share: float = 0.10,
     progress: Callable[[Plan], Progress] | None = None,
 ) -> ApplyResult:
-    """Plan and apply until nothing is left to do (at most three passes)."""
+    """Plan and apply until nothing is left to do (at most three passes).
+
+    People the directory marks departed are deactivated first, whatever the rest: the
+    import that marked them had its own guard. The mass-removal guard then judges the
+    rest of the plan and may refuse it (MassRemovalRefused, carrying what was done).
+    """
     started = time.monotonic()
     result = ApplyResult()
     async with MatrixClient(config.homeserver.url, config.homeserver.admin_token) as client:
@@ -131,38 +141,89 @@ async def apply(
             revision = load_view(engine).revision
             await client.lift_rate_limits(admin)
             set_state(engine, ADMIN_KEY, admin)
+            run = _Run(client, engine, config, admin, concurrency, progress, result)
+            planned = await run.departures()
             for pass_no in range(3):
-                plan, layout, mirror, ctx = make_plan(engine, config, admin)
+                plan, layout, mirror, ctx = planned or make_plan(engine, config, admin)
+                planned = None
                 if pass_no == 0 and not allow_mass_removal:
                     reason = plan.mass_removal(max_removal_share)
                     if reason:
-                        raise MassRemovalRefused(reason)
+                        result.seconds = time.monotonic() - started
+                        raise MassRemovalRefused(reason, result)
                 if not plan.ops:
                     break
-                result.passes += 1
-                for kind, n in plan.counts().items():
-                    result.counts[kind] = result.counts.get(kind, 0) + n
-                executor = Executor(
-                    client,
-                    engine,
-                    config,
-                    ctx,
-                    layout,
-                    mirror,
-                    plan,
-                    concurrency,
-                    progress(plan) if progress else None,
-                )
-                await executor.run()
-                result.done += executor.done
-                result.adopted += executor.adopted
-                result.failures.extend(executor.failures)
+                executor = await run.execute(plan, layout, mirror, ctx)
                 if executor.failures and not executor.adopted:
                     break  # the same errors would come back; report them
             if not result.failures:
                 set_state(engine, APPLIED_REVISION, str(revision))
     result.seconds = time.monotonic() - started
     return result
+
+
+async def deactivate_departures(
+    engine: Engine, config: Config, *, concurrency: int = 16
+) -> ApplyResult:
+    """Deactivate (and so log out everywhere) the accounts of people marked departed,
+    nothing else; what ``dieuhanh import`` runs right after marking them.
+
+    Raises ApplyLocked when another apply runs (its next pass, or the next apply, will).
+    """
+    started = time.monotonic()
+    result = ApplyResult()
+    async with MatrixClient(config.homeserver.url, config.homeserver.admin_token) as client:
+        admin = await client.whoami()
+        async with apply_lock(engine, config.homeserver.server_name):
+            await _Run(client, engine, config, admin, concurrency, None, result).departures()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+@dataclass
+class _Run:
+    """One apply's executions, adding up into ``result``."""
+
+    client: MatrixClient
+    engine: Engine
+    config: Config
+    admin: str
+    concurrency: int
+    progress: Callable[[Plan], Progress] | None
+    result: ApplyResult
+
+    async def departures(self) -> tuple[Plan, Layout, Mirror, Context] | None:
+        """Deactivate departed people's accounts; the plan still valid afterwards, if any."""
+        planned = make_plan(self.engine, self.config, self.admin)
+        plan, layout, mirror, ctx = planned
+        departures = plan.departures_only()
+        if not departures.ops:
+            return planned
+        await self.execute(departures, layout, mirror, ctx)
+        log.info("deactivated %d departed people's accounts first", departures.total)
+        return None  # the mirror changed: plan again
+
+    async def execute(self, plan: Plan, layout: Layout, mirror: Mirror, ctx: Context) -> Executor:
+        result = self.result
+        result.passes += 1
+        for kind, n in plan.counts().items():
+            result.counts[kind] = result.counts.get(kind, 0) + n
+        executor = Executor(
+            self.client,
+            self.engine,
+            self.config,
+            ctx,
+            layout,
+            mirror,
+            plan,
+            self.concurrency,
+            self.progress(plan) if self.progress else None,
+        )
+        await executor.run()
+        result.done += executor.done
+        result.adopted += executor.adopted
+        result.failures.extend(executor.failures)
+        return executor
 
 
 class Executor:

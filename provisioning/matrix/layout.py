@@ -143,6 +143,7 @@ class AccountSpec:
     displayname: str
     phone: str | None  # the login number, None when missing, broken or shared
     active: bool
+    departed: bool = False  # marked departed by an import (not merely without a position)
 
 
 @dataclass
@@ -299,6 +300,7 @@ def build_layout(view: DirectoryView, max_role_group: int | None = None) -> Layo
             displayname(view, person, primary) if primary else person.full_name,
             view.login_phone(person),
             person.active and primary is not None,
+            not person.active,
         )
         if not person.active or primary is None:
             continue

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, NamedTuple
 
+from provisioning.config import exceeds_removal_share
 from provisioning.matrix.layout import BOT, TAG_EVENT, Layout, Power, RoomSpec
 from provisioning.matrix.mirror import Mirror
 
@@ -108,6 +109,7 @@ class Plan:
     user_of: dict[str, str] = field(default_factory=dict)  # person code -> user id (new too)
     accounts_before: int = 0  # active accounts in the mirror
     memberships_before: int = 0
+    departures: set[str] = field(default_factory=set)  # person codes deactivated as departed
 
     @property
     def total(self) -> int:
@@ -116,6 +118,13 @@ class Plan:
     def counts(self) -> dict[str, int]:
         counted = Counter(op.kind for op in self.ops)
         return {kind.value: counted[kind] for kind in Kind if counted[kind]}
+
+    def departures_only(self) -> Plan:
+        """The deactivations of people an import marked departed: confirmed by that import
+        (and its own guard), they are carried out even when ``mass_removal`` refuses the rest."""
+        wanted = self.departures
+        ops = [op for op in self.ops if op.kind is Kind.DEACTIVATE_USER and op.person in wanted]
+        return Plan(ops, dict(self.user_of), self.accounts_before, self.memberships_before)
 
     def removals(self) -> tuple[int, int]:
         """(accounts to deactivate, memberships to remove)."""
@@ -126,9 +135,9 @@ class Plan:
         """Why this plan removes too much at once (a truncated staff file?), or None."""
         accounts, memberships = self.removals()
         reasons = []
-        if accounts > max(share * self.accounts_before, 5):
+        if exceeds_removal_share(accounts, self.accounts_before, share):
             reasons.append(f"khoá {accounts} trên {self.accounts_before} tài khoản")
-        if memberships > max(share * self.memberships_before, 5):
+        if exceeds_removal_share(memberships, self.memberships_before, share):
             reasons.append(
                 f"đưa {memberships} trên {self.memberships_before} lượt thành viên ra khỏi phòng"
             )
@@ -271,6 +280,8 @@ def compute_plan(
             if not account.deactivated:
                 ops.append(Op(Kind.DEACTIVATE_USER, person=code, user_id=user_id))
                 deactivating.add(code)
+                if spec.departed:
+                    plan.departures.add(code)
             continue
         live.add(code)
         current_phone = None if account.deactivated else account.phone

@@ -97,7 +97,7 @@ class World:
     synapse: Any
     folder: Path
 
-    def load(self, *, scope: str | None = None) -> ImportResult:
+    def load(self, *, scope: str | None = None, allow_mass_removal: bool = False) -> ImportResult:
         folder = self.folder / f"import{next(_runs)}"
         result = import_paths(
             self.engine,
@@ -106,6 +106,7 @@ class World:
                 write_csv(folder / "nhan_su.csv", STAFF_HEADER, self.district.staff),
             ],
             scope=scope,
+            allow_mass_removal=allow_mass_removal,
         )
         assert not [r for r in result.reports if r.rejected], result.report_lines()
         return result

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from provisioning.cli import app
+from provisioning.importer import MassDepartureRefused
 from provisioning.matrix.apply import MassRemovalRefused, apply
 from provisioning.matrix.layout import TAG_EVENT
 from provisioning.matrix.lock import ApplyLocked, apply_lock
@@ -220,15 +221,26 @@ def test_guard_refuses_a_mass_removal_unless_allowed(world):
     world.load()
     world.apply()
     before = load_mirror(world.engine)
-    d.staff = d.staff[:3]  # a truncated staff file
+    truncated = d.staff[:3]
+    d.staff, full = truncated, d.staff
+    with pytest.raises(MassDepartureRefused, match="--allow-mass-removal"):
+        world.load()  # the import refuses a truncated staff file itself
+    d.staff = full
+    for code in ("gv1", "nv1", "gv4", "gv5"):  # many moves: many memberships removed
+        d.row(code)[4] = d.u("thcs2")
     world.load()
     with pytest.raises(MassRemovalRefused, match="--allow-mass-removal"):
         world.apply()
     after = load_mirror(world.engine)
     assert after.accounts == before.accounts and after.members == before.members
-    assert world.user(world.user_id("gv5"))["deactivated"] is False  # nothing was touched
+    gv5 = world.user_id("gv5")
+    assert world.unit_room("thpt1", "announcements") in world.joined_rooms(gv5)  # untouched
     world.apply(allow_mass_removal=True)
-    assert world.user(world.user_id("gv5"))["deactivated"] is True
+    assert world.unit_room("thpt1", "announcements") not in world.joined_rooms(gv5)
+    d.staff = truncated
+    world.load(allow_mass_removal=True)  # confirmed departures: no apply guard for them
+    world.apply()
+    assert world.user(gv5)["deactivated"] is True
 
 
 def test_losing_the_mappings_then_applying_readopts_rooms_and_accounts(world):

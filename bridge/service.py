@@ -123,10 +123,11 @@ class BridgeService:
             ),
             cookie_jar=aiohttp.DummyCookieJar(),
         )
-        self.admin = MatrixClient(cfg.homeserver.url, cfg.homeserver.admin_token)
+        # the appservice's own token: no server-admin token in this network-facing process
+        self.homeserver = MatrixClient(cfg.homeserver.url, bridge.as_token)
         self.ghosts = Ghosts(
             self.appservice,
-            self.admin,
+            self.homeserver,
             self.store,
             server_name=cfg.homeserver.server_name,
             user_prefix=bridge.user_prefix,
@@ -154,8 +155,6 @@ class BridgeService:
             session_hours=bridge.admin_session_hours,
             secure_cookies=cfg.web.public_base_url.startswith("https://"),
         )
-        if not cfg.homeserver.admin_token:
-            log.warning("homeserver.admin_token is not set: ghosts cannot join news rooms")
 
     @property
     def page_url(self) -> str:
@@ -179,6 +178,6 @@ class BridgeService:
         with contextlib.suppress(AttributeError):
             await self.appservice.stop()
         with contextlib.suppress(AttributeError):
-            await self.admin.close()
+            await self.homeserver.close()
         with contextlib.suppress(AttributeError):
             await self.http.close()

@@ -20,9 +20,18 @@ log = logging.getLogger(__name__)
 class MatrixError(RuntimeError):
     """An error answer from the homeserver (after retries, for transient ones)."""
 
-    def __init__(self, status: int, errcode: str, message: str, method: str, path: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        errcode: str,
+        message: str,
+        method: str,
+        path: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{method} {path}: {status} {errcode} {message}")
         self.status, self.errcode, self.message = status, errcode, message
+        self.details = details or {}  # the whole error body (e.g. our module's "reason")
 
 
 def q(value: str) -> str:
@@ -94,7 +103,7 @@ class MatrixClient:
                         await asyncio.sleep(delay * (1 + random.random() / 2))
                         delay = min(delay * 2, 10)
                         continue
-                    raise MatrixError(resp.status, errcode, message, method, path)
+                    raise MatrixError(resp.status, errcode, message, method, path, data)
             except (TimeoutError, aiohttp.ClientConnectionError) as exc:
                 if attempt >= self.retries:
                     raise MatrixError(
@@ -179,6 +188,22 @@ class MatrixClient:
     async def members(self, room_id: str) -> set[str]:
         found = await self.request("GET", f"/_synapse/admin/v1/rooms/{q(room_id)}/members")
         return set(found["members"])
+
+    async def joined_members(self, room_id: str) -> set[str]:
+        """Who is joined, asked as a member (client API, no admin needed)."""
+        found = await self.request("GET", f"/_matrix/client/v3/rooms/{q(room_id)}/joined_members")
+        return set(found["joined"])
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        """Invite ``user_id``; already being invited or in the room is success."""
+        try:
+            await self.request(
+                "POST", f"/_matrix/client/v3/rooms/{q(room_id)}/invite", {"user_id": user_id}
+            )
+        except MatrixError as exc:
+            if exc.status == 403 and "already in the room" in exc.message:
+                return
+            raise
 
     async def send_event(
         self, room_id: str, content: dict[str, Any], txn_id: str, event_type: str = "m.room.message"

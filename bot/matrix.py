@@ -11,6 +11,8 @@
 - Decrypts commands in encrypted rooms (a DM opened from Element) and answers there, from
   a device cross-signed by the bot's own keys (``bot.crosssigning``), so that Element shows
   no "device not verified by its owner" warning on its replies.
+- Holds no server-admin token: it makes people's inbox rooms itself and has our Synapse
+  module complete their join (provisioning.matrix.inbox).
 """
 
 from __future__ import annotations
@@ -102,7 +104,6 @@ class MatrixBot:
             config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
         )
         self.answered = 0
-        self.admin = MatrixClient(config.homeserver.url, config.homeserver.admin_token)
         self.http: MatrixClient | None = None  # the bot's own token, once logged in
         self.worker = DeliveryWorker(
             engine,
@@ -477,7 +478,6 @@ class MatrixBot:
 
     async def close(self) -> None:
         await self.client.close()
-        await self.admin.close()
         if self.http is not None:
             await self.http.close()
 
@@ -495,8 +495,9 @@ class _Transport:
         snapshot = self.bot.service.directory.get()
         person = snapshot.view.people[person_id]
         primary = snapshot.primary(person)
+        assert self.bot.http is not None, "inboxes are made once the bot is logged in"
         return await ensure_inbox(
-            self.bot.admin,
+            self.bot.http,
             self.bot.engine,
             person_code=person.code,
             full_name=person.full_name,

@@ -5,13 +5,13 @@ and given one device (``DEVICE_ID``), so that its sends with a transaction id ar
 de-duplicated by Synapse for 24 h, across restarts (DESIGN.md: appservice senders without
 a device are de-duplicated only in memory).
 
-Joining rooms. "Tin tức" rooms are invite-only, created by the provisioning admin, and
-need power 50 to post. Before its first post into a room the bridge, **as the server
-admin** (``homeserver.admin_token``), force-joins the ghost (``POST
-/_synapse/admin/v1/join``) and raises the ghost's power to 50 by a read-modify-write of
-``m.room.power_levels`` that touches no other user. That is the whole use the bridge
-makes of the admin token: joining its own ghosts and giving them power in rooms it
-delivers to; it never creates rooms or changes anyone else. Done pairs are remembered in
+The bridge holds no server-admin token. What a ghost needs beyond a user, it asks our
+Synapse module for, with the appservice's own token (provisioning/identity/service_access.py,
+which refuses anything else): its display name, always "Cổng TTĐT …" (users cannot set
+names on this server), and, before its first post into a "Tin tức" room (invite-only,
+created by provisioning, power 50 to post), an invitation from the room's creator with
+power 50 there; the ghost then joins by itself. The module admits ghosts of this
+appservice into rooms tagged as news rooms only. Done pairs are remembered in
 ``bridge_ghost_rooms``; if a send is refused later (provisioning rewrote the power
 levels, someone kicked the ghost), the pair is forgotten and done again once.
 """
@@ -22,23 +22,23 @@ import asyncio
 import hashlib
 import logging
 import re
-from typing import Any
 
 from mautrix.api import Method, Path
 from mautrix.appservice import AppService, IntentAPI
 from mautrix.appservice.api.intent import IntentError
 from mautrix.errors import MatrixRequestError, MUserInUse
-from mautrix.types import PowerLevelStateEventContent, RoomID, UserID
+from mautrix.types import RoomID, UserID
 
 from bridge import post
 from bridge.db import BridgeStore, now_utc
-from provisioning.matrix.client import MatrixClient
+from provisioning.identity import service_api
+from provisioning.matrix.client import MatrixClient, MatrixError
 from provisioning.text import fold
 
 log = logging.getLogger(__name__)
 
 DEVICE_ID = "DIEUHANH_BRIDGE"
-POST_LEVEL = 50
+POST_LEVEL = service_api.POST_LEVEL
 
 
 class GhostError(RuntimeError):
@@ -65,14 +65,14 @@ class Ghosts:
     def __init__(
         self,
         appservice: AppService,
-        admin: MatrixClient,
+        homeserver: MatrixClient,
         store: BridgeStore,
         *,
         server_name: str,
         user_prefix: str,
     ) -> None:
         self.az = appservice
-        self.admin = admin
+        self.homeserver = homeserver  # with the appservice's token: our module's endpoints
         self.store = store
         self.server_name = server_name
         self.user_prefix = user_prefix
@@ -100,7 +100,7 @@ class Ghosts:
             if known is None:
                 await self._register(intent)
             if known is None or known[0] != displayname:
-                await intent.set_displayname(displayname)
+                await service_api.set_ghost_name(self.homeserver, user_id, displayname)
                 log.info("ghost %s is now %r", user_id, displayname)
             device_ready = bool(known and known[1])
             if not device_ready:
@@ -142,7 +142,7 @@ class Ghosts:
     # ------------------------------------------------------------------ rooms
 
     async def ensure_in_room(self, intent: IntentAPI, room_id: str) -> None:
-        """Joined and able to post in ``room_id`` (admin force-join + power 50)."""
+        """Joined and able to post in ``room_id`` (admitted by our module, then joined)."""
         user_id = str(intent.mxid)
         if user_id not in self._rooms:
             self._rooms[user_id] = self.store.ghost_rooms(user_id)
@@ -151,37 +151,31 @@ class Ghosts:
         async with self._lock(f"{user_id}|{room_id}"):
             if room_id in self._rooms[user_id]:
                 return
-            await self.admin.force_join(room_id, user_id)
-            await self._give_power(room_id, user_id)
+            try:
+                await service_api.admit_to_news_room(self.homeserver, room_id, user_id)
+            except MatrixError as exc:
+                if exc.status != 403:
+                    raise
+                raise GhostError(str(exc), _refusal_message(exc)) from None
+            await intent.join_room_by_id(RoomID(room_id))
             await self.az.state_store.joined(RoomID(room_id), UserID(user_id))
+            # what the ghost may do there now (mautrix checks it before each send)
+            await intent.get_power_levels(RoomID(room_id), ignore_cache=True, ensure_joined=False)
             self.store.ghost_room_ready(user_id, room_id, now_utc())
             self._rooms[user_id].add(room_id)
             log.info("ghost %s joined %s with power %d", user_id, room_id, POST_LEVEL)
-
-    async def _give_power(self, room_id: str, user_id: str) -> None:
-        levels: dict[str, Any] = await self.admin.get_state(room_id, "m.room.power_levels") or {}
-        events = levels.get("events") or {}
-        needed = events.get("m.room.message", levels.get("events_default", 0))
-        users = dict(levels.get("users") or {})
-        have = users.get(user_id, levels.get("users_default", 0))
-        if needed > POST_LEVEL:
-            raise GhostError(
-                f"posting in {room_id} needs power {needed}",
-                "phòng yêu cầu quyền đăng tin cao hơn mức dành cho cổng thông tin",
-            )
-        if have < POST_LEVEL:
-            users[user_id] = POST_LEVEL
-            levels["users"] = users
-            await self.admin.put_state(room_id, "m.room.power_levels", levels)
-        await self.az.state_store.set_power_levels(
-            RoomID(room_id), PowerLevelStateEventContent.deserialize(levels)
-        )
 
     async def forget_room(self, intent: IntentAPI, room_id: str) -> None:
         """Forget that the ghost is ready in a room (a send was refused): redo it next time."""
         user_id = str(intent.mxid)
         self._rooms.get(user_id, set()).discard(room_id)
         self.store.forget_ghost_room(user_id, room_id)
+
+
+def _refusal_message(exc: MatrixError) -> str:
+    if exc.data.get("reason") == service_api.NEEDS_POWER:
+        return "phòng yêu cầu quyền đăng tin cao hơn mức dành cho cổng thông tin"
+    return "cổng thông tin không được phép đăng tin vào phòng này"
 
 
 def is_refusal(exc: BaseException) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from bridge import sanitize
 from bridge.items import Image, NewsItem
+from provisioning.identity.service_api import GHOST_NAME_PREFIX
 
 #: Asia/Ho_Chi_Minh: UTC+7, no daylight saving since 1975 (no tz database needed).
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "Asia/Ho_Chi_Minh")
@@ -39,7 +40,7 @@ def _local(when: dt.datetime) -> dt.datetime:
 
 def ghost_displayname(unit_name: str) -> str:
     """ "Cổng TTĐT Trường THCS Đỗ Văn Dậy" (Synapse refuses names over 256 characters)."""
-    return f"Cổng TTĐT {unit_name}"[:256]
+    return f"{GHOST_NAME_PREFIX}{unit_name}"[:256]
 
 
 def news_tag(item: NewsItem) -> dict[str, Any]:

@@ -128,10 +128,11 @@ class BridgeService:
             ),
             limit=max(bridge.poll_concurrency * 2, 16),
         )
-        self.admin = MatrixClient(cfg.homeserver.url, cfg.homeserver.admin_token)
+        # the appservice's own token: no server-admin token in this network-facing process
+        self.homeserver = MatrixClient(cfg.homeserver.url, bridge.as_token)
         self.ghosts = Ghosts(
             self.appservice,
-            self.admin,
+            self.homeserver,
             self.store,
             server_name=cfg.homeserver.server_name,
             user_prefix=bridge.user_prefix,
@@ -160,8 +161,6 @@ class BridgeService:
             secure_cookies=cookies_secure(cfg.web),
             trusted_proxies=cfg.login.trusted_proxies,
         )
-        if not cfg.homeserver.admin_token:
-            log.warning("homeserver.admin_token is not set: ghosts cannot join news rooms")
 
     @property
     def page_url(self) -> str:
@@ -185,7 +184,7 @@ class BridgeService:
         with contextlib.suppress(AttributeError):
             await self.appservice.stop()
         with contextlib.suppress(AttributeError):
-            await self.admin.close()
+            await self.homeserver.close()
         with contextlib.suppress(AttributeError):
             await self.http.close()
         with contextlib.suppress(AttributeError):

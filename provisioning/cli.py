@@ -275,8 +275,16 @@ def apply(
     from provisioning.matrix.progress import RichProgress
 
     cfg = _config(config)
-    if not cfg.homeserver.admin_token:
-        errors.print("Thiếu homeserver.admin_token (hoặc DIEUHANH_HOMESERVER_ADMIN_TOKEN).")
+    try:
+        admin_token = cfg.homeserver.resolve_admin_token()
+    except ConfigError as exc:
+        errors.print(f"Cấu hình không hợp lệ: {exc}")
+        raise typer.Exit(2) from None
+    if not admin_token:
+        errors.print(
+            "Thiếu khoá quản trị máy chủ: đặt homeserver.admin_token_file (tệp chứa khoá) "
+            "hoặc biến DIEUHANH_HOMESERVER_ADMIN_TOKEN."
+        )
         raise typer.Exit(2)
     with RichProgress(console) as progress:
         try:

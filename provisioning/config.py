@@ -32,8 +32,24 @@ class HomeserverConfig:
     url: str = "http://127.0.0.1:8008"
     server_name: str = "dieuhanh.local"
     registration_shared_secret: str = ""
-    # Access token of a server admin, used by provisioning (the admin API).
+    # Access token of a server admin, for provisioning only (the admin API): given here
+    # (better: DIEUHANH_HOMESERVER_ADMIN_TOKEN) or in the file admin_token_file names.
+    # The bot and the bridge never use it.
     admin_token: str = ""
+    admin_token_file: str = ""
+
+    def resolve_admin_token(self) -> str:
+        """``admin_token`` if set, else the content of ``admin_token_file``; "" if neither."""
+        if self.admin_token or not self.admin_token_file:
+            return self.admin_token
+        try:
+            return Path(self.admin_token_file).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return ""
+        except OSError as exc:
+            raise ConfigError(
+                f"homeserver.admin_token_file: không đọc được {self.admin_token_file}: {exc}"
+            ) from None
 
 
 @dataclass

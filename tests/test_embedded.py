@@ -417,6 +417,20 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _services(pids: set[int]) -> dict[str, bytes]:
+    """The environment of each of our services (``-m bot``, ``-m bridge``) among ``pids``."""
+    found = {}
+    for pid in pids:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if b"-m" in argv and argv[argv.index(b"-m") + 1] in (b"bot", b"bridge"):
+            found[argv[argv.index(b"-m") + 1].decode()] = environ
+    return found
+
+
 @pytest.fixture
 def up_runs() -> Iterator[list[Up]]:
     """Started ``up`` processes; any left running are stopped, their children killed."""
@@ -447,8 +461,15 @@ def test_up_end_to_end(tmp_path: Path, up_runs: list[Up]) -> None:
     assert len(children) >= 3  # synapse, bot, bridge
 
     config = load_config(data_dir / "config.yaml", environ={})
-    admin = accounts.whoami(base_url, config.homeserver.admin_token)
+    admin_token = config.homeserver.resolve_admin_token()  # provisioning's, from its file
+    admin = accounts.whoami(base_url, admin_token)
     assert admin == f"@quantri:{config.homeserver.server_name}"
+    assert admin_token not in (data_dir / "config.yaml").read_text(encoding="utf-8")
+    services = _services(children)
+    assert sorted(services) == ["bot", "bridge"], services
+    for name, environ in services.items():  # the services hold no admin credential
+        assert admin_token.encode() not in environ, name
+        assert b"DIEUHANH_HOMESERVER_ADMIN_TOKEN=" not in environ, name
     ping = accounts.call(
         base_url,
         "POST",
@@ -464,16 +485,16 @@ def test_up_end_to_end(tmp_path: Path, up_runs: list[Up]) -> None:
     people, accounts_made = _count(engine, "people"), _count(engine, "matrix_accounts")
     engine.dispose()
     assert people == accounts_made > 0
-    some = accounts.call(
-        base_url, "GET", "/_synapse/admin/v2/users?limit=100", token=config.homeserver.admin_token
-    )["users"]
+    some = accounts.call(base_url, "GET", "/_synapse/admin/v2/users?limit=100", token=admin_token)[
+        "users"
+    ]
     assert len(some) > 40  # the demo's staff, the admin and the bot
     secrets_before = _contents(data_dir / "secrets")
     assert all(
         s not in first.output
         for s in (
-            config.homeserver.registration_shared_secret,
-            config.homeserver.admin_token,
+            (data_dir / "secrets" / "registration_shared_secret").read_text().strip(),
+            admin_token,
             config.bridge.as_token,
         )
     )

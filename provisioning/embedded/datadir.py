@@ -2,8 +2,9 @@
 
 Layout (under ``--data-dir``)::
 
-    config.yaml              our services' configuration (0600: holds tokens)
-    secrets/                 generated once (0700; files 0600)
+    config.yaml              our services' configuration (0600: holds their own tokens,
+                             never the server-admin token nor the registration secret)
+    secrets/                 generated once (0700; files 0600); admin_token: provisioning's
     appservices/bridge.yaml  the bridge's appservice registration (0600)
     synapse/                 homeserver.yaml, signing key, SQLite, media, logs
     directory.db             the directory (units, people, positions)
@@ -45,6 +46,8 @@ CONFIG_HEADER = """\
 # theo thư mục dữ liệu; các thiết lập khác (cổng SMS, địa chỉ web, tên hiển thị)
 # do quản trị viên tự sửa. Mọi thiết lập đều ghi đè được bằng biến môi trường
 # DIEUHANH_<MỤC>_<KHOÁ>, ví dụ DIEUHANH_DATABASE_URL.
+# Khoá quản trị máy chủ không nằm trong tệp này: chỉ phần đồng bộ danh bạ đọc nó
+# từ tệp homeserver.admin_token_file (secrets/admin_token).
 """
 
 
@@ -135,6 +138,8 @@ def init_data_dir(
     if _write_config(data.config_path, raw):
         written.append(data.config_path)
     config = load_config(data.config_path, environ={})
+    # kept in memory for `up` (creating the admin account), never written to config.yaml
+    config.homeserver.registration_shared_secret = secret["registration_shared_secret"]
 
     if write_if_changed(
         data.appservice_path,
@@ -151,7 +156,10 @@ def init_data_dir(
         registration_shared_secret=secret["registration_shared_secret"],
         appservice_files=[data.appservice_path],
         modules=modules
-        or [phone_login_module(config, {ADMIN_LOCALPART: secret["admin_password"]})],
+        or [
+            phone_login_module(config, {ADMIN_LOCALPART: secret["admin_password"]}),
+            service_access_module(config),
+        ],
     )
     written += [p for p, m in _snapshot(data.synapse_dir).items() if before.get(p) != m]
     for sub in ("bot", "demo"):
@@ -182,12 +190,26 @@ def phone_login_module(
     }
 
 
+SERVICE_ACCESS_MODULE = "provisioning.identity.service_access.ServiceAccess"
+
+
+def service_access_module(config: Config) -> dict[str, Any]:
+    """The Synapse module entry that gives the bot and the bridge their scoped operations."""
+    server_name = config.homeserver.server_name
+    return {
+        "module": SERVICE_ACCESS_MODULE,
+        "config": {
+            "bot_user_id": f"@{config.bot.localpart}:{server_name}",
+            "appservice_id": config.bridge.id,
+            "ghost_user_regex": ghost_user_regex(config.bridge, server_name),
+        },
+    }
+
+
 def store_admin_token(setup: EmbeddedSetup, token: str) -> None:
-    """Keep the admin's access token (secrets/admin_token and config.yaml)."""
+    """Keep the admin's access token in secrets/admin_token (named by
+    ``homeserver.admin_token_file``; never in config.yaml, which the services read)."""
     write_if_changed(setup.data.admin_token_path, token + "\n", SECRET_MODE)
-    raw = _read_raw_config(setup.data.config_path)
-    raw.setdefault("homeserver", {})["admin_token"] = token
-    _write_config(setup.data.config_path, raw)
     setup.config.homeserver.admin_token = token
 
 
@@ -208,16 +230,16 @@ def appservice_registration(bridge: BridgeConfig, server_name: str) -> dict[str,
         "sender_localpart": bridge.sender_localpart,
         "rate_limited": False,
         "namespaces": {
-            "users": [
-                {
-                    "exclusive": True,
-                    "regex": f"@{re.escape(bridge.user_prefix)}.*:{re.escape(server_name)}",
-                }
-            ],
+            "users": [{"exclusive": True, "regex": ghost_user_regex(bridge, server_name)}],
             "aliases": [],
             "rooms": [],
         },
     }
+
+
+def ghost_user_regex(bridge: BridgeConfig, server_name: str) -> str:
+    """The bridge's user namespace: its portal users, ``@<user_prefix>…:<server_name>``."""
+    return f"@{re.escape(bridge.user_prefix)}.*:{re.escape(server_name)}"
 
 
 def _apply_owned(
@@ -234,10 +256,11 @@ def _apply_owned(
         bot["store_path"] = str(data.root / "bot")
     hs["url"] = f"http://{LOOPBACK}:{port}"
     hs.setdefault("server_name", Config().homeserver.server_name)
-    hs["registration_shared_secret"] = secret["registration_shared_secret"]
-    token = stored_admin_token(data)
-    if token:
-        hs["admin_token"] = token
+    # Admin credentials stay out of the file the bot and the bridge read: the token is
+    # named by its file (provisioning reads it), the registration secret only `up` uses.
+    hs.pop("registration_shared_secret", None)
+    hs.pop("admin_token", None)
+    hs["admin_token_file"] = str(data.admin_token_path)
     bot["password"] = secret["bot_password"]
     raw.setdefault("login", {})["secret"] = secret["login_secret"]
     bridge["as_token"] = secret["as_token"]

@@ -37,6 +37,7 @@ class ChildSpec:
     argv: Sequence[str]
     cwd: Path | None = None
     env: Mapping[str, str] | None = None  # added to the supervisor's environment
+    unset_env: Sequence[str] = ()  # taken out of the environment it inherits
     log_path: Path | None = None  # write its output there instead of to the console
     critical: bool = True  # giving up on it stops the whole stack
 
@@ -130,7 +131,11 @@ class Supervisor:
 
     async def _spawn(self, child: Child) -> None:
         spec = child.spec
-        env = {**os.environ, **spec.env} if spec.env else None
+        env = None
+        if spec.env or spec.unset_env:
+            env = {**os.environ, **(spec.env or {})}
+            for name in spec.unset_env:
+                env.pop(name, None)
         child.process = await asyncio.create_subprocess_exec(
             *spec.argv,
             cwd=spec.cwd,

@@ -224,6 +224,12 @@ def write_synapse_config(
         # in through the phone-login module's service accounts.
         "password_config": {"localdb_enabled": False},
         "allow_guest_access": False,
+        # Display names carry titles ("Nguyễn Văn An · HT · THCS Đỗ Văn Dậy"): users cannot
+        # change theirs (403) nor give themselves another in a room (stripped from their
+        # member events); provisioning sets them through the admin API, the bridge names
+        # its portal users through our module (both are "by admin" in Synapse).
+        "enable_set_displayname": False,
+        "allow_per_room_profiles": False,
         "bcrypt_rounds": bcrypt_rounds,
         "federation_domain_whitelist": [],
         "trusted_key_servers": [],

@@ -104,12 +104,41 @@ async def _supervise(setup: EmbeddedSetup, demo: str) -> int:
     return code
 
 
+#: Admin credentials an operator may have exported for `dieuhanh apply`: no child inherits
+#: them (the admin token is provisioning's alone; the bot and the bridge hold their own).
+ADMIN_ENV = (
+    "DIEUHANH_HOMESERVER_ADMIN_TOKEN",
+    "DIEUHANH_HOMESERVER_REGISTRATION_SHARED_SECRET",
+)
+CHILD_ENV = {
+    "PYTHONUNBUFFERED": "1",
+    # config.yaml names the admin token's file for provisioning; the services get no name
+    "DIEUHANH_HOMESERVER_ADMIN_TOKEN_FILE": "",
+}
+
+
+def service_spec(setup: EmbeddedSetup, service: str) -> ChildSpec:
+    """How ``up`` runs the bot or the bridge: on config.yaml, without admin credentials."""
+    return ChildSpec(
+        service,
+        [sys.executable, "-m", service, "--config", str(setup.data.config_path)],
+        cwd=setup.data.root,
+        env=CHILD_ENV,
+        unset_env=ADMIN_ENV,
+    )
+
+
 async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup, demo: str) -> None:
     """Synapse, then the admin account and the demo, then our services; then the banner."""
-    env = {"PYTHONUNBUFFERED": "1"}
     log_offset = log_size(setup.synapse)
     synapse = await supervisor.start(
-        ChildSpec("synapse", setup.synapse.command(), cwd=setup.synapse.config_dir, env=env)
+        ChildSpec(
+            "synapse",
+            setup.synapse.command(),
+            cwd=setup.synapse.config_dir,
+            env=CHILD_ENV,
+            unset_env=ADMIN_ENV,
+        )
     )
     took = await _wait_for_synapse(setup, synapse, log_offset)
     log.info("synapse answered after %.1f s", took)
@@ -117,17 +146,9 @@ async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup, demo: str) 
     effective = load_config(setup.data.config_path)  # with environment overrides
     for line in await asyncio.to_thread(_load_demo_if_empty, effective, setup.data.demo_dir, demo):
         _say(line)
-    config = str(setup.data.config_path)
     started = {}
     for service in ("bot", "bridge"):
-        started[service] = await supervisor.start(
-            ChildSpec(
-                service,
-                [sys.executable, "-m", service, "--config", config],
-                cwd=setup.data.root,
-                env=env,
-            )
-        )
+        started[service] = await supervisor.start(service_spec(setup, service))
     if not await _wait_for_bridge(setup, started["bridge"]):
         _say("Cảnh báo: Synapse chưa liên lạc được với bridge; xem nhật ký của bridge ở trên.")
     _say(_banner(setup))

@@ -135,7 +135,8 @@ async def apply(
     """
     started = time.monotonic()
     result = ApplyResult()
-    async with MatrixClient(config.homeserver.url, config.homeserver.admin_token) as client:
+    admin_token = config.homeserver.resolve_admin_token()
+    async with MatrixClient(config.homeserver.url, admin_token) as client:
         admin = await client.whoami()
         async with apply_lock(engine, config.homeserver.server_name, wait=wait):
             revision = load_view(engine).revision

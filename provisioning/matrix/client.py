@@ -31,7 +31,7 @@ class MatrixError(RuntimeError):
     ) -> None:
         super().__init__(f"{method} {path}: {status} {errcode} {message}")
         self.status, self.errcode, self.message = status, errcode, message
-        self.data = data or {}  # the whole answer (e.g. the flows of a 401 asking for UIA)
+        self.data = data or {}  # the whole error body (the flows of a 401, our module's "reason")
 
 
 def q(value: str) -> str:
@@ -188,6 +188,22 @@ class MatrixClient:
     async def members(self, room_id: str) -> set[str]:
         found = await self.request("GET", f"/_synapse/admin/v1/rooms/{q(room_id)}/members")
         return set(found["members"])
+
+    async def joined_members(self, room_id: str) -> set[str]:
+        """Who is joined, asked as a member (client API, no admin needed)."""
+        found = await self.request("GET", f"/_matrix/client/v3/rooms/{q(room_id)}/joined_members")
+        return set(found["joined"])
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        """Invite ``user_id``; already being invited or in the room is success."""
+        try:
+            await self.request(
+                "POST", f"/_matrix/client/v3/rooms/{q(room_id)}/invite", {"user_id": user_id}
+            )
+        except MatrixError as exc:
+            if exc.status == 403 and "already in the room" in exc.message:
+                return
+            raise
 
     async def send_event(
         self, room_id: str, content: dict[str, Any], txn_id: str, event_type: str = "m.room.message"

@@ -1,9 +1,13 @@
 """Inbox rooms: one per person, the bot and them, created only when first needed.
 
 Creating 150,000 rooms up front would cost hours; a directive that no shared room covers
-exactly reaches the rest of its audience here. Created by the provisioning admin like every
-managed room (tagged, with a deterministic alias, so a retry or a lost mirror finds it
-again), the bot all-powerful, the person free to reply (replies acknowledge a directive).
+exactly reaches the rest of its audience here. The bot creates the room itself, with its
+own token (tagged, with a deterministic alias, so a retry or a lost mirror finds it
+again): as the creator it is all-powerful there (room version 12). It invites the person
+and asks our Synapse module to complete the join, which the module does only for a room
+the bot created, tagged as an inbox, holding nobody but the bot, for someone the bot
+invited (provisioning/identity/service_access.py). The person is free to reply (replies
+acknowledge a directive).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import hashlib
 
 from sqlalchemy import Engine
 
+from provisioning.identity.service_api import join_inbox
 from provisioning.matrix.apply import create_room_body, room_row
 from provisioning.matrix.client import MatrixClient, MatrixError
 from provisioning.matrix.layout import TAG_EVENT, Power, Purpose, RoomSpec
@@ -35,7 +40,7 @@ def inbox_spec(person_code: str, full_name: str, unit_code: str) -> RoomSpec:
         join_rule="invite",
         parent_key=None,
         alias=alias,
-        power=Power(0, ()),
+        power=Power(0, ()),  # the bot is the creator: never listed (room version 12)
     )
 
 
@@ -50,7 +55,10 @@ async def ensure_inbox(
     bot_user_id: str,
     server_name: str,
 ) -> str:
-    """The person's inbox room id, creating it (and joining both) the first time."""
+    """The person's inbox room id, creating it (and joining them) the first time.
+
+    ``client`` carries the bot's own access token.
+    """
     key = inbox_key(person_code)
     mirror = load_mirror(engine)
     row = mirror.rooms.get(key)
@@ -63,18 +71,20 @@ async def ensure_inbox(
         try:
             row.room_id = await client.create_room(create_room_body(spec, power))
             row.name, row.power_digest = spec.name, digest(power)
+            members = {bot_user_id}
         except MatrixError as exc:
             if exc.errcode != "M_ROOM_IN_USE":
                 raise
             row.room_id = await _adopt(client, spec, server_name)
-            members = await client.members(row.room_id)
+            members = await client.joined_members(row.room_id)
         writer.room(row)
+        writer.members(key, members)
         writer.flush()
-    for who in (bot_user_id, user_id):
-        if who not in members:
-            await client.force_join(row.room_id, who)
-            writer.joined(key, who)
-    writer.flush()
+    if user_id not in members:
+        await client.invite(row.room_id, user_id)
+        await join_inbox(client, row.room_id, user_id)
+        writer.joined(key, user_id)
+        writer.flush()
     return row.room_id
 
 

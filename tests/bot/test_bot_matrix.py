@@ -106,7 +106,6 @@ class Setup:
             "DIEUHANH_DATABASE_URL": self.db_url,
             "DIEUHANH_BOT_STORE_PATH": str(folder / "bot"),
             "DIEUHANH_HOMESERVER_URL": synapse.base_url,
-            "DIEUHANH_HOMESERVER_ADMIN_TOKEN": synapse.admin_token,
         }
         self.bot = BotProcess(self.env, synapse.config_path, folder / "bot.log")
         self.sessions: dict[str, tuple[str, str, str]] = {}

@@ -38,7 +38,6 @@ class BridgeProcess:
             **os.environ,
             "DIEUHANH_DATABASE_URL": news_world.db_url,
             "DIEUHANH_HOMESERVER_URL": news_world.synapse.base_url,
-            "DIEUHANH_HOMESERVER_ADMIN_TOKEN": news_world.synapse.admin_token,
             "DIEUHANH_WEB_LISTEN_PORT": str(self.port),
             "DIEUHANH_BRIDGE_POLL_INTERVAL_SECONDS": "3600",
             "DIEUHANH_BRIDGE_FEED_TIMEOUT_SECONDS": "1",

@@ -19,8 +19,8 @@ from sqlalchemy import Engine, case, func, select
 from provisioning.authority import NOBODY, Authority, authority_of
 from provisioning.bulk import cyclic_gc_paused
 from provisioning.db.models import DirectoryState, MatrixAccount, MatrixMember, MatrixRoom
+from provisioning.domain import primary_position
 from provisioning.matrix.inbox import inbox_key
-from provisioning.matrix.layout import primary_position
 from provisioning.matrix.mirror import ADMIN_KEY, APPLIED_REVISION, BOT_KEY, member_rows
 from provisioning.text import fold, name_sort_key
 from provisioning.view import DirectoryView, PersonView, UnitView, load_view

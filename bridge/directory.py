@@ -16,7 +16,8 @@ import time
 from sqlalchemy import Engine, select
 
 from provisioning.db.models import DirectoryState, MatrixAccount, MatrixRoom, Unit
-from provisioning.matrix.layout import MANAGER_POSITIONS, TEAM_MANAGER_POSITIONS, Purpose
+from provisioning.domain import MANAGER_POSITIONS, TEAM_MANAGER_POSITIONS
+from provisioning.matrix.layout import Purpose
 from provisioning.matrix.layout import unit_room_key as _room_key
 from provisioning.view import DirectoryView, PersonView, load_view
 from provisioning.vocab import UnitKind

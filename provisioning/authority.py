@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from provisioning.matrix.layout import MANAGER_POSITIONS, MANAGING_KINDS, school_of
+from provisioning.domain import MANAGER_POSITIONS, MANAGING_KINDS, school_of
 from provisioning.view import DirectoryView, PersonView, UnitView
 from provisioning.vocab import Position, UnitKind
 

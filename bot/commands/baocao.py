@@ -14,7 +14,7 @@ from bot.commands import CommandError, Context, command
 from bot.directives import store
 from bot.directives.message import VN
 from bot.reply import Reply
-from provisioning.matrix.layout import short_unit_name
+from provisioning.domain import short_unit_name
 from provisioning.text import format_number
 
 

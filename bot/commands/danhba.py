@@ -8,7 +8,7 @@ from urllib.parse import quote
 from bot.commands import Context, UsageError, command
 from bot.reply import Reply
 from provisioning import vocab
-from provisioning.matrix.layout import short_unit_name
+from provisioning.domain import short_unit_name
 from provisioning.phone import format_local
 from provisioning.view import PersonView
 

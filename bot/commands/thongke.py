@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.commands import CommandError, Context, UsageError, command
 from bot.reply import Reply, html_table, text_table
 from provisioning import stats, vocab
-from provisioning.matrix.layout import short_unit_name
+from provisioning.domain import short_unit_name
 from provisioning.text import fold, format_number
 from provisioning.view import UnitView
 from provisioning.vocab import Level

@@ -14,6 +14,7 @@ from typing import Any
 from bot.commands import CommandError
 from bot.directory import Asker, DirectorySnapshot
 from provisioning import vocab
+from provisioning.domain import school_of, short_unit_name
 from provisioning.matrix.layout import (
     OWNERSHIP_LABEL,
     ROLE_LABEL,
@@ -21,8 +22,6 @@ from provisioning.matrix.layout import (
     Role,
     ownership_class,
     role_of,
-    school_of,
-    short_unit_name,
 )
 from provisioning.text import compact, fold
 from provisioning.view import UnitView

@@ -12,7 +12,7 @@ from bot.directives.audience import Selection, audience
 from bot.directives.cover import DeliveryPlan, plan_delivery
 from bot.directives.store import NewDirective, create_directive
 from bot.directory import Asker, DirectorySnapshot
-from provisioning.matrix.layout import short_unit_name
+from provisioning.domain import short_unit_name
 from provisioning.text import format_number
 
 #: Rooms a directive may be delivered through (never discussion or news rooms).

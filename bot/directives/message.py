@@ -10,7 +10,7 @@ from typing import Any
 import nh3
 
 from provisioning import vocab
-from provisioning.matrix.layout import short_unit_name
+from provisioning.domain import primary_position, short_unit_name
 from provisioning.view import DirectoryView, PersonView
 
 VN = dt.timezone(dt.timedelta(hours=7))  # Asia/Ho_Chi_Minh, no DST
@@ -68,8 +68,6 @@ def clean_html(html: str) -> str:
 
 
 def sender_line(view: DirectoryView, person: PersonView) -> str:
-    from provisioning.matrix.layout import primary_position
-
     primary = primary_position(view, person)
     if primary is None:
         return person.full_name

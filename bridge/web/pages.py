@@ -14,7 +14,7 @@ from aiohttp import web
 from bridge import authority, post
 from bridge.db import Session
 from bridge.web.auth import LoginUnavailable, RateLimited
-from provisioning.matrix.layout import short_unit_name
+from provisioning.domain import short_unit_name
 from provisioning.view import DirectoryView, PersonView
 
 log = logging.getLogger(__name__)

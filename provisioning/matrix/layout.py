@@ -18,7 +18,6 @@ memberships and power — expressed with person codes, before any Matrix ID exis
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import re
@@ -27,9 +26,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from provisioning import vocab
+from provisioning.domain import (
+    MANAGER_POSITIONS,
+    MANAGING_KINDS,
+    TEAM_MANAGER_POSITIONS,
+    managing_unit,
+    primary_position,
+    school_of,
+    short_unit_name,
+)
 from provisioning.text import fold
 from provisioning.view import DirectoryView, PersonView, UnitView
-from provisioning.vocab import GROUP_ORDER, Level, Position, PositionGroup, UnitKind
+from provisioning.vocab import Level, Position, PositionGroup, UnitKind
 
 #: Custom state event carrying each managed room's identity (found again without our DB).
 TAG_EVENT = "vn.dieuhanh.room"
@@ -37,7 +45,6 @@ TAG_EVENT = "vn.dieuhanh.room"
 BOT = "@bot"
 
 MAX_DISPLAYNAME = 256
-MANAGING_KINDS = {UnitKind.DEPARTMENT, UnitKind.OFFICE, UnitKind.COMMUNE, UnitKind.CLUSTER}
 
 
 class Purpose(StrEnum):
@@ -88,15 +95,6 @@ _LEVEL_NAME = {
     Level.LC: "Liên cấp",
     Level.GDTX: "GDTX",
 }
-MANAGER_POSITIONS = {
-    Position.DIRECTOR,
-    Position.DEPUTY_DIRECTOR,
-    Position.HEAD,
-    Position.DEPUTY_HEAD,
-    Position.PRINCIPAL,
-    Position.VICE_PRINCIPAL,
-}
-TEAM_MANAGER_POSITIONS = {Position.TEAM_LEADER, Position.TEAM_DEPUTY}
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,24 +154,6 @@ class Layout:
 # ------------------------------------------------------------------------------ naming
 
 
-@functools.cache
-def short_unit_name(name: str) -> str:
-    """ "Trường THCS Đỗ Văn Dậy" → "THCS Đỗ Văn Dậy"; "Trường Mầm non Hoa Sen" → "MN Hoa Sen"."""
-    text = re.sub(r"^Trường\s+", "", name)
-    for long, abbr in (
-        ("Mầm non", "MN"),
-        ("Tiểu học", "TH"),
-        ("Trung học cơ sở", "THCS"),
-        ("Trung học phổ thông", "THPT"),
-        ("Sở Giáo dục và Đào tạo", "Sở GD&ĐT"),
-        ("Phòng Giáo dục và Đào tạo", "Phòng GD&ĐT"),
-        ("Giáo dục thường xuyên", "GDTX"),
-    ):
-        if text.startswith(long):
-            return abbr + text[len(long) :]
-    return text
-
-
 def localpart_base(full_name: str) -> str:
     """A readable, stable localpart stem from a name: "Nguyễn Văn An" → "nguyenvanan".
 
@@ -194,22 +174,6 @@ def room_alias(unit_code: str, *parts: str) -> str:
 # ------------------------------------------------------------------------------ layout
 
 
-def primary_position(view: DirectoryView, person: PersonView) -> tuple[Position, UnitView] | None:
-    """The position a person is best known by: management first, then teaching, then staff."""
-    held = [
-        (pos, view.units[unit_id])
-        for unit_id, pos in person.positions
-        if unit_id in view.units and view.units[unit_id].active
-    ]
-    if not held:
-        return None
-    return min(held, key=lambda h: _RANK[h[0]])
-
-
-#: Management before teaching before staff; within a group, the order of ``Position``.
-_RANK = {p: (GROUP_ORDER.index(p.group), i) for i, p in enumerate(Position)}
-
-
 def displayname(
     view: DirectoryView, person: PersonView, primary: tuple[Position, UnitView] | None = None
 ) -> str:
@@ -226,18 +190,6 @@ def displayname(
     if len(name) + len(suffix) > MAX_DISPLAYNAME:  # Synapse refuses longer in member events
         name = name[: max(MAX_DISPLAYNAME - len(suffix) - 1, 1)].rstrip() + "…"
     return (name + suffix)[:MAX_DISPLAYNAME]
-
-
-def school_of(view: DirectoryView, unit: UnitView) -> UnitView | None:
-    """The school a unit belongs to (itself, or the school above a tổ)."""
-    if unit.kind is UnitKind.SCHOOL:
-        return unit
-    return next((u for u in view.ancestors(unit.id) if u.kind is UnitKind.SCHOOL), None)
-
-
-def managing_unit(view: DirectoryView, school: UnitView) -> UnitView | None:
-    """The nearest unit above a school that manages it (office, xã/phường, cụm or the Sở)."""
-    return next((u for u in view.ancestors(school.id) if u.kind in MANAGING_KINDS), None)
 
 
 def role_of(position: Position) -> Role:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from provisioning.matrix.layout import primary_position
+from provisioning.domain import primary_position
 from provisioning.matrix.mirror import Mirror
 from provisioning.view import DirectoryView
 

@@ -17,7 +17,7 @@ def user_id(code: str) -> str:
 
 def directory_with_accounts(preset: str, database: Path) -> Engine:
     """Import the preset (generated once under bench/out/) into a new SQLite file."""
-    from provisioning.db import open_directory
+    from dieuhanh.db import open_database
     from provisioning.db.models import MatrixAccount, Person
     from provisioning.demo import write_demo
     from provisioning.importer import import_paths
@@ -25,7 +25,7 @@ def directory_with_accounts(preset: str, database: Path) -> Engine:
     data = ROOT / "bench" / "out" / preset
     if not (data / "nhan_su.csv").exists():
         write_demo(data, preset)
-    engine = open_directory(f"sqlite:///{database}")
+    engine = open_database(f"sqlite:///{database}")
     started = time.perf_counter()
     import_paths(engine, sorted(data.glob("*.csv")))
     print(f"imported {preset} in {time.perf_counter() - started:.1f} s")

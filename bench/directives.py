@@ -149,10 +149,10 @@ async def run(args) -> None:
     from bot.directives.compose import preview, save
     from bot.directives.worker import DeliveryWorker
     from bot.directory import DirectoryCache, DirectorySnapshot
-    from provisioning.embedded import accounts
-    from provisioning.embedded.datadir import ADMIN_LOCALPART, init_data_dir
-    from provisioning.embedded.ports import free_port
-    from provisioning.embedded.synapse import (
+    from dieuhanh.embedded import accounts
+    from dieuhanh.embedded.datadir import ADMIN_LOCALPART, init_data_dir
+    from dieuhanh.embedded.ports import free_port
+    from dieuhanh.embedded.synapse import (
         start_synapse,
         stop_process,
         wait_for_background_updates,

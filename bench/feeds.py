@@ -101,15 +101,15 @@ async def run(args: argparse.Namespace, urls: list[str], db_url: str) -> list[tu
     import aiohttp
     from sqlalchemy import insert, update
 
-    from bridge.db import BridgeStore, now_utc
+    from bridge.config import BridgeConfig
+    from bridge.db.models import BridgeFeed
+    from bridge.db.store import BridgeStore, now_utc
     from bridge.directory import BridgeDirectory
     from bridge.poller import Poller
-    from provisioning.config import BridgeConfig
-    from provisioning.db import open_directory
-    from provisioning.db.bridge_models import BridgeFeed
+    from dieuhanh.db import open_database
     from provisioning.db.models import MatrixRoom, Unit
 
-    engine = open_directory(db_url)
+    engine = open_database(db_url)
     with engine.begin() as conn:
         conn.execute(
             insert(Unit),
@@ -173,8 +173,8 @@ def main() -> None:
     args = parser.parse_args()
     low, high = (float(x) / 1000 for x in args.latency_ms.split("-"))
 
-    from provisioning.config import BridgeConfig
-    from provisioning.embedded.ports import free_port
+    from bridge.config import BridgeConfig
+    from dieuhanh.embedded.ports import free_port
 
     port = free_port()
     ready = multiprocessing.Event()

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, insert
 
-from provisioning.config import Config
+from dieuhanh.config import Config
 from provisioning.db import open_directory
 from provisioning.demo import write_demo
 from provisioning.importer import import_paths

@@ -58,19 +58,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from provisioning.config import Config
-from provisioning.db import open_directory
-from provisioning.demo import write_demo
-from provisioning.embedded import accounts
-from provisioning.embedded.datadir import ADMIN_LOCALPART, init_data_dir
-from provisioning.embedded.files import tail
-from provisioning.embedded.ports import free_port
-from provisioning.embedded.synapse import (
+from dieuhanh.config import Config
+from dieuhanh.db import open_database
+from dieuhanh.embedded import accounts
+from dieuhanh.embedded.datadir import ADMIN_LOCALPART, init_data_dir
+from dieuhanh.embedded.files import tail
+from dieuhanh.embedded.ports import free_port
+from dieuhanh.embedded.synapse import (
     start_synapse,
     stop_process,
     wait_for_background_updates,
     wait_until_ready,
 )
+from provisioning.demo import write_demo
 from provisioning.importer import import_paths
 from provisioning.matrix import apply as apply_module
 from provisioning.matrix.apply import EXTERNAL_PROVIDER, apply
@@ -617,7 +617,7 @@ def main() -> None:
 
         t = time.perf_counter()
         paths = write_demo(workdir / "demo", args.preset)
-        engine = open_directory(f"sqlite:///{workdir / 'directory.db'}")
+        engine = open_database(f"sqlite:///{workdir / 'directory.db'}")
         imported = import_paths(engine, paths)
         print(
             f"{args.preset}: generated and imported {imported.rows_read} rows in "

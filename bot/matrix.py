@@ -54,13 +54,14 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.commands import Incoming
+from bot.config import BotSettings
 from bot.crosssigning.server import CrossSigning, password_reauth
+from bot.db.models import BotEvent
 from bot.directives import store
 from bot.directives.worker import DeliveryWorker
 from bot.reply import Reply
 from bot.service import BotService
-from provisioning.config import Config
-from provisioning.db.models import BotEvent, DirectoryState
+from provisioning.db.models import DirectoryState
 from provisioning.matrix.client import MatrixClient
 from provisioning.matrix.inbox import ensure_inbox
 
@@ -89,7 +90,7 @@ def _txn(kind: str, event_id: str) -> str:
 
 
 class MatrixBot:
-    def __init__(self, config: Config, engine: Engine, service: BotService) -> None:
+    def __init__(self, config: BotSettings, engine: Engine, service: BotService) -> None:
         self.config = config
         self.engine = engine
         self.service = service

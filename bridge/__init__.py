@@ -1,6 +1,6 @@
 """The bridge (a mautrix appservice): portal news into Matrix.
 
-``python -m bridge --config data/config.yaml`` (started by ``dieuhanh up``). It
+``dieuhanh bridge --config data/config.yaml`` (started by ``dieuhanh up``). It
 
 - relays each unit's RSS/Atom feed into the unit's "Tin tức" room (poller.py, feeds.py),
   posted by a ghost per portal, "Cổng TTĐT <unit>" (ghosts.py, post.py, delivery.py);

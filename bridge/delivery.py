@@ -23,7 +23,7 @@ from mautrix.appservice import IntentAPI
 from mautrix.types import EventType, RoomID
 
 from bridge import post
-from bridge.db import BridgeStore, Delivery, now_utc
+from bridge.db.store import BridgeStore, Delivery, now_utc
 from bridge.directory import BridgeDirectory
 from bridge.ghosts import DEVICE_ID, GhostError, Ghosts, is_refusal
 from bridge.items import Image, NewsItem

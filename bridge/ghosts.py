@@ -30,7 +30,7 @@ from mautrix.errors import MatrixRequestError, MUserInUse
 from mautrix.types import RoomID, UserID
 
 from bridge import post
-from bridge.db import BridgeStore, now_utc
+from bridge.db.store import BridgeStore, now_utc
 from provisioning.identity import service_api
 from provisioning.matrix.client import MatrixClient, MatrixError
 from provisioning.text import fold

@@ -20,7 +20,7 @@ from mautrix.appservice import IntentAPI
 from PIL import Image as PILImage
 
 from bridge import outbound
-from bridge.db import BridgeStore, image_filename, now_utc
+from bridge.db.store import BridgeStore, image_filename, now_utc
 from bridge.feeds import USER_AGENT
 from bridge.items import Image, NewsItem
 

@@ -27,10 +27,10 @@ from typing import Protocol
 import aiohttp
 
 from bridge import feeds, post
-from bridge.db import BridgeStore, FeedState, now_utc
+from bridge.config import BridgeConfig
+from bridge.db.store import BridgeStore, FeedState, now_utc
 from bridge.directory import BridgeDirectory
 from bridge.items import NewsItem
-from provisioning.config import BridgeConfig
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The running bridge: appservice listener, ghosts, feed poller, delivery, web listener.
 
-``BridgeService(config, engine)`` is what ``python -m bridge`` runs (and what the tests
+``BridgeService(config, engine)`` is what ``dieuhanh bridge`` runs (and what the tests
 start in-process): ``start()`` opens both listeners and, unless told not to, the poll
 loop; ``stop()`` closes everything. Two listeners:
 
@@ -26,7 +26,8 @@ from mautrix.client.state_store import MemoryStateStore
 from sqlalchemy import Engine
 
 from bridge import outbound
-from bridge.db import BridgeStore
+from bridge.config import BridgeSettings
+from bridge.db.store import BridgeStore
 from bridge.delivery import Deliverer
 from bridge.directory import BridgeDirectory
 from bridge.ghosts import Ghosts
@@ -34,7 +35,6 @@ from bridge.media import Media
 from bridge.poller import Poller
 from bridge.web import make_web_app, templates
 from bridge.web.auth import Auth, cookies_secure
-from provisioning.config import Config
 from provisioning.matrix.client import MatrixClient
 
 log = logging.getLogger("bridge")
@@ -74,7 +74,7 @@ def hs_token_middleware(hs_token: str):
 
 
 class BridgeService:
-    def __init__(self, config: Config, engine: Engine) -> None:
+    def __init__(self, config: BridgeSettings, engine: Engine) -> None:
         self.config = config
         self.engine = engine
         self.store = BridgeStore(engine)

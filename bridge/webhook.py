@@ -7,7 +7,7 @@
                 "image": "https://…/anh.jpg"}],
      "targets": ["<unit code>", …]}
 
-- 401: no token, or not a token of any unit (tokens: ``python -m bridge token <unit>``,
+- 401: no token, or not a token of any unit (tokens: ``dieuhanh webhook token <unit>``,
   stored hashed; or ``bridge.webhook_tokens`` in the configuration).
 - 400: not JSON, or a missing/invalid field — the answer names it (``"field"``).
 - 403: a target outside U's authority (U and the units below it); the answer lists them
@@ -30,7 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from bridge import authority, post, sanitize
-from bridge.db import now_utc
+from bridge.db.store import now_utc
 from bridge.feeds import MAX_ID_CHARS, MAX_TITLE_CHARS
 
 log = logging.getLogger(__name__)

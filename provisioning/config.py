@@ -1,5 +1,9 @@
 """Configuration: one YAML file, every key overridable from the environment.
 
+This module holds the loader and provisioning's own sections (homeserver, database, sms,
+login, provisioning); the bot and the bridge define theirs (``bot.config``,
+``bridge.config``) and the application puts them together (``dieuhanh.config``).
+
 Each setting ``section.key`` can be replaced by the environment variable
 ``DIEUHANH_SECTION_KEY`` (upper case), so that secrets need not live in the
 file: ``DIEUHANH_BOT_PASSWORD``, ``DIEUHANH_BRIDGE_AS_TOKEN``, …
@@ -16,11 +20,12 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
 ENV_PREFIX = "DIEUHANH"
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -58,45 +63,6 @@ class DatabaseConfig:
 
 
 @dataclass
-class BotConfig:
-    localpart: str = "dieuhanh"
-    display_name: str = "Điều hành"
-    password: str = ""
-    store_path: str = "data/bot"
-    delivery_concurrency: int = 16
-
-
-@dataclass
-class BridgeConfig:
-    id: str = "dieuhanh-bridge"
-    listen_host: str = "127.0.0.1"
-    listen_port: int = 29340
-    sender_localpart: str = "tintuc"
-    user_prefix: str = "cong_"
-    as_token: str = ""
-    hs_token: str = ""
-    # news relay (bridge/poller.py, bridge/feeds.py)
-    poll_interval_seconds: int = 900
-    poll_concurrency: int = 8
-    feed_timeout_seconds: float = 20.0
-    max_feed_bytes: int = 1_000_000
-    max_feed_items: int = 50
-    first_sight_items: int = 3
-    max_new_items_per_poll: int = 10
-    max_backoff_seconds: int = 21_600
-    failure_report_after: int = 4
-    summary_chars: int = 400
-    max_image_bytes: int = 5_000_000
-    # outbound fetching (bridge/outbound.py): private networks are refused unless allowed
-    allow_private_addresses: bool = False
-    allowed_networks: str = ""
-    # CMS webhook: unit code → token (prefer `python -m bridge token <unit>`, stored hashed)
-    webhook_tokens: dict[str, str] = field(default_factory=dict)
-    # "Gửi thông báo" admin page
-    admin_session_hours: int = 12
-
-
-@dataclass
 class SmsHttpConfig:
     url: str = ""
     method: str = "POST"
@@ -109,13 +75,6 @@ class SmsConfig:
     gateway: str = "file"
     file_path: str = "data/sms.jsonl"
     http: SmsHttpConfig = field(default_factory=SmsHttpConfig)
-
-
-@dataclass
-class WebConfig:
-    listen_host: str = "127.0.0.1"
-    listen_port: int = 29341
-    public_base_url: str = ""
 
 
 @dataclass
@@ -150,23 +109,38 @@ def exceeds_removal_share(removed: int, total: int, share: float) -> bool:
     return removed > max(share * total, REMOVALS_ALWAYS_ALLOWED)
 
 
-@dataclass
-class Config:
-    homeserver: HomeserverConfig = field(default_factory=HomeserverConfig)
-    database: DatabaseConfig = field(default_factory=DatabaseConfig)
-    bot: BotConfig = field(default_factory=BotConfig)
-    bridge: BridgeConfig = field(default_factory=BridgeConfig)
-    sms: SmsConfig = field(default_factory=SmsConfig)
-    web: WebConfig = field(default_factory=WebConfig)
-    provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
-    login: LoginConfig = field(default_factory=LoginConfig)
+@dataclass(frozen=True)
+class ServiceUsers:
+    """The accounts of our services that provisioning creates or gives power to: the bot
+    and the bridge's portal users (a localpart prefix). The application derives them from
+    the bot's and the bridge's own settings."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    bot_localpart: str = "dieuhanh"
+    bot_display_name: str = "Điều hành"
+    portal_prefix: str = "cong_"
+
+    def bot_user_id(self, server_name: str) -> str:
+        return f"@{self.bot_localpart}:{server_name}"
 
 
-def load_config(path: Path | str | None, environ: Mapping[str, str] | None = None) -> Config:
-    """Read ``path`` (if given and present), then apply environment overrides."""
+class ProvisioningSettings(Protocol):
+    """What provisioning reads of the application's configuration."""
+
+    homeserver: HomeserverConfig
+    database: DatabaseConfig
+    provisioning: ProvisioningConfig
+    login: LoginConfig
+    sms: SmsConfig
+
+    @property
+    def service_users(self) -> ServiceUsers: ...
+
+
+def load_sections(
+    cls: type[T], path: Path | str | None, environ: Mapping[str, str] | None = None
+) -> T:
+    """Read ``path`` (if given and present) into the dataclass ``cls`` (one field per
+    section), then apply environment overrides ``DIEUHANH_<SECTION>_<KEY>``."""
     data: dict[str, Any] = {}
     if path is not None and Path(path).exists():
         try:
@@ -177,7 +151,7 @@ def load_config(path: Path | str | None, environ: Mapping[str, str] | None = Non
             raise ConfigError(f"{path}: tệp cấu hình phải là một bảng khoá: giá trị")
         data = loaded or {}
     env = os.environ if environ is None else environ
-    return _build(Config, data, str(path or "config"), (ENV_PREFIX,), env)
+    return _build(cls, data, str(path or "config"), (ENV_PREFIX,), env)
 
 
 def _build(cls: type, data: Any, where: str, env_path: tuple[str, ...], env: Mapping[str, str]):
@@ -251,9 +225,3 @@ def _coerce(hint: Any, value: Any, where: str, *, from_env: bool) -> Any:
             raise ConfigError(f"{where}: phải là một chuỗi")
         return str(value)
     return value
-
-
-def resolve_path(base: Path, value: str) -> Path:
-    """A path from the config, relative to the directory holding the config file."""
-    path = Path(value)
-    return path if path.is_absolute() else base / path

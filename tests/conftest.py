@@ -1,7 +1,7 @@
 """Shared fixtures: a real Synapse, configured exactly as ``dieuhanh up`` configures it.
 
 The ``synapse`` fixture lays out a data directory with the same code as
-``up`` (provisioning.embedded.datadir), starts Synapse from the installed
+``up`` (dieuhanh.embedded.datadir), starts Synapse from the installed
 package on a free loopback port, registers an admin, and stops it at the end
 of the session. It is synchronous, so any test style can use it.
 """
@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 import yaml
 
-from provisioning.config import BridgeConfig
-from provisioning.embedded import accounts
-from provisioning.embedded.datadir import ADMIN_LOCALPART, EmbeddedSetup, init_data_dir
-from provisioning.embedded.files import tail
-from provisioning.embedded.ports import free_port
-from provisioning.embedded.synapse import (
+from bridge.config import BridgeConfig
+from dieuhanh.embedded import accounts
+from dieuhanh.embedded.datadir import ADMIN_LOCALPART, EmbeddedSetup, init_data_dir
+from dieuhanh.embedded.files import tail
+from dieuhanh.embedded.ports import free_port
+from dieuhanh.embedded.synapse import (
     start_synapse,
     stop_process,
     wait_for_background_updates,
@@ -209,11 +209,14 @@ def _running_synapse(
     root: Path, edit_config: Callable[[dict[str, Any]], None] | None, overrides: str
 ) -> Iterator[SynapseServer]:
     setup = init_data_dir(root, free_port())
+    raw = yaml.safe_load(setup.data.config_path.read_text(encoding="utf-8"))
+    # ports of our own listeners picked at random: `up`'s defaults would be taken by the
+    # first of several test sessions (xdist workers, other checkouts) on this machine
+    raw["bridge"]["listen_port"], raw["web"]["listen_port"] = free_port(), free_port()
     if edit_config is not None:
-        raw = yaml.safe_load(setup.data.config_path.read_text(encoding="utf-8"))
         edit_config(raw)
-        setup.data.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-        setup = init_data_dir(root, setup.synapse.port)
+    setup.data.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    setup = init_data_dir(root, setup.synapse.port)
     (setup.synapse.conf_d / "tests.yaml").write_text(overrides, encoding="utf-8")
     output_path = setup.synapse.config_dir / "stdout.log"
     with output_path.open("wb") as output:

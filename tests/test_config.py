@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioning.config import Config, ConfigError, load_config
+from dieuhanh.config import Config, ConfigError, load_config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 

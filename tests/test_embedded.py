@@ -21,13 +21,13 @@ import pytest
 import yaml
 from sqlalchemy import text
 
-from provisioning.config import load_config
-from provisioning.db import open_directory
-from provisioning.embedded import accounts
-from provisioning.embedded.datadir import ADMIN_LOCALPART, init_data_dir
-from provisioning.embedded.ports import LOOPBACK, free_port
-from provisioning.embedded.supervisor import Child, ChildSpec, RestartPolicy, Supervisor
-from provisioning.embedded.synapse import RATE_LIMITS, probe
+from dieuhanh.config import load_config
+from dieuhanh.db import open_database
+from dieuhanh.embedded import accounts
+from dieuhanh.embedded.datadir import ADMIN_LOCALPART, init_data_dir
+from dieuhanh.embedded.ports import LOOPBACK, free_port
+from dieuhanh.embedded.supervisor import Child, ChildSpec, RestartPolicy, Supervisor
+from dieuhanh.embedded.synapse import RATE_LIMITS, probe
 from tests.conftest import SynapseServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def test_admin_token_is_a_server_admin(synapse: SynapseServer) -> None:
 def test_bridge_answers_synapse_ping(synapse: SynapseServer) -> None:
     """Synapse loads up's appservice registration and reaches the bridge with the hs_token."""
     bridge = subprocess.Popen(
-        [sys.executable, "-m", "bridge", "--config", str(synapse.config_path)],
+        [sys.executable, "-m", "dieuhanh", "bridge", "--config", str(synapse.config_path)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -347,7 +347,7 @@ class Up:
             [
                 sys.executable,
                 "-m",
-                "provisioning.cli",
+                "dieuhanh",
                 "up",
                 "--data-dir",
                 str(data_dir),
@@ -418,7 +418,7 @@ def _descendants(pid: int) -> set[int]:
 
 
 def _services(pids: set[int]) -> dict[str, bytes]:
-    """The environment of each of our services (``-m bot``, ``-m bridge``) among ``pids``."""
+    """The environment of each of our services (``dieuhanh bot|bridge``) among ``pids``."""
     found = {}
     for pid in pids:
         try:
@@ -426,8 +426,8 @@ def _services(pids: set[int]) -> dict[str, bytes]:
             environ = Path(f"/proc/{pid}/environ").read_bytes()
         except OSError:
             continue
-        if b"-m" in argv and argv[argv.index(b"-m") + 1] in (b"bot", b"bridge"):
-            found[argv[argv.index(b"-m") + 1].decode()] = environ
+        if argv[1:3] == [b"-m", b"dieuhanh"] and argv[3] in (b"bot", b"bridge"):
+            found[argv[3].decode()] = environ
     return found
 
 
@@ -481,7 +481,7 @@ def test_up_end_to_end(tmp_path: Path, up_runs: list[Up]) -> None:
     # a newcomer's first run ends with working accounts for the demo's staff
     first.wait_for("Đã đồng bộ danh bạ vào Matrix", timeout=300)
     assert "lỗi" not in first.lines[-1], first.output
-    engine = open_directory(config.database.url)
+    engine = open_database(config.database.url)
     people, accounts_made = _count(engine, "people"), _count(engine, "matrix_accounts")
     engine.dispose()
     assert people == accounts_made > 0
@@ -504,7 +504,7 @@ def test_up_end_to_end(tmp_path: Path, up_runs: list[Up]) -> None:
         [
             sys.executable,
             "-m",
-            "provisioning.cli",
+            "dieuhanh",
             "up",
             "--data-dir",
             str(data_dir),
@@ -545,7 +545,7 @@ def test_up_refuses_a_busy_port(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "provisioning.cli",
+                "dieuhanh",
                 "up",
                 "--data-dir",
                 str(tmp_path / "data"),

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
 
-from provisioning.db.models import (
+from bot.db.models import (
     Directive,
     DirectiveDelivery,
     DirectiveDraft,

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from bridge.db import BridgeStore, Session, now_utc
-from provisioning.config import WebConfig
+from bridge.config import WebConfig
+from bridge.db.store import BridgeStore, Session, now_utc
 from provisioning.identity.client_ip import IPNetwork, client_address, parse_networks
 from provisioning.identity.csrf import cookies_must_be_secure
 

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bridge import authority, post
-from bridge.db import Session
+from bridge.db.store import Session
 from bridge.web.auth import LoginUnavailable, RateLimited
 from provisioning.domain import short_unit_name
 from provisioning.view import DirectoryView, PersonView

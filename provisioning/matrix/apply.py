@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from provisioning.bulk import cyclic_gc_paused
-from provisioning.config import Config
+from provisioning.config import ProvisioningSettings
 from provisioning.matrix.client import MatrixClient, MatrixError
 from provisioning.matrix.layout import TAG_EVENT, Layout, RoomSpec, build_layout, localpart_base
 from provisioning.matrix.lock import apply_lock
@@ -84,11 +84,11 @@ class Context:
     admin_user_id: str
 
 
-def bot_user_id(config: Config) -> str:
-    return f"@{config.bot.localpart}:{config.homeserver.server_name}"
+def bot_user_id(config: ProvisioningSettings) -> str:
+    return config.service_users.bot_user_id(config.homeserver.server_name)
 
 
-def make_plan(engine: Engine, config: Config, admin_user_id: str | None = None):
+def make_plan(engine: Engine, config: ProvisioningSettings, admin_user_id: str | None = None):
     """The plan from the directory and the mirror alone (no HTTP call).
 
     Returns (plan, layout, mirror, context). The admin's user id is the one recorded by
@@ -119,7 +119,7 @@ def make_plan(engine: Engine, config: Config, admin_user_id: str | None = None):
 
 async def apply(
     engine: Engine,
-    config: Config,
+    config: ProvisioningSettings,
     *,
     allow_mass_removal: bool = False,
     wait: bool = False,
@@ -164,7 +164,7 @@ async def apply(
 
 
 async def deactivate_departures(
-    engine: Engine, config: Config, *, concurrency: int = 16
+    engine: Engine, config: ProvisioningSettings, *, concurrency: int = 16
 ) -> ApplyResult:
     """Deactivate (and so log out everywhere) the accounts of people marked departed,
     nothing else; what ``dieuhanh import`` runs right after marking them.
@@ -187,7 +187,7 @@ class _Run:
 
     client: MatrixClient
     engine: Engine
-    config: Config
+    config: ProvisioningSettings
     admin: str
     concurrency: int
     progress: Callable[[Plan], Progress] | None
@@ -232,7 +232,7 @@ class Executor:
         self,
         client: MatrixClient,
         engine: Engine,
-        config: Config,
+        config: ProvisioningSettings,
         ctx: Context,
         layout: Layout,
         mirror: Mirror,
@@ -373,7 +373,7 @@ class Executor:
         row = self.mirror.rooms[op.room]
         if row.power_digest == want:
             return  # set when the room was created in this run
-        ghosts = f"@{self.config.bridge.user_prefix}"
+        ghosts = f"@{self.config.service_users.portal_prefix}"
         if spec.purpose.value == "news":
             # the bridge gives its portal ghosts power to post news: keep them
             current = await self.client.get_state(room_id, "m.room.power_levels") or {}
@@ -416,7 +416,7 @@ class Executor:
 
     async def _create_bot(self, op: Op) -> None:
         # no password here: the bot logs in as a service account of the phone-login module
-        body: dict[str, Any] = {"displayname": self.config.bot.display_name}
+        body: dict[str, Any] = {"displayname": self.config.service_users.bot_display_name}
         await self.client.put_user(op.user_id, body)
         await self.client.lift_rate_limits(op.user_id)
         set_state(self.writer.engine, BOT_KEY, op.user_id)

@@ -19,8 +19,8 @@ import pytest
 from nio import AsyncClient, AsyncClientConfig, RoomMessageNotice
 from typer.testing import CliRunner
 
-from provisioning.cli import app
-from provisioning.db import open_directory
+from dieuhanh.cli import app
+from dieuhanh.db import open_database
 from provisioning.matrix.apply import apply
 from provisioning.matrix.mirror import load_mirror
 
@@ -41,7 +41,7 @@ class BotProcess:
         self.log = self.log_path.open("ab")
         offset = self.log_path.stat().st_size
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(self.config_path)],
+            [sys.executable, "-m", "dieuhanh", "bot", "--config", str(self.config_path)],
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
@@ -86,7 +86,7 @@ class Setup:
                 ]
             )
         self.db_url = f"sqlite:///{folder / 'directory.db'}"
-        self.engine = open_directory(self.db_url)
+        self.engine = open_database(self.db_url)
         from provisioning.importer import import_paths
 
         import_paths(

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from provisioning.embedded.ports import free_port
+from dieuhanh.embedded.ports import free_port
 
 
 @dataclass

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.db import BridgeStore
+from bridge.db.store import BridgeStore
 from bridge.post import NEWS_KEY
-from provisioning.embedded.ports import free_port
+from dieuhanh.embedded.ports import free_port
 
 from ..identity.test_browser import ARGS, CHROMIUM, REQUIRED
 from ..identity.test_login import sms_to
@@ -48,7 +48,14 @@ class BridgeProcess:
     def start(self) -> None:
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "--config", str(self.nw.synapse.config_path)],
+            [
+                sys.executable,
+                "-m",
+                "dieuhanh",
+                "bridge",
+                "--config",
+                str(self.nw.synapse.config_path),
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=self.log,

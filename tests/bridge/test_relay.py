@@ -14,11 +14,11 @@ import pytest_asyncio
 
 from bridge import poller as poller_module
 from bridge import post
-from bridge.db import now_utc
+from bridge.db.store import now_utc
 from bridge.delivery import txn_id
 from bridge.post import NEWS_KEY
 from bridge.service import BridgeService
-from provisioning.db import open_directory
+from dieuhanh.db import open_database
 
 from .conftest import FEEDS, rss_items
 from .feedserver import rss
@@ -37,7 +37,7 @@ class Relay:
         self.parsed: list[str] = []
 
     async def start(self) -> None:
-        self.engine = open_directory(self.nw.db_url)
+        self.engine = open_database(self.nw.db_url)
         self.service = BridgeService(self.config, self.engine)
         await self.service.start(poll=False)
 
@@ -190,7 +190,7 @@ async def test_failing_feeds_are_survived_and_reported_once(relay, news_world):
     assert [len(await relay.read(nw.news_ids, unit)) for unit in bad] == [2, 2, 2, 2]
     nw.feed("bad1").set("<html><body><h1>Không tìm thấy trang</h1></body></html>".encode())
     nw.feed("bad1").content_type = "text/html; charset=utf-8"
-    nw.feed("bad2").delay = 3.0
+    nw.feed("bad2").delay = 60.0  # far beyond the 5 s timeout
     nw.feed("bad3").stream_bytes = 3_000_000
     nw.feed("bad4").status = 500
     started = asyncio.get_running_loop().time()
@@ -198,13 +198,14 @@ async def test_failing_feeds_are_survived_and_reported_once(relay, news_world):
     nw.feed("thcs1").set(rss(rss_items("thcs1", 8)))
     results = await relay.poll()
     took = asyncio.get_running_loop().time() - started
-    assert took < 10, "a slow feed must cost its timeout, not hold the cycle"
+    assert took < 30, "a slow feed must cost its timeout, not hold the cycle"
     assert results[nw.u("thcs1")].posted == 1
     errors = {unit: results[nw.u(unit)].error for unit in bad}
     assert errors["bad1"].startswith("not a readable feed"), errors
     assert errors["bad2"].startswith("timed out"), errors
     assert errors["bad3"].startswith("larger than"), errors
     assert errors["bad4"] == "HTTP 500", errors
+    nw.feed("bad2").delay, nw.feed("bad2").status = 0.0, 503  # failing still, but at once
     for _ in range(3):  # failure_report_after is 2: reported at the 2nd, then never again
         results = await relay.poll()
         assert all(results[nw.u(unit)].status == "failed" for unit in bad)

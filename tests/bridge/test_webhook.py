@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from bridge.service import BridgeService
-from provisioning.db import open_directory
+from dieuhanh.db import open_database
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,17 +22,18 @@ CONFIG_TOKEN = "cau-hinh-" + "x" * 30
 
 
 def cli_token(news_world, unit: str, *extra: str) -> str:
-    """``python -m bridge token <unit>``: the token on stdout, the note on stderr."""
+    """``dieuhanh webhook token <unit>``: the token on stdout, the note on stderr."""
     done = subprocess.run(
         [
             sys.executable,
             "-m",
-            "bridge",
-            "--config",
-            str(news_world.synapse.config_path),
+            "dieuhanh",
+            "webhook",
             "token",
             news_world.u(unit),
             *extra,
+            "--config",
+            str(news_world.synapse.config_path),
         ],
         cwd=ROOT,
         env={**os.environ, "DIEUHANH_DATABASE_URL": news_world.db_url},
@@ -55,7 +56,7 @@ class Hook:
         )
 
     async def start(self) -> None:
-        self.engine = open_directory(self.nw.db_url)
+        self.engine = open_database(self.nw.db_url)
         self.service = BridgeService(self.config, self.engine)
         await self.service.start(poll=False)
         self.http = aiohttp.ClientSession()

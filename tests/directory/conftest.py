@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from provisioning.db import open_directory
+from dieuhanh.db import open_database
 
 POSTGRES_URL = os.environ.get("DIEUHANH_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -23,7 +23,7 @@ BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty directory, migrated to the newest schema."""
     if request.param == "sqlite":
-        engine = open_directory(f"sqlite:///{tmp_path / 'directory.db'}")
+        engine = open_database(f"sqlite:///{tmp_path / 'directory.db'}")
         yield engine
         engine.dispose()
         return
@@ -36,7 +36,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = POSTGRES_URL + ("&" if "?" in POSTGRES_URL else "?") + f"options=-csearch_path%3D{schema}"
-    engine = open_directory(url)
+    engine = open_database(url)
     try:
         yield engine
     finally:

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from provisioning.cli import app
+from dieuhanh.cli import app
 from provisioning.db import open_directory
 from provisioning.importer import UnusableInput, import_paths
 

@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
+from dieuhanh.cli import app
 from provisioning import stats
-from provisioning.cli import app
 from provisioning.importer import import_paths
 from provisioning.view import load_view
 from provisioning.vocab import Level

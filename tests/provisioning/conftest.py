@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from provisioning.config import Config
+from dieuhanh.config import Config
 from provisioning.db import open_directory
 from provisioning.importer import ImportResult, import_paths
 from provisioning.matrix.apply import ApplyResult, apply, make_plan

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from provisioning.cli import app
+from dieuhanh.cli import app
 from provisioning.importer import MassDepartureRefused
 from provisioning.matrix.apply import MassRemovalRefused, apply
 from provisioning.matrix.layout import TAG_EVENT
@@ -324,7 +324,7 @@ def test_apply_killed_midway_then_rerun_converges_without_duplicates(world, tmp_
         [
             sys.executable,
             "-m",
-            "provisioning.cli",
+            "dieuhanh.cli",
             "apply",
             "--config",
             str(world.synapse.config_path),

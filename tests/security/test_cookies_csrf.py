@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from provisioning.config import WebConfig
+from bridge.config import WebConfig
 
 from ..identity.test_login import fake_ip, form_token, http, new_phone, provision, sms_to
 

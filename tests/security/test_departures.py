@@ -16,7 +16,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from provisioning.cli import app
+from dieuhanh.cli import app
 from provisioning.importer import UnusableInput, import_paths
 from provisioning.matrix.apply import MassRemovalRefused, apply
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from provisioning.db import open_directory
+from dieuhanh.db import open_database
 
 from ..provisioning.conftest import World, make_district
 from .test_no_staff_password import code_login
@@ -27,7 +27,7 @@ def world(synapse, tmp_path_factory):
     import copy
 
     folder = tmp_path_factory.mktemp("display-names")
-    engine = open_directory(f"sqlite:///{folder / 'directory.db'}")
+    engine = open_database(f"sqlite:///{folder / 'directory.db'}")
     config = copy.deepcopy(synapse.setup.config)
     config.homeserver.url = synapse.base_url
     config.homeserver.admin_token = synapse.admin_token
@@ -55,7 +55,7 @@ def member_name(world: World, room_id: str, user_id: str) -> str | None:
 
 
 def call(world: World, method: str, path: str, body: dict, token: str) -> int:
-    from provisioning.embedded import accounts
+    from dieuhanh.embedded import accounts
 
     try:
         accounts.call(world.synapse.base_url, method, path, body, token=token)

@@ -14,7 +14,7 @@ import datetime as dt
 import pytest
 
 from bridge import feeds, sanitize
-from provisioning.config import BridgeConfig
+from bridge.config import BridgeConfig
 
 from ..bridge.feedserver import atom, rss
 

@@ -36,11 +36,11 @@ import yaml
 
 from bridge.ghosts import ghost_user_id
 from bridge.service import BridgeService
-from provisioning.config import load_config
-from provisioning.db import open_directory
-from provisioning.embedded import accounts
-from provisioning.embedded.datadir import init_data_dir, store_admin_token
-from provisioning.embedded.ports import free_port
+from dieuhanh.config import load_config
+from dieuhanh.db import open_database
+from dieuhanh.embedded import accounts
+from dieuhanh.embedded.datadir import init_data_dir, store_admin_token
+from dieuhanh.embedded.ports import free_port
 from provisioning.matrix.layout import TAG_EVENT
 from provisioning.matrix.mirror import load_mirror
 
@@ -118,8 +118,8 @@ def test_config_yaml_holds_no_admin_credential(tmp_path: Path) -> None:
 async def test_up_starts_the_bot_and_the_bridge_without_admin_credentials(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from provisioning.embedded import up
-    from provisioning.embedded.supervisor import Supervisor
+    from dieuhanh.embedded import up
+    from dieuhanh.embedded.supervisor import Supervisor
 
     setup = init_data_dir(tmp_path / "data", free_port())
     store_admin_token(setup, "syt_" + secrets.token_urlsafe(24))
@@ -127,7 +127,7 @@ async def test_up_starts_the_bot_and_the_bridge_without_admin_credentials(
         monkeypatch.setenv(name, "leaked-" + secrets.token_hex(8))
     probe = textwrap.dedent(f"""
         import json, os, sys
-        from provisioning.config import load_config
+        from dieuhanh.config import load_config
         hs = load_config(sys.argv[-1]).homeserver
         env = sorted(k for k in os.environ if k in {ADMIN_ENV!r} and os.environ[k])
         token, secret = hs.resolve_admin_token(), hs.registration_shared_secret
@@ -137,7 +137,7 @@ async def test_up_starts_the_bot_and_the_bridge_without_admin_credentials(
     try:
         for service in ("bot", "bridge"):
             spec = up.service_spec(setup, service)
-            assert spec.argv[1:3] == ["-m", service]
+            assert spec.argv[1:4] == ["-m", "dieuhanh", service]
             child = await supervisor.start(
                 dataclasses.replace(
                     spec, argv=[sys.executable, "-c", probe, "--config", spec.argv[-1]]
@@ -263,7 +263,7 @@ HOOK_TOKEN = "cong-thu-" + "y" * 30
 def portal_world(synapse, tmp_path_factory):
     folder = tmp_path_factory.mktemp("least-privilege-bridge")
     db_url = f"sqlite:///{folder / 'directory.db'}"
-    engine = open_directory(db_url)
+    engine = open_database(db_url)
     config = copy.deepcopy(synapse.setup.config)
     config.homeserver.url = synapse.base_url
     config.homeserver.admin_token = synapse.admin_token
@@ -281,7 +281,7 @@ async def _webhook(world: World, db_url: str, unit: str) -> dict[str, Any]:
     config.database.url = db_url
     config.bridge.webhook_tokens = {world.district.u(unit): HOOK_TOKEN}
     config.web.listen_port = free_port()
-    engine = open_directory(db_url)
+    engine = open_database(db_url)
     service = BridgeService(config, engine)
     await service.start(poll=False)
     try:

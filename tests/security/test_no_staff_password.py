@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import secrets
 
-from provisioning.embedded import accounts
-from provisioning.embedded.datadir import ADMIN_LOCALPART
+from dieuhanh.embedded import accounts
+from dieuhanh.embedded.datadir import ADMIN_LOCALPART
 
 from ..identity.test_login import SHAPES, code_for, fake_ip, http, national, provision
 

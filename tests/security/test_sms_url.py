@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from synapse.module_api.errors import ConfigError
 
-from provisioning.embedded.synapse import SynapseStartError
+from dieuhanh.embedded.synapse import SynapseStartError
 from provisioning.identity.sms import gateway_from_config
 from provisioning.identity.synapse_module import PhoneLogin
 

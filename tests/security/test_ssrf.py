@@ -22,9 +22,9 @@ import pytest
 import pytest_asyncio
 
 from bridge import feeds
-from bridge.db import now_utc
+from bridge.db.store import now_utc
 from bridge.service import BridgeService
-from provisioning.db import open_directory
+from dieuhanh.db import open_database
 
 # This module's own district and portals: its feeds fail on purpose.
 from tests.bridge.conftest import feed_server, news_world  # noqa: F401
@@ -219,7 +219,7 @@ class Guarded:
 
     async def start(self) -> None:
         self.portal.start()
-        self.engine = open_directory(self.nw.db_url)
+        self.engine = open_database(self.nw.db_url)
         self.service = BridgeService(self.config, self.engine)
         await self.service.start(poll=False)
 

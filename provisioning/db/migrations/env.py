@@ -1,15 +1,15 @@
-"""Alembic environment: runs on the engine handed over by ``provisioning.db.engine``."""
+"""Alembic environment shared by every migration chain of the database (the directory's,
+the bot's, the bridge's): each runs on the engine, with the version table and metadata
+that ``provisioning.db.migrate`` hands over."""
 
 from alembic import context
 
-import provisioning.db.bridge_models  # noqa: F401  (the bridge's tables, for autogenerate)
-from provisioning.db.models import Base
-
-engine = context.config.attributes["engine"]
-with engine.begin() as connection:
+attributes = context.config.attributes
+with attributes["engine"].begin() as connection:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=attributes.get("metadata"),
+        version_table=attributes["version_table"],
         render_as_batch=connection.dialect.name == "sqlite",
     )
     context.run_migrations()

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bridge.feeds import FeedItem, item_key
-from bridge.items import Image, NewsItem
-from provisioning.db.bridge_models import (
+from bridge.db.models import (
     BridgeAdminSession,
     BridgeDelivery,
     BridgeFeed,
@@ -28,6 +26,8 @@ from provisioning.db.bridge_models import (
     BridgeMedia,
     BridgeWebhookToken,
 )
+from bridge.feeds import FeedItem, item_key
+from bridge.items import Image, NewsItem
 
 FEEDS = BridgeFeed.__table__
 ITEMS = BridgeItem.__table__

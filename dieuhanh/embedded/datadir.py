@@ -27,15 +27,16 @@ from typing import Any
 
 import yaml
 
-from provisioning.config import BridgeConfig, Config, WebConfig, load_config
-from provisioning.embedded.files import (
+from bridge.config import BridgeConfig, WebConfig
+from dieuhanh.config import Config, load_config
+from dieuhanh.embedded.files import (
     PRIVATE_DIR_MODE,
     SECRET_MODE,
     read_or_create_secret,
     write_if_changed,
 )
-from provisioning.embedded.ports import LOOPBACK, free_port, port_is_free
-from provisioning.embedded.synapse import SynapseFiles, write_synapse_config
+from dieuhanh.embedded.ports import LOOPBACK, free_port, port_is_free
+from dieuhanh.embedded.synapse import SynapseFiles, write_synapse_config
 from provisioning.identity import service_accounts
 
 ADMIN_LOCALPART = "quantri"

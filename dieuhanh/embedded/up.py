@@ -13,18 +13,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from provisioning.config import Config, load_config
-from provisioning.embedded import accounts
-from provisioning.embedded.datadir import (
+from dieuhanh.config import Config, load_config
+from dieuhanh.embedded import accounts
+from dieuhanh.embedded.datadir import (
     ADMIN_LOCALPART,
     EmbeddedSetup,
     init_data_dir,
     store_admin_token,
     stored_admin_token,
 )
-from provisioning.embedded.ports import port_is_free
-from provisioning.embedded.supervisor import Child, ChildSpec, Supervisor
-from provisioning.embedded.synapse import (
+from dieuhanh.embedded.ports import port_is_free
+from dieuhanh.embedded.supervisor import Child, ChildSpec, Supervisor
+from dieuhanh.embedded.synapse import (
     SynapseStartError,
     log_size,
     probe,
@@ -121,7 +121,7 @@ def service_spec(setup: EmbeddedSetup, service: str) -> ChildSpec:
     """How ``up`` runs the bot or the bridge: on config.yaml, without admin credentials."""
     return ChildSpec(
         service,
-        [sys.executable, "-m", service, "--config", str(setup.data.config_path)],
+        [sys.executable, "-m", "dieuhanh", service, "--config", str(setup.data.config_path)],
         cwd=setup.data.root,
         env=CHILD_ENV,
         unset_env=ADMIN_ENV,
@@ -169,12 +169,12 @@ async def _provision(config: Config, setup: EmbeddedSetup) -> None:
     are deactivated first, then accounts are created, then rooms fill in. Ctrl-C
     interrupts it safely: the next start finishes the job.
     """
-    from provisioning.db import open_directory
+    from dieuhanh.db import open_database
     from provisioning.matrix.apply import MassRemovalRefused, apply, needs_apply
     from provisioning.matrix.lock import ApplyLocked
 
     await asyncio.to_thread(wait_for_background_updates, setup.synapse)
-    engine = open_directory(config.database.url)
+    engine = open_database(config.database.url)
     try:
         if not needs_apply(engine):
             _say("Matrix đã khớp với danh bạ.")
@@ -328,12 +328,13 @@ def _ensure_admin(setup: EmbeddedSetup) -> None:
 
 def _load_demo_if_empty(config: Config, demo_dir: Path, preset: str) -> list[str]:
     """Import the demo district into an empty directory; the lines to show."""
-    from provisioning.db import directory_is_empty, open_directory
+    from dieuhanh.db import open_database
+    from provisioning.db import directory_is_empty
     from provisioning.demo import write_demo
     from provisioning.importer import import_paths
 
     try:
-        engine = open_directory(config.database.url)
+        engine = open_database(config.database.url)
         try:
             if not directory_is_empty(engine):
                 return ["Danh bạ đã có dữ liệu: không nạp lại dữ liệu mẫu."]

@@ -1,14 +1,14 @@
 """Bot events: the messages the bot has answered.
 
 Revision ID: 0003
-Revises: 0002
+Revises: (the first of its chain; was 0002 when one chain held every table)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0002"
+down_revision = None
 branch_labels = None
 depends_on = None
 

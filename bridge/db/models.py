@@ -1,4 +1,4 @@
-"""The bridge's tables (migration 0005): feeds, relayed items, deliveries, ghosts, tokens.
+"""The bridge's tables (bridge/db/migrations): feeds, relayed items, deliveries, ghosts, tokens.
 
 Everything the news relay must remember across restarts lives here, in rows (maubot/rss
 style): a feed's conditional-request validators and backoff, every item it has seen, and

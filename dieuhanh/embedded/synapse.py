@@ -24,9 +24,9 @@ from typing import IO, Any
 import yaml
 from signedjson.key import generate_signing_key, write_signing_keys
 
-from provisioning.embedded.files import SECRET_MODE, tail, write_if_changed
-from provisioning.embedded.ports import LOOPBACK
-from provisioning.embedded.process import signal_group
+from dieuhanh.embedded.files import SECRET_MODE, tail, write_if_changed
+from dieuhanh.embedded.ports import LOOPBACK
+from dieuhanh.embedded.process import signal_group
 
 #: Rate limits for an internal network, as (setting, per_second, burst_count, reason).
 #: Synapse's defaults suit open federation; these bite a school network and a test suite.

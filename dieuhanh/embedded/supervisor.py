@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from provisioning.embedded.process import die_with_parent, signal_group
+from dieuhanh.embedded.process import die_with_parent, signal_group
 
 log = logging.getLogger(__name__)
 

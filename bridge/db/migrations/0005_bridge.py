@@ -1,14 +1,14 @@
 """Bridge: feeds, relayed items and deliveries, ghosts, media, webhook tokens, admin sessions.
 
 Revision ID: 0005
-Revises: 0004
+Revises: (the first of its chain; was 0004 when one chain held every table)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0004"
+down_revision = None
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,27 @@
+"""The bot's section of the configuration, and what the bot reads of the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from provisioning.config import DatabaseConfig, HomeserverConfig
+
+
+@dataclass
+class BotConfig:
+    """The ``bot`` section (documented in config.example.yaml)."""
+
+    localpart: str = "dieuhanh"
+    display_name: str = "Điều hành"
+    password: str = ""
+    store_path: str = "data/bot"
+    delivery_concurrency: int = 16
+
+
+class BotSettings(Protocol):
+    """What the bot reads of the application's configuration."""
+
+    homeserver: HomeserverConfig
+    database: DatabaseConfig
+    bot: BotConfig

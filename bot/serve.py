@@ -1,0 +1,28 @@
+"""Serving: the bot on Matrix until told to stop (started by ``dieuhanh bot``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import Engine
+
+from bot.config import BotSettings
+from bot.directory import DirectoryCache
+from bot.matrix import MatrixBot
+from bot.service import BotService
+
+log = logging.getLogger("bot")
+
+
+async def serve(config: BotSettings, engine: Engine, stop: asyncio.Event) -> int:
+    """Answer commands and deliver directives until ``stop`` is set; an exit status."""
+    logging.getLogger("nio").setLevel(logging.WARNING)
+    bot = MatrixBot(config, engine, BotService(DirectoryCache(engine)))
+    log.info("bot started as %s on %s", bot.user_id, config.homeserver.url)
+    try:
+        await bot.run(stop)
+    finally:
+        await bot.close()
+    log.info("bot stopped")
+    return 0

@@ -1,0 +1,104 @@
+"""Directory commands: ``dieuhanh import`` and ``dieuhanh stats``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dieuhanh.cli.common import ConfigOption, app, console, errors, load_settings, open_db
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Tệp CSV, bảng tính XLSX hoặc thư mục.")],
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            "--scope",
+            help="Mã đơn vị: tệp nhân sự chỉ là danh sách đầy đủ của đơn vị này và cấp dưới; "
+            "người ngoài phạm vi không bị đánh dấu nghỉ việc.",
+        ),
+    ] = None,
+    allow_mass_removal: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-removal",
+            help="Cho phép đánh dấu nghỉ việc nhiều hơn ngưỡng max_removal_share.",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Nhập danh bạ (đơn vị, nhân sự, thống kê) từ tệp CSV hoặc XLSX.
+
+    Tài khoản Matrix của người nghỉ việc bị khoá ngay (khi đã cấu hình máy chủ).
+    Mã thoát: 0 khi không có dòng nào cần xem lại, 1 khi có dòng bị báo nhưng phần còn lại
+    đã được nhập, 2 khi dữ liệu vào không dùng được hoặc quá nhiều người bị đánh dấu
+    nghỉ việc (không nhập gì).
+    """
+    from provisioning.importer import UnusableInput, import_paths
+
+    cfg = load_settings(config)
+    engine = open_db(cfg)
+    try:
+        result = import_paths(
+            engine,
+            paths,
+            scope=scope,
+            max_removal_share=cfg.provisioning.max_removal_share,
+            allow_mass_removal=allow_mass_removal,
+        )
+    except UnusableInput as exc:
+        errors.print(f"Không thể nhập: {exc}")
+        raise typer.Exit(2) from None
+    for line in result.summary_lines():
+        console.print(line)
+    for line in result.report_lines():
+        console.print(f"  {line}")
+    if result.people.removed:
+        from dieuhanh.cli.matrix import deactivate_departed
+
+        deactivate_departed(engine, cfg)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def stats(
+    level: Annotated[str, typer.Argument(help="Cấp học: MN, TH, THCS, THPT, LC, GDTX.")],
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="Mã đơn vị (mặc định: toàn bộ).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="In đúng một đối tượng JSON.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Thống kê trường, lớp, học sinh, cán bộ và trình độ giáo viên của một cấp học."""
+    from provisioning import stats as statistics
+    from provisioning import vocab
+    from provisioning.view import UnknownUnit, load_view
+
+    parsed = vocab.parse(vocab.Level, level)
+    if parsed is None:
+        errors.print(
+            f"Không tìm thấy cấp học '{level}'. Các cấp học: "
+            f"{', '.join(vocab.spellings(vocab.Level))}."
+        )
+        raise typer.Exit(2)
+    view = load_view(open_db(load_settings(config)))
+    try:
+        scope = view.unit(unit) if unit is not None else None
+    except UnknownUnit:
+        errors.print(f"Không tìm thấy đơn vị có mã '{unit}'.")
+        raise typer.Exit(2) from None
+    figures = statistics.compute(view, parsed, scope)
+    if as_json:
+        typer.echo(json.dumps(figures, ensure_ascii=False))
+        return
+    table = Table(title=statistics.title(figures, view), show_header=False)
+    table.add_column("Chỉ tiêu")
+    table.add_column("Số liệu", justify="right")
+    for name, value in statistics.table_rows(figures):
+        table.add_row(name, value)
+    console.print(table)

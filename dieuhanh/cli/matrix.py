@@ -1,0 +1,200 @@
+"""Mirroring into Matrix: ``dieuhanh plan``, ``apply`` and ``status``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dieuhanh.cli.common import ConfigOption, app, console, errors, load_settings, open_db
+from dieuhanh.config import Config, ConfigError
+from provisioning.text import format_number
+
+
+def _plan_table(plan) -> Table:
+    from provisioning.matrix.plan import KIND_LABEL, Kind
+
+    table = Table(title="Kế hoạch đồng bộ danh bạ → Matrix")
+    table.add_column("Thao tác")
+    table.add_column("Số lượng", justify="right")
+    for kind, count in plan.counts().items():
+        table.add_row(KIND_LABEL[Kind(kind)], format_number(count))
+    table.add_row("Tổng cộng", format_number(plan.total), style="bold")
+    return table
+
+
+@app.command()
+def plan(
+    as_json: Annotated[bool, typer.Option("--json", help="In đúng một đối tượng JSON.")] = False,
+    details: Annotated[
+        bool, typer.Option("--details", help="Liệt kê từng thao tác (tối đa 20 mỗi loại).")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Xem những gì `apply` sẽ thay đổi trên Matrix, không đụng đến máy chủ."""
+    from provisioning.matrix.apply import make_plan
+
+    cfg = load_settings(config)
+    result = make_plan(open_db(cfg), cfg)[0]
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    if not result.ops:
+        console.print("Không có gì cần thay đổi: Matrix đã khớp với danh bạ.")
+        return
+    console.print(_plan_table(result))
+    if details:
+        shown: dict[str, int] = {}
+        for op in result.ops:
+            shown[op.kind] = shown.get(op.kind, 0) + 1
+            if shown[op.kind] <= 20:
+                console.print("  " + " ".join(f"{k}={v}" for k, v in op.to_json().items()))
+
+
+@app.command()
+def apply(
+    allow_mass_removal: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-removal", help="Cho phép khoá/gỡ nhiều hơn ngưỡng max_removal_share."
+        ),
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Nếu đang có lần áp dụng khác, chờ nó xong.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Đồng bộ danh bạ vào Matrix: tài khoản, không gian, phòng, thành viên, quyền.
+
+    Mã thoát: 0 khi xong hết, 1 khi có thao tác lỗi (đã báo), 2 khi bị từ chối
+    (xoá hàng loạt, đang có lần áp dụng khác, thiếu cấu hình).
+    """
+    import asyncio
+
+    from provisioning.matrix.apply import MassRemovalRefused
+    from provisioning.matrix.apply import apply as run_apply
+    from provisioning.matrix.lock import ApplyLocked
+    from provisioning.matrix.progress import RichProgress
+
+    cfg = load_settings(config)
+    try:
+        admin_token = cfg.homeserver.resolve_admin_token()
+    except ConfigError as exc:
+        errors.print(f"Cấu hình không hợp lệ: {exc}")
+        raise typer.Exit(2) from None
+    if not admin_token:
+        errors.print(
+            "Thiếu khoá quản trị máy chủ: đặt homeserver.admin_token_file (tệp chứa khoá) "
+            "hoặc biến DIEUHANH_HOMESERVER_ADMIN_TOKEN."
+        )
+        raise typer.Exit(2)
+    with RichProgress(console) as progress:
+        try:
+            result = asyncio.run(
+                run_apply(
+                    open_db(cfg),
+                    cfg,
+                    allow_mass_removal=allow_mass_removal,
+                    wait=wait,
+                    concurrency=cfg.provisioning.concurrency,
+                    max_removal_share=cfg.provisioning.max_removal_share,
+                    progress=progress,
+                )
+            )
+        except MassRemovalRefused as exc:
+            print_departures(exc.result)
+            rest = " phần còn lại" if exc.result.done else ""
+            errors.print(f"Từ chối áp dụng{rest}: {exc}")
+            raise typer.Exit(2) from None
+        except ApplyLocked as exc:
+            errors.print(f"Từ chối áp dụng: {exc}")
+            raise typer.Exit(2) from None
+    _print_apply(result)
+    raise typer.Exit(1 if result.failures else 0)
+
+
+def _print_apply(result) -> None:
+    from provisioning.matrix.plan import KIND_LABEL, Kind
+
+    if not result.done:
+        console.print("Không có gì cần thay đổi: Matrix đã khớp với danh bạ.")
+        return
+    ok = result.done - len(result.failures)
+    console.print(
+        f"Đã thực hiện {format_number(ok)} thao tác trong {format_number(result.seconds, 1)} giây"
+        + (f" ({format_number(ok / result.seconds, 1)} thao tác/giây)." if result.seconds else ".")
+    )
+    for kind, count in result.counts.items():
+        console.print(f"  {KIND_LABEL[Kind(kind)]}: {format_number(count)}")
+    if result.adopted:
+        console.print(f"Đã nhận lại {result.adopted} phòng/tài khoản có sẵn trên máy chủ.")
+    if result.failures:
+        console.print(f"{len(result.failures)} thao tác lỗi (chạy lại apply để thử lại):")
+        for failure in result.failures[:50]:
+            console.print(
+                f"  {failure.op.kind.value} {failure.op.room or failure.op.user_id}: "
+                f"{failure.error}"
+            )
+
+
+@app.command()
+def status(config: ConfigOption = None) -> None:
+    """Số người có và chưa có tài khoản, kèm lý do."""
+    from provisioning.matrix.mirror import load_mirror
+    from provisioning.matrix.status import REASONS, account_status
+    from provisioning.view import load_view
+
+    engine = open_db(load_settings(config))
+    counts = account_status(load_view(engine), load_mirror(engine))
+    table = Table(title="Tài khoản Matrix của nhân sự")
+    table.add_column("Tình trạng")
+    table.add_column("Số người", justify="right")
+    for key, label in REASONS.items():
+        if counts[key]:
+            table.add_row(label, format_number(counts[key]))
+    table.add_row("Tổng cộng", format_number(sum(counts.values())), style="bold")
+    console.print(table)
+
+
+def deactivate_departed(engine, cfg: Config) -> None:
+    """Lock the Matrix accounts of people just marked departed, without waiting for apply."""
+    import asyncio
+
+    from provisioning.matrix.apply import deactivate_departures
+    from provisioning.matrix.client import MatrixError
+    from provisioning.matrix.lock import ApplyLocked
+
+    later = "chạy `dieuhanh apply` để khoá tài khoản Matrix của người nghỉ việc."
+    if not cfg.homeserver.resolve_admin_token():
+        console.print(f"Chưa cấu hình homeserver.admin_token: {later}")
+        return
+    try:
+        done = asyncio.run(
+            deactivate_departures(engine, cfg, concurrency=cfg.provisioning.concurrency)
+        )
+    except ApplyLocked:
+        console.print(
+            "Một lần áp dụng khác đang chạy: tài khoản Matrix của người nghỉ việc sẽ được "
+            "khoá ở lượt sau của lần đó, hoặc khi chạy `dieuhanh apply`."
+        )
+        return
+    except MatrixError as exc:
+        errors.print(f"Không liên lạc được với máy chủ Matrix ({exc}); {later}")
+        return
+    print_departures(done)
+
+
+def print_departures(result) -> None:
+    """What the deactivation of departed people's accounts did."""
+    ok = result.counts.get("deactivate_user", 0) - len(result.failures)
+    if ok:
+        console.print(
+            f"Đã khoá {format_number(ok)} tài khoản Matrix của người nghỉ việc "
+            "(đăng xuất khỏi mọi thiết bị)."
+        )
+    for failure in result.failures[:50]:
+        errors.print(f"  Chưa khoá được {failure.op.user_id}: {failure.error}")
+    if result.failures:
+        errors.print("Chạy lại `dieuhanh apply` để thử lại.")

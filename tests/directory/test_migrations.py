@@ -1,0 +1,75 @@
+"""Each package migrates its own tables with its own version table; a database migrated
+when one chain (0001…0005) held every table is adopted without losing anything."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+
+from dieuhanh.db import migrate_all
+
+VERSION_TABLES = ("alembic_version", "bot_alembic_version", "bridge_alembic_version")
+
+
+def versions(engine) -> dict[str, str | None]:
+    with engine.connect() as conn:
+        present = set(inspect(conn).get_table_names())
+        return {
+            t: conn.scalar(text(f"SELECT version_num FROM {t}")) if t in present else None
+            for t in VERSION_TABLES
+        }
+
+
+def test_every_package_has_its_own_chain(engine):
+    assert versions(engine) == {
+        "alembic_version": "0002",
+        "bot_alembic_version": "0004",
+        "bridge_alembic_version": "0005",
+    }
+    migrate_all(engine)  # a second run changes nothing
+    assert versions(engine)["bot_alembic_version"] == "0004"
+
+
+@pytest.mark.parametrize(
+    ("legacy", "dropped", "expected"),
+    [
+        ("0005", [], {"bot_alembic_version": "0004", "bridge_alembic_version": "0005"}),
+        ("0004", ["bridge"], {"bot_alembic_version": "0004", "bridge_alembic_version": "0005"}),
+        (
+            "0003",
+            ["bridge", "directives"],
+            {"bot_alembic_version": "0004", "bridge_alembic_version": "0005"},
+        ),
+    ],
+)
+def test_a_database_of_the_single_old_chain_is_adopted(engine, legacy, dropped, expected):
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO units (code, name, kind, active) VALUES ('so', 'Sở', "
+                          "'department', true)"))  # fmt: skip
+        conn.execute(
+            text("INSERT INTO bot_events (event_id, room_id, handled_at) "
+                 "VALUES ('$e', '!r', CURRENT_TIMESTAMP)")
+        )  # fmt: skip
+        tables = inspect(conn).get_table_names()
+        for name in set(tables) - set(VERSION_TABLES):  # what the old chain left at ``legacy``
+            if ("bridge" in dropped and name.startswith("bridge_")) or (
+                "directives" in dropped
+                and (name.startswith("directive") or name == "room_receipts")
+            ):
+                conn.execute(
+                    text(f"DROP TABLE {name} CASCADE" if _pg(conn) else f"DROP TABLE {name}")
+                )
+        conn.execute(text("DROP TABLE bot_alembic_version"))
+        if "bridge_alembic_version" in tables:
+            conn.execute(text("DROP TABLE bridge_alembic_version"))
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": legacy})
+    migrate_all(engine)
+    assert versions(engine) == {"alembic_version": "0002", **expected}
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM units")) == 1
+        assert conn.scalar(text("SELECT count(*) FROM bot_events")) == 1
+        assert {"directives", "bridge_items"} <= set(inspect(conn).get_table_names())
+
+
+def _pg(conn) -> bool:
+    return conn.dialect.name == "postgresql"

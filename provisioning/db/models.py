@@ -11,7 +11,6 @@ import datetime as dt
 from sqlalchemy import (
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +20,8 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from provisioning.db.types import UtcDateTime
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -50,12 +51,8 @@ class Unit(Base):
     portal_url: Mapped[str | None] = mapped_column(String(500))
     rss_url: Mapped[str | None] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 
 class Person(Base):
@@ -75,13 +72,9 @@ class Person(Base):
     gender: Mapped[str | None] = mapped_column(String(8))
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    departed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    departed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 
 class PersonPosition(Base):
@@ -176,5 +169,5 @@ class ApplyLock(Base):
 
     homeserver: Mapped[str] = mapped_column(String(255), primary_key=True)
     holder: Mapped[str] = mapped_column(String(255))
-    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    acquired_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -29,10 +29,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def try_acquire(engine: Engine, homeserver: str, holder: str, stale_after: float) -> str | None:
     """Take the lock; None on success, else a description of the current holder."""
     now = _now()
@@ -50,7 +46,7 @@ def try_acquire(engine: Engine, homeserver: str, holder: str, stale_after: float
         row = conn.execute(select(LOCKS).where(LOCKS.c.homeserver == homeserver)).first()
         if row is None:
             return "?"  # released in between: the caller tries again
-        if (now - _aware(row.heartbeat_at)).total_seconds() > stale_after or _dead(row.holder):
+        if (now - row.heartbeat_at).total_seconds() > stale_after or _dead(row.holder):
             taken = conn.execute(
                 update(LOCKS)
                 .where(
@@ -62,7 +58,7 @@ def try_acquire(engine: Engine, homeserver: str, holder: str, stale_after: float
             )
             if taken.rowcount == 1:
                 return None
-        since = _aware(row.acquired_at).astimezone(dt.timezone(dt.timedelta(hours=7)))
+        since = row.acquired_at.astimezone(dt.timezone(dt.timedelta(hours=7)))
         return f"{row.holder}, từ {since:%H:%M:%S %d/%m/%Y}"
 
 

@@ -97,19 +97,12 @@ class Sink:
         return 0
 
 
-async def run(args: argparse.Namespace, urls: list[str], db_url: str) -> list[tuple]:
-    import aiohttp
-    from sqlalchemy import insert, update
+def seed(engine, urls: list[str]) -> None:
+    """One school per URL, each with its feed and a "Tin tức" room."""
+    from sqlalchemy import insert
 
-    from bridge.config import BridgeConfig
-    from bridge.db.models import BridgeFeed
-    from bridge.db.store import BridgeStore, now_utc
-    from bridge.directory import BridgeDirectory
-    from bridge.poller import Poller
-    from dieuhanh.db import open_database
     from provisioning.db.models import MatrixRoom, Unit
 
-    engine = open_database(db_url)
     with engine.begin() as conn:
         conn.execute(
             insert(Unit),
@@ -126,14 +119,30 @@ async def run(args: argparse.Namespace, urls: list[str], db_url: str) -> list[tu
                 for n in range(len(urls))
             ],
         )
+
+
+async def run(args: argparse.Namespace, urls: list[str], db_url: str) -> list[tuple]:
+    import aiohttp
+    from sqlalchemy import update
+
+    from bridge.config import BridgeConfig
+    from bridge.db import Database, now_utc
+    from bridge.db.feed import BridgeFeed, Feed
+    from bridge.directory import BridgeDirectory
+    from bridge.poller import Poller
+    from dieuhanh.db import open_database
+
+    engine = open_database(db_url)
+    seed(engine, urls)
     settings = BridgeConfig()  # the defaults: concurrency, timeout, sizes
-    store, directory, sink = BridgeStore(engine), BridgeDirectory(engine), Sink()
+    db = Database(engine)
+    directory, sink = BridgeDirectory(db), Sink()
     rows = []
     async with aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=max(settings.poll_concurrency * 2, 16)),
         cookie_jar=aiohttp.DummyCookieJar(),
     ) as session:
-        poller = Poller(store, directory, sink, settings, session)
+        poller = Poller(db, directory, sink, settings, session)
         clock = now_utc()
 
         async def round_(label: str) -> None:
@@ -154,7 +163,7 @@ async def run(args: argparse.Namespace, urls: list[str], db_url: str) -> list[tu
         await round_("poller: first sight (200, parse, store)")
         posted = sink.posted
         await round_("poller: all answer 304")
-        etags = {f.url: f.etag for f in store.feeds()}
+        etags = {f.url: f.etag for f in Feed.all(engine)}
         b304 = await baseline(urls, settings.poll_concurrency, etags)
         rows.append(("baseline: bare conditional GET (304)", b304, 0, 0))
         with engine.begin() as conn:  # portals that ignore validators

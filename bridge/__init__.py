@@ -8,7 +8,7 @@
 - serves the admin page "Gửi thông báo" (web/), where a unit's leaders pick items and
   target units and send them to everyone's phone.
 
-Layout: service.py runs it all; db.py holds all SQL (tables in
-provisioning/db/bridge_models.py); directory.py and authority.py read the directory;
+Layout: service.py runs it all; db/ holds the bridge's tables, one module per table with
+its queries, and their migrations; directory.py and authority.py read the directory;
 sanitize.py is the only way feed HTML reaches a formatted_body.
 """

@@ -23,10 +23,12 @@ from mautrix.appservice import IntentAPI
 from mautrix.types import EventType, RoomID
 
 from bridge import post
-from bridge.db.store import BridgeStore, Delivery, now_utc
+from bridge.db import Database, now_utc
+from bridge.db.delivery import Delivery
+from bridge.db.item import NewsItem
+from bridge.db.media import Image
 from bridge.directory import BridgeDirectory
 from bridge.ghosts import DEVICE_ID, GhostError, Ghosts, is_refusal
-from bridge.items import Image, NewsItem
 from bridge.media import Media
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ def txn_id(item: NewsItem, room_id: str, part: str, ghost: str) -> str:
 class Deliverer:
     def __init__(
         self,
-        store: BridgeStore,
+        db: Database,
         directory: BridgeDirectory,
         ghosts: Ghosts,
         media: Media,
@@ -75,7 +77,7 @@ class Deliverer:
         summary_chars: int,
         concurrency: int = 8,
     ) -> None:
-        self.store = store
+        self.db = db
         self.directory = directory
         self.ghosts = ghosts
         self.media = media
@@ -93,7 +95,7 @@ class Deliverer:
         by_user_id: str | None = None,
     ) -> list[Outcome]:
         """Every item into every unit's news room; one outcome per (item, unit)."""
-        rooms = self.directory.news_rooms(unit_codes)
+        rooms = await self.directory.news_rooms(unit_codes)
         jobs = []
         for item in items:
             for unit_code in dict.fromkeys(unit_codes):
@@ -105,18 +107,18 @@ class Deliverer:
                         )
                     )
                     continue
-                delivery, _ = self.store.claim_delivery(
-                    item.id, room_id, unit_code, via, by_user_id, now_utc()
+                delivery, _ = await self.db.run(
+                    Delivery.claim, item.id, room_id, unit_code, via, by_user_id, now_utc()
                 )
                 jobs.append(self._deliver_one(item, delivery))
         return list(await asyncio.gather(*jobs))
 
     async def resume(self) -> int:
         """Retry deliveries left unsent (Matrix was down, the process stopped mid-way)."""
-        pending = self.store.unfinished_deliveries(now_utc() - RETRY_WINDOW, MAX_ATTEMPTS)
+        pending = await self.db.run(Delivery.unfinished, now_utc() - RETRY_WINDOW, MAX_ATTEMPTS)
         if not pending:
             return 0
-        items = self.store.items(d.item_id for d in pending)
+        items = await self.db.run(NewsItem.get_many, [d.item_id for d in pending])
         outcomes = await asyncio.gather(
             *(self._deliver_one(items[d.item_id], d) for d in pending if d.item_id in items)
         )
@@ -128,7 +130,7 @@ class Deliverer:
         lock = self._inflight.setdefault(delivery.id, asyncio.Lock())
         try:
             async with lock:
-                current = self._current(delivery)
+                current = await self.db.run(Delivery.get, delivery.id) or delivery
                 if current.status == "sent":
                     return Outcome(item, delivery.unit_code, "already", current.event_id)
                 async with self._sem:
@@ -137,28 +139,25 @@ class Deliverer:
             if not lock.locked():
                 self._inflight.pop(delivery.id, None)
 
-    def _current(self, delivery: Delivery) -> Delivery:
-        return self.store.delivery(delivery.id) or delivery
-
     async def _send(self, item: NewsItem, delivery: Delivery) -> Outcome:
-        self.store.delivery_attempt(delivery.id)
+        await self.db.run(Delivery.count_attempt, delivery.id)
         room_id = delivery.room_id
         try:
             intent = await self.ghosts.intent(
-                item.unit_code, self.directory.unit_name(item.unit_code)
+                item.unit_code, await self.directory.unit_name(item.unit_code)
             )
             image = await self.media.image_for(item, intent)
             event_id, image_event_id = await self._post(intent, item, room_id, image)
         except GhostError as exc:
-            self.store.delivery_failed(delivery.id, str(exc))
+            await self.db.run(Delivery.mark_failed, delivery.id, str(exc))
             log.warning("item %s not delivered to %s: %s", item.item_id, room_id, exc)
             return Outcome(item, delivery.unit_code, "failed", reason=exc.message, error=str(exc))
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            self.store.delivery_failed(delivery.id, error)
+            await self.db.run(Delivery.mark_failed, delivery.id, error)
             log.warning("item %s not delivered to %s: %s", item.item_id, room_id, error)
             return Outcome(item, delivery.unit_code, "failed", reason=SEND_FAILED, error=error)
-        self.store.delivery_sent(delivery.id, event_id, image_event_id, now_utc())
+        await self.db.run(Delivery.mark_sent, delivery.id, event_id, image_event_id, now_utc())
         self.sent += 1
         log.info("delivered %s of %s to %s as %s", item.item_id, item.unit_code, room_id, event_id)
         return Outcome(item, delivery.unit_code, "delivered", event_id)
@@ -206,10 +205,10 @@ class Deliverer:
 
     async def notice(self, unit_code: str, content: dict, txn: str) -> str | None:
         """The unit's ghost says something in the unit's own news room (feed reports)."""
-        room_id = self.directory.news_rooms([unit_code]).get(unit_code)
+        room_id = (await self.directory.news_rooms([unit_code])).get(unit_code)
         if room_id is None:
             return None
-        intent = await self.ghosts.intent(unit_code, self.directory.unit_name(unit_code))
+        intent = await self.ghosts.intent(unit_code, await self.directory.unit_name(unit_code))
         return await self.send(intent, room_id, content, txn)
 
 

@@ -5,16 +5,21 @@
 - The tree and people (``load_view``), cached until the directory's revision changes.
 - Who a Matrix user is (``matrix_accounts``), and a unit's managers (to mention them).
 
+Every read runs in a worker thread (``Database.run``): loading the view takes about a second
+at city scale, and the event loop must not wait for it.
+
 The bridge never creates rooms: a unit without a news room yet is simply not delivered to.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from sqlalchemy import Engine, select
 
+from bridge.db import Database, chunks
 from provisioning.db.models import DirectoryState, MatrixAccount, MatrixRoom, Unit
 from provisioning.domain import MANAGER_POSITIONS, TEAM_MANAGER_POSITIONS
 from provisioning.matrix.layout import Purpose
@@ -24,105 +29,67 @@ from provisioning.vocab import UnitKind
 
 log = logging.getLogger(__name__)
 
-NEWS_SUFFIX = f"/{Purpose.NEWS.value}"
-
 
 def news_room_key(unit_code: str) -> str:
     return _room_key(unit_code, Purpose.NEWS)
 
 
 class BridgeDirectory:
-    def __init__(self, engine: Engine, *, check_interval: float = 2.0) -> None:
-        self.engine = engine
+    """The directory as the bridge's async code reads it: every query (and the loading of
+    the view, about a second at city scale) runs in a worker thread."""
+
+    def __init__(self, db: Database, *, check_interval: float = 2.0) -> None:
+        self.db = db
         self.check_interval = check_interval
         self._view: DirectoryView | None = None
         self._revision: str | None = None
         self._checked = 0.0
+        self._loading = asyncio.Lock()
 
     # ------------------------------------------------------------------ the tree
 
-    def view(self) -> DirectoryView:
+    async def view(self) -> DirectoryView:
         """The directory, reloaded when its revision changed (checked every few seconds)."""
-        now = time.monotonic()
-        if self._view is not None and now - self._checked < self.check_interval:
+        if self._fresh():
+            assert self._view is not None
             return self._view
-        self._checked = now
-        with self.engine.connect() as conn:
-            revision = conn.scalar(
-                select(DirectoryState.value).where(DirectoryState.key == "revision")
-            )
-        if self._view is None or revision != self._revision:
-            self._view = load_view(self.engine)
-            self._revision = revision
-            log.debug("directory view loaded at revision %s", revision)
+        async with self._loading:  # one check (and load) at a time; the others wait for it
+            if not self._fresh():
+                self._checked = time.monotonic()
+                self._view, self._revision = await self.db.run(
+                    _current_view, self._view, self._revision
+                )
+        assert self._view is not None
         return self._view
 
-    def unit_name(self, unit_code: str) -> str:
-        unit = self.view().by_code.get(unit_code)
+    def _fresh(self) -> bool:
+        return self._view is not None and time.monotonic() - self._checked < self.check_interval
+
+    async def unit_name(self, unit_code: str) -> str:
+        unit = (await self.view()).by_code.get(unit_code)
         return unit.name if unit else unit_code
 
     # ------------------------------------------------------------------ rooms and feeds
 
-    def news_rooms(self, unit_codes: list[str] | set[str] | None = None) -> dict[str, str]:
+    async def news_rooms(self, unit_codes: list[str] | set[str] | None = None) -> dict[str, str]:
         """unit code → room id of its "Tin tức" room, for those that have one."""
-        query = select(MatrixRoom.unit_code, MatrixRoom.room_id).where(
-            MatrixRoom.purpose == Purpose.NEWS.value, MatrixRoom.room_id.is_not(None)
-        )
-        with self.engine.connect() as conn:
-            if unit_codes is None:
-                return dict(conn.execute(query).all())
-            found: dict[str, str] = {}
-            codes = sorted(set(unit_codes))
-            for start in range(0, len(codes), 500):
-                chunk = [news_room_key(c) for c in codes[start : start + 500]]
-                found.update(conn.execute(query.where(MatrixRoom.key.in_(chunk))).all())
-            return found
+        return await self.db.run(_news_rooms, unit_codes)
 
-    def feed_sources(self) -> dict[str, str]:
+    async def feed_sources(self) -> dict[str, str]:
         """unit code → feed URL, for active units that have both a feed and a news room."""
-        rooms = self.news_rooms()
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(Unit.code, Unit.rss_url).where(
-                    Unit.active.is_(True), Unit.rss_url.is_not(None), Unit.rss_url != ""
-                )
-            ).all()
-        return {
-            code: url.strip()
-            for code, url in rows
-            if code in rooms and url.strip() and not _reserved(url)
-        }
+        return await self.db.run(_feed_sources)
 
     # ------------------------------------------------------------------ people
 
-    def person_of_user(self, user_id: str) -> PersonView | None:
-        with self.engine.connect() as conn:
-            person_id = conn.scalar(
-                select(MatrixAccount.person_id).where(
-                    MatrixAccount.user_id == user_id, MatrixAccount.deactivated.is_(False)
-                )
-            )
+    async def person_of_user(self, user_id: str) -> PersonView | None:
+        person_id = await self.db.run(_person_of_user, user_id)
         if person_id is None:
             return None
-        return self.view().people.get(person_id)
+        return (await self.view()).people.get(person_id)
 
-    def user_ids(self, person_ids: list[int]) -> dict[int, str]:
-        if not person_ids:
-            return {}
-        with self.engine.connect() as conn:
-            return dict(
-                conn.execute(
-                    select(MatrixAccount.person_id, MatrixAccount.user_id).where(
-                        MatrixAccount.person_id.in_(person_ids),
-                        MatrixAccount.created.is_(True),
-                        MatrixAccount.deactivated.is_(False),
-                    )
-                ).all()
-            )
-
-    def managers(self, unit_code: str) -> list[tuple[str, str]]:
+    async def managers(self, unit_code: str) -> list[tuple[str, str]]:
         """(user id, name) of the unit's managers who have an account, by name."""
-        view = self.view()
+        view = await self.view()
         unit = view.by_code.get(unit_code)
         if unit is None:
             return []
@@ -132,9 +99,77 @@ class BridgeDirectory:
             for pid, positions in view.active_people_in([unit.id]).items()
             if any(p in wanted for p in positions)
         ]
-        accounts = self.user_ids([p.id for p in people])
+        accounts = await self.db.run(_user_ids, [p.id for p in people])
         found = [(accounts[p.id], p.full_name) for p in people if p.id in accounts]
         return sorted(found, key=lambda m: m[1])
+
+
+# ---------------------------------------------------------------------- the queries
+
+
+def _current_view(
+    engine: Engine, view: DirectoryView | None, revision: str | None
+) -> tuple[DirectoryView, str | None]:
+    """The view at the directory's current revision (``view`` itself if that did not change)."""
+    with engine.connect() as conn:
+        current = conn.scalar(select(DirectoryState.value).where(DirectoryState.key == "revision"))
+    if view is not None and current == revision:
+        return view, revision
+    view = load_view(engine)
+    log.debug("directory view loaded at revision %s", current)
+    return view, current
+
+
+def _news_rooms(engine: Engine, unit_codes: list[str] | set[str] | None) -> dict[str, str]:
+    query = select(MatrixRoom.unit_code, MatrixRoom.room_id).where(
+        MatrixRoom.purpose == Purpose.NEWS.value, MatrixRoom.room_id.is_not(None)
+    )
+    with engine.connect() as conn:
+        if unit_codes is None:
+            return dict(conn.execute(query).all())
+        found: dict[str, str] = {}
+        for chunk in chunks(news_room_key(c) for c in sorted(set(unit_codes))):
+            found.update(conn.execute(query.where(MatrixRoom.key.in_(chunk))).all())
+        return found
+
+
+def _feed_sources(engine: Engine) -> dict[str, str]:
+    rooms = _news_rooms(engine, None)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Unit.code, Unit.rss_url).where(
+                Unit.active.is_(True), Unit.rss_url.is_not(None), Unit.rss_url != ""
+            )
+        ).all()
+    return {
+        code: url.strip()
+        for code, url in rows
+        if code in rooms and url.strip() and not _reserved(url)
+    }
+
+
+def _person_of_user(engine: Engine, user_id: str) -> int | None:
+    with engine.connect() as conn:
+        return conn.scalar(
+            select(MatrixAccount.person_id).where(
+                MatrixAccount.user_id == user_id, MatrixAccount.deactivated.is_(False)
+            )
+        )
+
+
+def _user_ids(engine: Engine, person_ids: list[int]) -> dict[int, str]:
+    if not person_ids:
+        return {}
+    with engine.connect() as conn:
+        return dict(
+            conn.execute(
+                select(MatrixAccount.person_id, MatrixAccount.user_id).where(
+                    MatrixAccount.person_id.in_(person_ids),
+                    MatrixAccount.created.is_(True),
+                    MatrixAccount.deactivated.is_(False),
+                )
+            ).all()
+        )
 
 
 def _reserved(url: str) -> bool:

@@ -30,7 +30,8 @@ from mautrix.errors import MatrixRequestError, MUserInUse
 from mautrix.types import RoomID, UserID
 
 from bridge import post
-from bridge.db.store import BridgeStore, now_utc
+from bridge.db import Database, now_utc
+from bridge.db.ghost import Ghost, GhostRoom
 from provisioning.identity import service_api
 from provisioning.matrix.client import MatrixClient, MatrixError
 from provisioning.text import fold
@@ -66,14 +67,14 @@ class Ghosts:
         self,
         appservice: AppService,
         homeserver: MatrixClient,
-        store: BridgeStore,
+        db: Database,
         *,
         server_name: str,
         user_prefix: str,
     ) -> None:
         self.az = appservice
         self.homeserver = homeserver  # with the appservice's token: our module's endpoints
-        self.store = store
+        self.db = db
         self.server_name = server_name
         self.user_prefix = user_prefix
         self._ready: set[str] = set()  # ghosts registered, named and with a device this run
@@ -95,17 +96,16 @@ class Ghosts:
         async with self._lock(user_id):
             if user_id in self._ready:
                 return intent
-            known = self.store.ghost(user_id)
+            known = await self.db.run(Ghost.get, user_id)
             displayname = post.ghost_displayname(unit_name)
             if known is None:
                 await self._register(intent)
-            if known is None or known[0] != displayname:
+            if known is None or known.displayname != displayname:
                 await service_api.set_ghost_name(self.homeserver, user_id, displayname)
                 log.info("ghost %s is now %r", user_id, displayname)
-            device_ready = bool(known and known[1])
-            if not device_ready:
+            if not (known and known.device_ready):
                 await self._make_device(intent)
-            self.store.save_ghost(user_id, unit_code, displayname, True)
+            await self.db.run(Ghost(user_id, unit_code, displayname, True).save)
             self._ready.add(user_id)
         return intent
 
@@ -145,7 +145,8 @@ class Ghosts:
         """Joined and able to post in ``room_id`` (admitted by our module, then joined)."""
         user_id = str(intent.mxid)
         if user_id not in self._rooms:
-            self._rooms[user_id] = self.store.ghost_rooms(user_id)
+            rooms = await self.db.run(GhostRoom.of_ghost, user_id)
+            self._rooms.setdefault(user_id, {r.room_id for r in rooms})
         if room_id in self._rooms[user_id]:
             return
         async with self._lock(f"{user_id}|{room_id}"):
@@ -161,7 +162,7 @@ class Ghosts:
             await self.az.state_store.joined(RoomID(room_id), UserID(user_id))
             # what the ghost may do there now (mautrix checks it before each send)
             await intent.get_power_levels(RoomID(room_id), ignore_cache=True, ensure_joined=False)
-            self.store.ghost_room_ready(user_id, room_id, now_utc())
+            await self.db.run(GhostRoom(user_id, room_id, now_utc()).insert)
             self._rooms[user_id].add(room_id)
             log.info("ghost %s joined %s with power %d", user_id, room_id, POST_LEVEL)
 
@@ -169,7 +170,7 @@ class Ghosts:
         """Forget that the ghost is ready in a room (a send was refused): redo it next time."""
         user_id = str(intent.mxid)
         self._rooms.get(user_id, set()).discard(room_id)
-        self.store.forget_ghost_room(user_id, room_id)
+        await self.db.run(GhostRoom.forget, user_id, room_id)
 
 
 def _refusal_message(exc: MatrixError) -> str:

@@ -20,9 +20,10 @@ from mautrix.appservice import IntentAPI
 from PIL import Image as PILImage
 
 from bridge import outbound
-from bridge.db.store import BridgeStore, image_filename, now_utc
+from bridge.db import Database, now_utc
+from bridge.db.item import NewsItem
+from bridge.db.media import Image, MediaRecord, image_filename
 from bridge.feeds import USER_AGENT
-from bridge.items import Image, NewsItem
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,13 @@ class Media:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        store: BridgeStore,
+        db: Database,
         *,
         max_bytes: int,
         timeout: float,
     ) -> None:
         self.session = session
-        self.store = store
+        self.db = db
         self.max_bytes = max_bytes
         self.timeout = timeout
         self._locks: dict[str, asyncio.Lock] = {}
@@ -78,12 +79,11 @@ class Media:
         url_hash = hashlib.sha256(url.encode()).hexdigest()
         lock = self._locks.setdefault(url_hash, asyncio.Lock())
         async with lock:
-            known = self.store.media(url_hash)
+            known = await self.db.run(MediaRecord.get, url_hash)
             if known is not None:
-                image, _error, fetched_at = known
-                if image is not None:
-                    return image
-                if now_utc() - fetched_at < RETRY_AFTER:
+                if known.image is not None:
+                    return known.image
+                if now_utc() - known.fetched_at < RETRY_AFTER:
                     return None
             try:
                 data = await self._download(url)
@@ -92,18 +92,19 @@ class Media:
                 mxc = await intent.upload_media(data, mime_type=mimetype, filename=filename)
             except MediaError as exc:
                 log.info("lead image %s left out: %s", url, exc)
-                self.store.save_media(url_hash, url, None, str(exc), now_utc())
+                await self._save(url_hash, url, None, str(exc))
                 return None
             except Exception as exc:
                 log.warning("lead image %s not uploaded: %s", url, exc)
-                self.store.save_media(
-                    url_hash, url, None, str(exc) or type(exc).__name__, now_utc()
-                )
+                await self._save(url_hash, url, None, str(exc) or type(exc).__name__)
                 return None
             self.uploads += 1
             image = Image(str(mxc), mimetype, len(data), width, height, filename)
-            self.store.save_media(url_hash, url, image, None, now_utc())
+            await self._save(url_hash, url, image, None)
             return image
+
+    async def _save(self, url_hash: str, url: str, image: Image | None, error: str | None) -> None:
+        await self.db.run(MediaRecord.of(url_hash, url, image, error, now_utc()).save)
 
     async def _download(self, url: str) -> bytes:
         try:

@@ -28,9 +28,10 @@ import aiohttp
 
 from bridge import feeds, post
 from bridge.config import BridgeConfig
-from bridge.db.store import BridgeStore, FeedState, now_utc
+from bridge.db import Database, now_utc
+from bridge.db.feed import Feed
+from bridge.db.item import NewsItem
 from bridge.directory import BridgeDirectory
-from bridge.items import NewsItem
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +85,13 @@ def jittered(seconds: float) -> dt.timedelta:
 class Poller:
     def __init__(
         self,
-        store: BridgeStore,
+        db: Database,
         directory: BridgeDirectory,
         deliveries: Deliveries,
         settings: BridgeConfig,
         session: aiohttp.ClientSession,
     ) -> None:
-        self.store = store
+        self.db = db
         self.directory = directory
         self.deliveries = deliveries
         self.settings = settings
@@ -116,7 +117,8 @@ class Poller:
                 log.exception("poll cycle failed")
             wait = MAX_IDLE
             try:
-                due = self.store.next_poll_at(set(self.directory.feed_sources()))
+                sources = await self.directory.feed_sources()
+                due = await self.db.run(Feed.first_due_at, set(sources))
                 if due is not None:
                     wait = (due - now_utc()).total_seconds()
             except Exception:
@@ -127,9 +129,9 @@ class Poller:
     async def poll_due(self, now: dt.datetime | None = None) -> list[PollResult]:
         """Poll every feed that is due at ``now`` (default: now)."""
         now = now or now_utc()
-        sources = self.directory.feed_sources()
-        self.store.sync_feeds(sources, now)
-        due = self.store.due_feeds(now, set(sources))
+        sources = await self.directory.feed_sources()
+        await self.db.run(Feed.sync, sources, now)
+        due = await self.db.run(Feed.due, now, set(sources))
         if not due:
             return []
         results = await asyncio.gather(*(self.poll_feed(state, now) for state in due))
@@ -137,7 +139,7 @@ class Poller:
 
     # ------------------------------------------------------------------ one feed
 
-    async def poll_feed(self, state: FeedState, now: dt.datetime) -> PollResult:
+    async def poll_feed(self, state: Feed, now: dt.datetime) -> PollResult:
         code, url = state.unit_code, state.url
         self.stats.polls += 1
         try:
@@ -152,8 +154,8 @@ class Poller:
                 )
             if fetched.not_modified:
                 self.stats.not_modified += 1
-                before = self.store.feed_ok(
-                    code, now, self._next(now), fetched.etag, fetched.last_modified
+                before = await self.db.run(
+                    Feed.record_ok, code, now, self._next(now), fetched.etag, fetched.last_modified
                 )
                 await self._maybe_recovered(before)
                 return PollResult(code, "not_modified")
@@ -162,8 +164,10 @@ class Poller:
         except feeds.FeedError as exc:
             return await self._failed(state, exc, now)
 
-        fresh = self.store.store_feed_items(code, items, now)
-        before = self.store.feed_ok(code, now, self._next(now), fetched.etag, fetched.last_modified)
+        fresh = await self.db.run(NewsItem.store_from_feed, code, items, now)
+        before = await self.db.run(
+            Feed.record_ok, code, now, self._next(now), fetched.etag, fetched.last_modified
+        )
         first_sight = before is None or not before.initialized
         limit = (
             self.settings.first_sight_items if first_sight else self.settings.max_new_items_per_poll
@@ -189,10 +193,14 @@ class Poller:
     def _next(self, now: dt.datetime) -> dt.datetime:
         return now + jittered(self.settings.poll_interval_seconds)
 
-    async def _failed(self, state: FeedState, exc: feeds.FeedError, now: dt.datetime) -> PollResult:
+    async def _failed(self, state: Feed, exc: feeds.FeedError, now: dt.datetime) -> PollResult:
         failures = state.error_count + 1
-        after = self.store.feed_failed(
-            state.unit_code, now, exc.reason, now + jittered(backoff(self.settings, failures))
+        after = await self.db.run(
+            Feed.record_failure,
+            state.unit_code,
+            now,
+            exc.reason,
+            now + jittered(backoff(self.settings, failures)),
         )
         self.stats.failed += 1
         log.warning(
@@ -206,32 +214,32 @@ class Poller:
             await self._report(after, exc.message, now)
         return PollResult(state.unit_code, "failed", error=exc.reason)
 
-    async def _report(self, state: FeedState, problem: str, now: dt.datetime) -> None:
+    async def _report(self, state: Feed, problem: str, now: dt.datetime) -> None:
         code = state.unit_code
         since = state.failing_since or now
         content = post.failure_notice(
-            self.directory.unit_name(code),
+            await self.directory.unit_name(code),
             state.url,
             problem,
             since,
             state.error_count,
-            self.directory.managers(code),
+            await self.directory.managers(code),
         )
         try:
             sent = await self.deliveries.notice(code, content, _txn("failing", code, since))
         except Exception:
             log.exception("could not report the failing feed of %s (will try again)", code)
             return
-        if sent is not None and self.store.feed_reported(code, now):
+        if sent is not None and await self.db.run(Feed.mark_reported, code, now):
             self.stats.reported += 1
             log.info("reported the failing feed of %s to its managers", code)
 
-    async def _maybe_recovered(self, before: FeedState | None) -> None:
+    async def _maybe_recovered(self, before: Feed | None) -> None:
         if before is None or before.reported_at is None:
             return
         code = before.unit_code
         content = post.recovery_notice(
-            self.directory.unit_name(code), before.url, self.directory.managers(code)
+            await self.directory.unit_name(code), before.url, await self.directory.managers(code)
         )
         try:
             await self.deliveries.notice(

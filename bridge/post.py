@@ -15,7 +15,8 @@ from html import escape
 from typing import Any
 
 from bridge import sanitize
-from bridge.items import Image, NewsItem
+from bridge.db.item import NewsItem
+from bridge.db.media import Image
 from provisioning.identity.service_api import GHOST_NAME_PREFIX
 
 #: Asia/Ho_Chi_Minh: UTC+7, no daylight saving since 1975 (no tz database needed).
@@ -33,8 +34,6 @@ def local_time(when: dt.datetime) -> str:
 
 
 def _local(when: dt.datetime) -> dt.datetime:
-    if when.tzinfo is None:  # SQLite hands back naive UTC
-        when = when.replace(tzinfo=dt.UTC)
     return when.astimezone(VIETNAM)
 
 

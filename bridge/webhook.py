@@ -30,7 +30,10 @@ from typing import Any
 from aiohttp import web
 
 from bridge import authority, post, sanitize
-from bridge.db.store import now_utc
+from bridge.db import now_utc
+from bridge.db.item import NewsItem
+from bridge.db.webhook_token import WebhookToken
+from bridge.delivery import Outcome
 from bridge.feeds import MAX_ID_CHARS, MAX_TITLE_CHARS
 
 log = logging.getLogger(__name__)
@@ -68,33 +71,28 @@ class Webhook:
     def __init__(self, service: Any) -> None:
         self.service = service
 
-    def unit_of(self, request: web.Request) -> str | None:
+    async def unit_of(self, request: web.Request) -> str | None:
+        """The unit whose token the request carries (stored hashed, or configured)."""
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None
         token = header[7:].strip()
         if not token:
             return None
-        found = self.service.store.unit_of_token(token_hash(token))
+        found = await self.service.db.run(WebhookToken.active, token_hash(token))
         if found:
-            return found
+            return found.unit_code
         for unit_code, configured in self.service.config.bridge.webhook_tokens.items():
             if configured and hmac.compare_digest(configured.encode(), token.encode()):
                 return unit_code
         return None
 
     async def handle(self, request: web.Request) -> web.Response:
-        unit_code = self.unit_of(request)
+        # who is pushing
+        unit_code = await self.unit_of(request)
         if unit_code is None:
-            resp = _json(
-                401,
-                {
-                    "error": "Thiếu mã truy cập hoặc mã không đúng (Authorization: "
-                    "Bearer <mã của đơn vị>)."
-                },
-            )
-            resp.headers["WWW-Authenticate"] = 'Bearer realm="dieuhanh"'
-            return resp
+            return _unauthorized()
+        # what, and where to
         try:
             body = await request.json()
         except ValueError:
@@ -112,48 +110,68 @@ class Webhook:
                     "field": "targets",
                 },
             )
+        # may it
+        refusal = await self._refusal(unit_code, targets)
+        if refusal is not None:
+            return refusal
+        # store, deliver, answer
+        now = now_utc()
+        stored = [
+            await self.service.db.run(
+                NewsItem.store_pushed, unit_code, item["id"], now=now, **item["fields"]
+            )
+            for item in items
+        ]
+        outcomes = await self.service.deliverer.deliver(stored, targets, via="webhook")
+        return _answer(unit_code, len(items), len(targets), outcomes)
 
-        view = self.service.directory.view()
+    async def _refusal(self, unit_code: str, targets: list[str]) -> web.Response | None:
+        """403 when a target is outside the unit's authority (or the unit is gone)."""
+        view = await self.service.directory.view()
         scope = authority.token_scope(view, unit_code)
         if not scope:
             return _json(
                 403, {"error": f"Đơn vị {unit_code} không còn hoạt động.", "units": [unit_code]}
             )
         refused = authority.outside(scope, targets)
-        if refused:
-            log.warning(
-                "webhook of %s refused: targets outside its authority %s", unit_code, refused
-            )
-            return _json(
-                403,
-                {
-                    "error": "Không có quyền gửi tin đến các đơn vị: "
-                    + ", ".join(refused)
-                    + f". Cổng của {view.by_code[unit_code].name} chỉ gửi được đến chính đơn "
-                    "vị và các đơn vị trực thuộc.",
-                    "units": refused,
-                },
-            )
-
-        now = now_utc()
-        stored = [
-            self.service.store.store_pushed_item(unit_code, item["id"], now=now, **item["fields"])
-            for item in items
-        ]
-        outcomes = await self.service.deliverer.deliver(stored, targets, via="webhook")
-        answer: dict[str, list] = {"delivered": [], "already": [], "failed": []}
-        for outcome in outcomes:
-            answer[outcome.status].append(outcome.to_json())
-        log.info(
-            "webhook of %s: %d items × %d units → %d delivered, %d already, %d failed",
-            unit_code,
-            len(items),
-            len(targets),
-            len(answer["delivered"]),
-            len(answer["already"]),
-            len(answer["failed"]),
+        if not refused:
+            return None
+        log.warning("webhook of %s refused: targets outside its authority %s", unit_code, refused)
+        return _json(
+            403,
+            {
+                "error": "Không có quyền gửi tin đến các đơn vị: "
+                + ", ".join(refused)
+                + f". Cổng của {view.by_code[unit_code].name} chỉ gửi được đến chính đơn "
+                "vị và các đơn vị trực thuộc.",
+                "units": refused,
+            },
         )
-        return _json(200, answer)
+
+
+def _unauthorized() -> web.Response:
+    resp = _json(
+        401,
+        {"error": "Thiếu mã truy cập hoặc mã không đúng (Authorization: Bearer <mã của đơn vị>)."},
+    )
+    resp.headers["WWW-Authenticate"] = 'Bearer realm="dieuhanh"'
+    return resp
+
+
+def _answer(unit_code: str, items: int, targets: int, outcomes: list[Outcome]) -> web.Response:
+    answer: dict[str, list] = {"delivered": [], "already": [], "failed": []}
+    for outcome in outcomes:
+        answer[outcome.status].append(outcome.to_json())
+    log.info(
+        "webhook of %s: %d items × %d units → %d delivered, %d already, %d failed",
+        unit_code,
+        items,
+        targets,
+        len(answer["delivered"]),
+        len(answer["already"]),
+        len(answer["failed"]),
+    )
+    return _json(200, answer)
 
 
 def parse_body(body: Any) -> tuple[list[dict[str, Any]], list[str]]:

@@ -1,14 +1,37 @@
-"""The bridge's tables (``models``), their queries (``store``) and their migrations
-(``migrations/``, own version table)."""
+"""The bridge's tables, one module per table (mautrix-telegram style): its SQLAlchemy table
+class, a dataclass for one row (``_from_row``) and the queries that concern it, as class
+methods that take the engine first.
+
+- ``feed``           a unit's feed: validators, schedule, backoff, failure reporting
+- ``item``           the news items seen (``NewsItem``)
+- ``delivery``       one item into one room
+- ``ghost``          the portals' ghost users and the rooms each is ready in
+- ``media``          lead images uploaded once (``Image``)
+- ``webhook_token``  portals' webhook tokens (hashed)
+- ``admin_session``  sessions of the "Gửi thông báo" page (hashed)
+
+``models`` imports them all for the metadata; ``migrations/`` has the chain (own version
+table). The queries are synchronous; from the event loop they are run through
+``Database.run``, in a worker thread, so the loop never waits for the database.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row, Table
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "bridge_alembic_version"
+#: Values per IN (…) list.
+CHUNK = 500
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def upgrade(engine: Engine) -> None:
@@ -17,3 +40,37 @@ def upgrade(engine: Engine) -> None:
     from provisioning.db.engine import migrate
 
     migrate(engine, MIGRATIONS, VERSION_TABLE, models.Base.metadata)
+
+
+class Database:
+    """The engine as async code reaches it: every query runs in a worker thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def run(
+        self,
+        query: Callable[Concatenate[Engine, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``query(engine, *args, **kwargs)`` off the event loop."""
+        return await asyncio.to_thread(query, self.engine, *args, **kwargs)
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``values`` in lists of at most ``size`` (for IN (…) lists)."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def columns(row: Row, table: Table, names: Iterable[str]) -> dict[str, Any]:
+    """The named columns of ``table`` in ``row`` (also when the row joins other tables)."""
+    mapping = row._mapping
+    return {name: mapping[table.c[name]] for name in names}

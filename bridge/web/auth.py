@@ -31,7 +31,8 @@ import aiohttp
 from aiohttp import web
 
 from bridge.config import WebConfig
-from bridge.db.store import BridgeStore, Session, now_utc
+from bridge.db import Database, now_utc
+from bridge.db.admin_session import AdminSession
 from provisioning.identity.client_ip import IPNetwork, client_address, parse_networks
 from provisioning.identity.csrf import cookies_must_be_secure
 
@@ -78,7 +79,7 @@ def cookies_secure(web_config: WebConfig) -> bool:
 class Auth:
     def __init__(
         self,
-        store: BridgeStore,
+        db: Database,
         session: aiohttp.ClientSession,
         *,
         homeserver_url: str,
@@ -87,7 +88,7 @@ class Auth:
         secure_cookies: bool,
         trusted_proxies: Sequence[str] = ("127.0.0.0/8", "::1/128"),
     ) -> None:
-        self.store = store
+        self.db = db
         self.http = session
         self.homeserver_url = homeserver_url.rstrip("/")
         self._key = hmac.new(secret.encode(), b"dieuhanh bridge admin login", "sha256").digest()
@@ -185,13 +186,14 @@ class Auth:
 
     # ------------------------------------------------------------------ sessions
 
-    def start(self, response: web.StreamResponse, user_id: str, person_id: int) -> None:
+    async def start(self, response: web.StreamResponse, user_id: str, person_id: int) -> None:
         token = secrets.token_urlsafe(32)
         now = now_utc()
         expires = now + dt.timedelta(hours=max(self.session_hours, 1))
-        self.store.create_session(
+        session = AdminSession(
             _hash(token), user_id, person_id, secrets.token_urlsafe(24), now, expires
         )
+        await self.db.run(session.insert)
         response.set_cookie(
             SESSION_COOKIE,
             token,
@@ -203,18 +205,18 @@ class Auth:
         )
         response.del_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
 
-    def current(self, request: web.Request) -> Session | None:
+    async def current(self, request: web.Request) -> AdminSession | None:
         token = request.cookies.get(SESSION_COOKIE)
         if not token or len(token) > 100:
             return None
-        return self.store.session(_hash(token), now_utc())
+        return await self.db.run(AdminSession.valid, _hash(token), now_utc())
 
-    def end(self, request: web.Request, response: web.StreamResponse) -> None:
+    async def end(self, request: web.Request, response: web.StreamResponse) -> None:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
-            self.store.delete_session(_hash(token))
+            await self.db.run(AdminSession.end, _hash(token))
         response.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)
 
     @staticmethod
-    def csrf_ok(session: Session, token: str | None) -> bool:
+    def csrf_ok(session: AdminSession, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(session.csrf_token, token or "")

@@ -12,10 +12,13 @@ from typing import Any
 from aiohttp import web
 
 from bridge import authority, post
-from bridge.db.store import Session
+from bridge.db.admin_session import AdminSession
+from bridge.db.delivery import Delivery
+from bridge.db.item import NewsItem
+from bridge.delivery import Outcome
 from bridge.web.auth import LoginUnavailable, RateLimited
 from provisioning.domain import short_unit_name
-from provisioning.view import DirectoryView, PersonView
+from provisioning.view import DirectoryView, PersonView, UnitView
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,9 @@ NOT_IN_DIRECTORY = (
 BAD_LOGIN = "Số điện thoại (tên tài khoản) hoặc mã đăng nhập (mật khẩu) không đúng."
 EXPIRED_FORM = "Biểu mẫu đã hết hạn. Vui lòng thử lại."
 
+#: The logged-in admin's session, their person and the unit codes they act for.
+Who = tuple[AdminSession, PersonView, set[str]]
+
 
 class Pages:
     def __init__(self, service: Any) -> None:
@@ -52,12 +58,18 @@ class Pages:
         html = self.templates.get_template(name).render(**context)
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
-    def _who(self, request: web.Request) -> tuple[Session, PersonView, set[str]] | None:
+    def _error(self, who: Who, status: int, message: str) -> web.Response:
+        session, person, _ = who
+        return self.render(
+            "error.html", status, message=message, who=person.full_name, csrf=session.csrf_token
+        )
+
+    async def _who(self, request: web.Request) -> Who | None:
         """The logged-in admin, their person and their authority; None if not (or no more)."""
-        session = self.auth.current(request)
+        session = await self.auth.current(request)
         if session is None:
             return None
-        view = self.service.directory.view()
+        view = await self.service.directory.view()
         person = view.people.get(session.person_id)
         if person is None or not person.active:
             return None
@@ -67,7 +79,7 @@ class Pages:
     # ------------------------------------------------------------------ login
 
     async def login_page(self, request: web.Request) -> web.StreamResponse:
-        if self._who(request) is not None:
+        if await self._who(request) is not None:
             raise web.HTTPSeeOther(BASE)
         return self._login(request)
 
@@ -127,40 +139,39 @@ class Pages:
             )
         if user_id is None:
             return self._login(request, BAD_LOGIN, account=account, status=403)
-        person = self.service.directory.person_of_user(user_id)
+        person = await self.service.directory.person_of_user(user_id)
         if person is None:
             log.info("admin page login refused for %s: not in the directory", user_id)
             return self._login(request, NOT_IN_DIRECTORY, status=403)
-        view = self.service.directory.view()
+        view = await self.service.directory.view()
         if not authority.person_scope(view, person):
             log.info("admin page login refused for %s: manages no unit", user_id)
             return self._login(request, NOT_AN_ADMIN, status=403)
         response = web.HTTPSeeOther(BASE)
-        self.auth.start(response, user_id, person.id)
+        await self.auth.start(response, user_id, person.id)
         log.info("admin page: %s logged in", user_id)
         raise response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
-        who = self._who(request)
+        who = await self._who(request)
         form = await request.post()
         response = web.HTTPSeeOther(f"{BASE}/dang-nhap")
         if who is not None and not self.auth.csrf_ok(who[0], str(form.get("_csrf", ""))):
             return self.render("error.html", 403, message=EXPIRED_FORM)
-        self.auth.end(request, response)
+        await self.auth.end(request, response)
         raise response
 
     # ------------------------------------------------------------------ the page
 
     async def index(self, request: web.Request) -> web.StreamResponse:
-        who = self._who(request)
+        who = await self._who(request)
         if who is None:
             raise web.HTTPSeeOther(f"{BASE}/dang-nhap")
-        return self._index(request, who, request.query.get("nguon"))
+        return await self._index(who, request.query.get("nguon"))
 
-    def _index(
+    async def _index(
         self,
-        request: web.Request,
-        who: tuple[Session, PersonView, set[str]],
+        who: Who,
         wanted_source: str | None,
         *,
         error: str | None = None,
@@ -170,43 +181,15 @@ class Pages:
     ) -> web.Response:
         session, person, scope = who
         svc = self.service
-        view = svc.directory.view()
+        view = await svc.directory.view()
         managed = authority.managed_units(view, person)
         ordered = authority.tree_order(view, scope)
-        # sources: units in scope whose portal gave us items (or that have a feed)
-        with_items = svc.store.item_units() & scope
-        with_feed = {u.code for u in ordered if u.rss_url}
-        sources = [u for u in ordered if u.code in with_items | with_feed]
-        source = next((u for u in sources if u.code == wanted_source), None)
-        if source is None:
-            home = [u for u in managed if u.code in with_items] + [
-                u for u in sources if u.code in with_items
-            ]
-            source = home[0] if home else (sources[0] if sources else None)
-        items = svc.store.recent_items([source.code], RECENT_ITEMS) if source else []
-        deliveries = svc.store.deliveries_of(i.id for i in items)
-        rows = []
-        for item in items:
-            sent = [
-                _short(view, d.unit_code) for d in deliveries.get(item.id, []) if d.status == "sent"
-            ]
-            rows.append(
-                {"item": item, "date": post.local_date(item.date), "sent_to": ", ".join(sent)}
-            )
-        rooms = svc.directory.news_rooms(scope)
+        sources, source = await self._sources(managed, ordered, scope, wanted_source)
+        rooms = await svc.directory.news_rooms(scope)
         targets = [
             {"unit": u, "depth": min(authority.depth(view, u, scope), 5)}
             for u in ordered
             if u.code in rooms
-        ]
-        history = [
-            {
-                "when": post.local_time(d.sent_at or d.created_at),
-                "title": item.title,
-                "unit": _short(view, d.unit_code),
-                "status": HISTORY_TEXT.get(d.status, d.status),
-            }
-            for d, item in svc.store.recent_sendings(scope, 20)
         ]
         return self.render(
             "index.html",
@@ -216,43 +199,82 @@ class Pages:
             managed=", ".join(u.name for u in managed),
             sources=sources,
             source=source,
-            items=rows,
+            items=await self._item_rows(view, source),
             targets=targets,
-            history=history,
+            history=await self._history(view, scope),
             error=error,
             chosen_items=set(chosen_items),
             chosen_units=set(chosen_units),
             interval=max(1, round(svc.config.bridge.poll_interval_seconds / 60)),
         )
 
+    async def _sources(
+        self,
+        managed: list[UnitView],
+        ordered: list[UnitView],
+        scope: set[str],
+        wanted: str | None,
+    ) -> tuple[list[UnitView], UnitView | None]:
+        """Units in scope whose portal gave us items (or that have a feed), and the one shown:
+        the one asked for, else the first managed with items, else the first with items."""
+        with_items = await self.service.db.run(NewsItem.units_with_items) & scope
+        with_feed = {u.code for u in ordered if u.rss_url}
+        sources = [u for u in ordered if u.code in with_items | with_feed]
+        source = next((u for u in sources if u.code == wanted), None)
+        if source is None:
+            home = [u for u in managed if u.code in with_items] + [
+                u for u in sources if u.code in with_items
+            ]
+            source = home[0] if home else (sources[0] if sources else None)
+        return sources, source
+
+    async def _item_rows(self, view: DirectoryView, source: UnitView | None) -> list[dict]:
+        """The source's newest items, each with the units it was sent to."""
+        db = self.service.db
+        items = await db.run(NewsItem.recent, [source.code], RECENT_ITEMS) if source else []
+        deliveries = await db.run(Delivery.of_items, [i.id for i in items])
+        rows = []
+        for item in items:
+            sent = [
+                _short(view, d.unit_code) for d in deliveries.get(item.id, []) if d.status == "sent"
+            ]
+            rows.append(
+                {"item": item, "date": post.local_date(item.date), "sent_to": ", ".join(sent)}
+            )
+        return rows
+
+    async def _history(self, view: DirectoryView, scope: set[str]) -> list[dict]:
+        """What was sent on request into the person's units lately."""
+        return [
+            {
+                "when": post.local_time(d.sent_at or d.created_at),
+                "title": item.title,
+                "unit": _short(view, d.unit_code),
+                "status": HISTORY_TEXT.get(d.status, d.status),
+            }
+            for d, item in await self.service.db.run(Delivery.recent_requested, scope, 20)
+        ]
+
+    # ------------------------------------------------------------------ sending
+
     async def send(self, request: web.Request) -> web.StreamResponse:
-        who = self._who(request)
+        who = await self._who(request)
         if who is None:
             raise web.HTTPSeeOther(f"{BASE}/dang-nhap")
-        session, person, scope = who
+        session, _, scope = who
+        # the form: its CSRF token, the items and the target units
         form = await request.post()
         if not self.auth.csrf_ok(session, str(form.get("_csrf", ""))):
             log.warning("admin page: bad CSRF token from %s", session.user_id)
-            return self.render(
-                "error.html",
-                403,
-                message=EXPIRED_FORM,
-                who=person.full_name,
-                csrf=session.csrf_token,
-            )
+            return self._error(who, 403, EXPIRED_FORM)
         source = str(form.get("nguon", "")) or None
         try:
             item_ids = [int(v) for v in form.getall("item", [])]
         except ValueError:
-            return self.render(
-                "error.html",
-                400,
-                message="Tin được chọn không hợp lệ.",
-                who=person.full_name,
-                csrf=session.csrf_token,
-            )
+            return self._error(who, 400, "Tin được chọn không hợp lệ.")
         unit_codes = list(dict.fromkeys(str(v) for v in form.getall("unit", [])))
-        items = self.service.store.items(item_ids)
+        # authority: items from, and targets in, the person's units only
+        items = await self.service.db.run(NewsItem.get_many, item_ids)
         foreign = [i for i in item_ids if i not in items or items[i].unit_code not in scope]
         refused = authority.outside(scope, unit_codes)
         if foreign or refused:
@@ -262,32 +284,32 @@ class Pages:
                 foreign,
                 refused,
             )
-            return self.render(
-                "error.html",
-                403,
-                who=person.full_name,
-                csrf=session.csrf_token,
-                message="Không có quyền gửi tin này hoặc gửi đến đơn vị này.",
-            )
-        chosen_items, chosen_units = set(item_ids), set(unit_codes)
+            return self._error(who, 403, "Không có quyền gửi tin này hoặc gửi đến đơn vị này.")
+        # nothing chosen: the page again, as it was filled in
         if not item_ids or not unit_codes:
             error = (
                 "Hãy chọn ít nhất một tin." if not item_ids else "Hãy chọn ít nhất một đơn vị nhận."
             )
-            return self._index(
-                request,
+            return await self._index(
                 who,
                 source,
                 error=error,
-                chosen_items=chosen_items,
-                chosen_units=chosen_units,
+                chosen_items=set(item_ids),
+                chosen_units=set(unit_codes),
                 status=400,
             )
+        # send, oldest item first, and say what went where
         ordered = sorted(items.values(), key=lambda i: (i.date, i.id))
         outcomes = await self.service.deliverer.deliver(
             ordered, unit_codes, via="admin", by_user_id=session.user_id
         )
-        view = self.service.directory.view()
+        return await self._result(who, source, len(items), len(unit_codes), outcomes)
+
+    async def _result(
+        self, who: Who, source: str | None, items: int, units: int, outcomes: list[Outcome]
+    ) -> web.Response:
+        session, person, _ = who
+        view = await self.service.directory.view()
         rows = [
             {
                 "title": o.item.title,
@@ -301,7 +323,7 @@ class Pages:
         already = sum(1 for o in outcomes if o.status == "already")
         failed = sum(1 for o in outcomes if o.status == "failed")
         summary = (
-            f"Đã gửi {len(items)} tin đến {len(unit_codes)} đơn vị: {delivered} lượt gửi mới"
+            f"Đã gửi {items} tin đến {units} đơn vị: {delivered} lượt gửi mới"
             + (f", {already} lượt đã gửi trước đó" if already else "")
             + (f", {failed} lượt chưa gửi được" if failed else "")
             + "."
@@ -309,8 +331,8 @@ class Pages:
         log.info(
             "admin page: %s sent %d items to %d units (%d new, %d already, %d failed)",
             session.user_id,
-            len(items),
-            len(unit_codes),
+            items,
+            units,
             delivered,
             already,
             failed,

@@ -27,7 +27,8 @@ def token(
     config: ConfigOption = None,
 ) -> None:
     """Tạo mã truy cập webhook mới cho một đơn vị (chỉ hiện một lần)."""
-    from bridge.db.store import BridgeStore, now_utc
+    from bridge.db import now_utc
+    from bridge.db.webhook_token import WebhookToken
     from bridge.webhook import new_token, token_hash
     from provisioning.view import load_view
 
@@ -38,8 +39,8 @@ def token(
             errors.print(f"Không có đơn vị đang hoạt động mã {unit!r} trong danh bạ.")
             raise typer.Exit(1)
         value = new_token()
-        revoked = BridgeStore(engine).add_token(
-            unit, token_hash(value), now_utc(), revoke_others=not keep_old
+        revoked = WebhookToken.add(
+            engine, unit, token_hash(value), now_utc(), revoke_others=not keep_old
         )
     finally:
         engine.dispose()
@@ -57,11 +58,12 @@ def token(
 @webhook.command()
 def revoke(unit: UnitArgument, config: ConfigOption = None) -> None:
     """Thu hồi mọi mã truy cập webhook của một đơn vị."""
-    from bridge.db.store import BridgeStore, now_utc
+    from bridge.db import now_utc
+    from bridge.db.webhook_token import WebhookToken
 
     engine = open_db(load_settings(config))
     try:
-        count = BridgeStore(engine).revoke_tokens(unit, now_utc())
+        count = WebhookToken.revoke_all(engine, unit, now_utc())
     finally:
         engine.dispose()
     console.print(f"Đã thu hồi {count} mã truy cập webhook của đơn vị {unit}.")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.db.store import BridgeStore
+from bridge.db.item import NewsItem
 from bridge.post import NEWS_KEY
 from dieuhanh.embedded.ports import free_port
 
@@ -86,10 +86,10 @@ def bridge_process(news_world, tmp_path_factory):
 
 def wait_for_items(news_world, unit: str, count: int, timeout: float = 30) -> None:
     """Until the running bridge has read the unit's feed."""
-    store = BridgeStore(news_world.world.engine)
+    engine = news_world.world.engine
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if len(store.recent_items([news_world.u(unit)])) >= count:
+        if len(NewsItem.recent(engine, [news_world.u(unit)])) >= count:
             return
         time.sleep(0.2)
     raise AssertionError(f"the bridge did not read the feed of {unit}")

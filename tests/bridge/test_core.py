@@ -3,16 +3,25 @@ posts, authority, the webhook's body rules, backoff, and the schema against its 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import importlib
+import pkgutil
+import threading
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bridge import authority, feeds, post, sanitize
+from bridge import directory as directory_module
 from bridge.config import BridgeConfig
+from bridge.db import Database
+from bridge.db.feed import Feed
+from bridge.db.item import NewsItem
+from bridge.db.media import Image
+from bridge.directory import BridgeDirectory
 from bridge.ghosts import ghost_localpart
-from bridge.items import Image, NewsItem
 from bridge.poller import backoff
 from bridge.webhook import BadRequest, parse_body
 from dieuhanh.db import open_database
@@ -299,10 +308,61 @@ def test_backoff_doubles_from_the_interval_up_to_the_cap():
 
 
 def test_the_bridge_migrations_match_its_models(tmp_path):
-    import bridge.db.models  # noqa: F401
+    import bridge.db
+    from bridge.db import models
+
+    for module in pkgutil.iter_modules(bridge.db.__path__):  # every table module, listed or not
+        importlib.import_module(f"bridge.db.{module.name}")
+    tables = {name for name in Base.metadata.tables if name.startswith("bridge_")}
+    listed = {getattr(models, name).__tablename__ for name in models.__all__ if name != "Base"}
+    assert listed == tables, "bridge/db/models.py must list every table of the bridge"
 
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert [d for d in diff if "bridge_" in repr(d) and "alembic_version" not in repr(d)] == []
+
+
+def test_times_come_back_aware_in_utc_from_sqlite(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+    try:
+        in_hanoi = DAY.astimezone(post.VIETNAM)
+        Feed.sync(engine, {"u1": "https://u1.example/rss"}, in_hanoi)
+        Feed.record_failure(engine, "u1", in_hanoi, "HTTP 500", in_hanoi + dt.timedelta(hours=1))
+        [feed] = Feed.all(engine)
+    finally:
+        engine.dispose()
+    assert feed.next_poll_at == DAY + dt.timedelta(hours=1)
+    assert feed.failing_since == DAY
+    assert feed.next_poll_at.tzinfo is dt.UTC and feed.failing_since.tzinfo is dt.UTC
+
+
+# ------------------------------------------------------------------------------ event loop
+
+
+def test_the_directory_view_loads_off_the_event_loop(tmp_path, monkeypatch):
+    """The load waits for the loop to go on: on the loop, it would wait in vain."""
+    started, released = threading.Event(), threading.Event()
+    real_load = directory_module.load_view
+
+    def load_view(engine):
+        started.set()
+        if not released.wait(30):
+            raise AssertionError("the event loop was blocked while the view loaded")
+        return real_load(engine)
+
+    monkeypatch.setattr(directory_module, "load_view", load_view)
+    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+
+    async def main() -> DirectoryView:
+        loading = asyncio.create_task(BridgeDirectory(Database(engine)).view())
+        assert await asyncio.to_thread(started.wait, 30)
+        released.set()  # only possible while the load runs elsewhere
+        return await loading
+
+    try:
+        view = asyncio.run(main())
+    finally:
+        engine.dispose()
+    assert view.by_code == {}

@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 
 from bridge import feeds
-from bridge.db.store import now_utc
+from bridge.db import now_utc
 from bridge.service import BridgeService
 from dieuhanh.db import open_database
 

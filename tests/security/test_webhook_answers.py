@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bridge.db.item import NewsItem
 from bridge.delivery import SEND_FAILED, Outcome
-from bridge.items import NewsItem
 
 
 def test_a_failed_delivery_answers_without_internal_details():

@@ -81,8 +81,8 @@ class Media:
         async with lock:
             known = await self.db.run(MediaRecord.get, url_hash)
             if known is not None:
-                if known.image is not None:
-                    return known.image
+                if (image := known.image) is not None:
+                    return image
                 if now_utc() - known.fetched_at < RETRY_AFTER:
                     return None
             try:

@@ -136,6 +136,9 @@ def run(
     generic_workers: Generic = 1,
     synapse_db: SynapseDb = "dieuhanh_synapse",
     directory_db: DirectoryDb = "dieuhanh_directory",
+    synapse_only: Annotated[
+        bool, typer.Option("--synapse-only", help="Chỉ Synapse và nginx, không bot và bridge.")
+    ] = False,
 ) -> None:
     """Chạy bản triển khai nhiều tiến trình ngay trên máy này (Synapse với worker, nginx,
     bot, bridge) cho đến khi nhấn Ctrl-C. PostgreSQL và Redis phải đang chạy."""
@@ -156,7 +159,7 @@ def run(
             directory_database=directory_db,
         )
     try:
-        code = run_local(directory, answers)
+        code = run_local(directory, answers, services=not synapse_only)
     except (RunError, AnswerError) as exc:
         errors.print(f"Lỗi: {exc}")
         raise typer.Exit(1) from None

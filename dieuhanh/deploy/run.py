@@ -223,8 +223,11 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-async def start_profile(supervisor: Supervisor, profile: LocalProfile) -> dict:
-    """Synapse's processes, nginx, the first-start jobs, then the bot and the bridge."""
+async def start_profile(
+    supervisor: Supervisor, profile: LocalProfile, *, services: bool = True
+) -> dict:
+    """Synapse's processes, nginx, the first-start jobs, then (``services``) the bot and
+    the bridge."""
     answers, procs = profile.answers, profile.bundle.processes
     host = answers.bind_host
     main = await supervisor.start(synapse_spec(profile, procs[0]))
@@ -237,6 +240,8 @@ async def start_profile(supervisor: Supervisor, profile: LocalProfile) -> dict:
     )
     await wait_http(f"{answers.internal_url}/_matrix/client/versions", proxy, "nginx")
     await asyncio.to_thread(bootstrap.bootstrap, answers)
+    if not services:
+        return ready_info(profile)
     for service in ("bot", "bridge"):
         await supervisor.start(service_spec(profile, service))
     bridge_health = f"http://{host}:{answers.ports.bridge_metrics}/health"
@@ -261,11 +266,11 @@ def ready_info(profile: LocalProfile) -> dict:
     }
 
 
-async def _supervise(profile: LocalProfile) -> int:
+async def _supervise(profile: LocalProfile, services: bool) -> int:
     supervisor = Supervisor(console=sys.stderr)
 
     async def startup() -> None:
-        info = await start_profile(supervisor, profile)
+        info = await start_profile(supervisor, profile, services=services)
         info["pids"] = {c.name: c.pid for c in supervisor.children}
         tmp = profile.ready_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
@@ -279,8 +284,11 @@ async def _supervise(profile: LocalProfile) -> int:
         profile.ready_path.unlink(missing_ok=True)
 
 
-def run_local(root: Path, answers: Answers | None, *, create_databases: bool = True) -> int:
-    """Prepare and run the profile under ``root`` until stopped; an exit status."""
+def run_local(
+    root: Path, answers: Answers | None, *, create_databases: bool = True, services: bool = True
+) -> int:
+    """Prepare and run the profile under ``root`` until stopped; an exit status.
+    ``services=False``: Synapse and nginx only (benchmarks drive the homeserver themselves)."""
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
@@ -289,4 +297,4 @@ def run_local(root: Path, answers: Answers | None, *, create_databases: bool = T
     profile = prepare(root, answers)
     if create_databases:
         bootstrap.ensure_databases(profile.answers)
-    return asyncio.run(_supervise(profile))
+    return asyncio.run(_supervise(profile, services))

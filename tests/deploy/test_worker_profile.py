@@ -340,3 +340,15 @@ def test_import_apply_login_directives_and_report_on_the_worker_profile(
     assert metric(bot, "dieuhanh_bot_deliveries", state="sent") >= 2
     assert http_status(profile.info["bridge_metrics"] + "/health") == 200
     engine.dispose()
+
+    # a backup while it all runs: both PostgreSQL databases dumped, media, the bot's store
+    profile_yaml = str(profile.root / "etc" / "deploy.yaml")
+    saved = tmp_path / "backup"
+    argv = [sys.executable, "-m", "dieuhanh", "backup", "--profile", profile_yaml, str(saved)]
+    done = subprocess.run(argv, env=profile.env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifest = json.loads((saved / "manifest.json").read_text())
+    assert [d["name"] for d in manifest["databases"]] == ["directory", "synapse"]
+    assert all((saved / d["file"]).stat().st_size > 10_000 for d in manifest["databases"])
+    assert (saved / "trees" / "etc" / "secrets" / "signing.key").exists()
+    assert list((saved / "trees" / "bot").glob("*.db")), "the bot's olm store"

@@ -10,9 +10,11 @@ For each configuration, on a fresh homeserver (and fresh databases):
 2. a segment directive — every teacher of one cấp học, from the Giám đốc — delivered by
    the bot's real delivery worker through the homeserver's front (nginx for workers):
    events/s and CPU per event;
-3. the raw rates on the same homeserver: admin force-joins of existing accounts into fresh
-   rooms, and a bare send loop of the directive's content into the same rooms, at the
-   same concurrency; with CPU per event.
+3. the raw rates on the same homeserver: admin force-joins of existing accounts into
+   fresh rooms, and a bare send loop of the directive's content into the same rooms, at
+   the same concurrency; with CPU per event.
+
+Each phase after the apply starts from an idle Synapse (under 10 % of a CPU for 2 s).
 
 CPU per event predicts a bigger machine: with C cores and the work spread over enough
 processes, events/s ≈ C × 1000 / (ms of CPU per event). Event persisters shard by room:
@@ -266,6 +268,18 @@ def service_config(hs: Homeserver, db_path: Path):
     return config
 
 
+async def wait_idle(hs: Homeserver, limit: float = 0.1, timeout: float = 300) -> None:
+    """Until Synapse's processes use under ``limit`` of a CPU for 2 s: after an apply it
+    keeps working for minutes, which would slow the next measurement down."""
+    meter = CpuMeter(hs)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = meter.sample()
+        await asyncio.sleep(2)
+        if CpuMeter.spent(before, meter.sample())["synapse"] / 2 < limit:
+            return
+
+
 async def measure_apply(hs: Homeserver, config, engine, concurrency: int) -> dict:
     from provisioning.matrix.apply import apply
 
@@ -319,6 +333,7 @@ async def measure_directive(hs: Homeserver, config, engine, level: str, concurre
     cpu = CpuMeter.spent(before, meter.sample())
     events = max(worker.stats.events, 1)
     rooms = sorted(transport.rooms)
+    await wait_idle(hs)
     raw = await raw_sends(hs, bot, rooms, max(events, 200), concurrency, transport.content)
     await bot.close()
     return {
@@ -435,7 +450,9 @@ async def measure(hs: Homeserver, template: Path, scratch: Path, args) -> dict:
     try:
         config = service_config(hs, db_path)
         applied = await measure_apply(hs, config, engine, args.concurrency)
+        await wait_idle(hs)
         sent = await measure_directive(hs, config, engine, args.level, args.concurrency)
+        await wait_idle(hs)
         joined = await raw_joins(hs, engine, args.raw_rooms, args.raw_joins, args.concurrency)
     finally:
         engine.dispose()

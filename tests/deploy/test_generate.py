@@ -446,3 +446,21 @@ def test_systemd_units_run_each_process_and_keep_the_services_apart(bundle):
     assert unit(bundle, "dieuhanh-synapse.service")["Service"]["User"] == "dieuhanh"
     coturn = bundle.text("/etc/systemd/system/dieuhanh-coturn.service").splitlines()
     assert f"LoadCredential=turnserver.conf:{layout.turnserver_conf}" in coturn
+
+
+def test_the_grafana_dashboard_shows_only_metrics_we_export():
+    import json
+
+    root = Path(__file__).resolve().parents[2]
+    dashboard = json.loads((root / "deploy/grafana-dashboard.json").read_text(encoding="utf-8"))
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    sources = "".join(
+        (root / f).read_text(encoding="utf-8")
+        for f in ("bot/metrics.py", "bridge/metrics.py", "dieuhanh/apply_metrics.py")
+    )
+    names = {n for e in exprs for n in re.findall(r"\bdieuhanh_[a-z_]+", e)}
+    assert len(names) >= 12
+    for name in names:
+        base = re.sub(r"_(total|bucket|count|sum)$", "", name)
+        short = base.removeprefix("dieuhanh_bridge_")  # the bridge's counters: ("posted", …)
+        assert f'"{base}"' in sources or f'("{short}",' in sources, name

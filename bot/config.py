@@ -17,6 +17,9 @@ class BotConfig:
     password: str = ""
     store_path: str = "data/bot"
     delivery_concurrency: int = 16
+    # Prometheus metrics and /health (bot/metrics.py); port 0: not served
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
 
 
 class BotSettings(Protocol):

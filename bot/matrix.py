@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,7 @@ class MatrixBot:
             config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
         )
         self.answered = 0
+        self.synced_at: float | None = None  # wall clock of the last handled sync (metrics)
         self.http: MatrixClient | None = None  # the bot's own token, once logged in
         self.worker = DeliveryWorker(
             engine,
@@ -210,6 +212,7 @@ class MatrixBot:
                 await self._messages(response, token)
             token = response.next_batch
             self._save_token(token)
+            self.synced_at = time.time()
             first = False
 
     async def _cross_sign(self) -> None:

@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 from bot.config import BotSettings
 from bot.directory import DirectoryCache
 from bot.matrix import MatrixBot
-from bot.service import BotService
+from bot.metrics import MeasuredBotService
+from bot.metrics import start as start_metrics
 
 log = logging.getLogger("bot")
 
@@ -18,11 +19,14 @@ log = logging.getLogger("bot")
 async def serve(config: BotSettings, engine: Engine, stop: asyncio.Event) -> int:
     """Answer commands and deliver directives until ``stop`` is set; an exit status."""
     logging.getLogger("nio").setLevel(logging.WARNING)
-    bot = MatrixBot(config, engine, BotService(DirectoryCache(engine)))
+    bot = MatrixBot(config, engine, MeasuredBotService(DirectoryCache(engine)))
+    metrics = await start_metrics(bot, engine, config)
     log.info("bot started as %s on %s", bot.user_id, config.homeserver.url)
     try:
         await bot.run(stop)
     finally:
         await bot.close()
+        if metrics is not None:
+            await metrics.stop()
     log.info("bot stopped")
     return 0

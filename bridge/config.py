@@ -39,6 +39,9 @@ class BridgeConfig:
     webhook_tokens: dict[str, str] = field(default_factory=dict)
     # "Gửi thông báo" admin page
     admin_session_hours: int = 12
+    # Prometheus metrics and /health (bridge/metrics.py); port 0: not served
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
 
 
 @dataclass

@@ -15,6 +15,7 @@ log = logging.getLogger("bridge")
 
 async def serve(config: BridgeSettings, engine: Engine, stop: asyncio.Event) -> int:
     """Relay news and serve the admin page and webhook until ``stop`` is set."""
+    from bridge.metrics import start as start_metrics
     from bridge.service import BridgeService
 
     for name in ("bridge.appservice", "aiohttp.access"):
@@ -35,6 +36,7 @@ async def serve(config: BridgeSettings, engine: Engine, stop: asyncio.Event) -> 
         log.error("cannot listen: %s", exc)
         await service.stop()
         return 1
+    metrics = await start_metrics(service, config)
     log.info(
         "bridge %s started, listening on http://%s:%s for %s; admin page %s",
         bridge.id,
@@ -47,5 +49,7 @@ async def serve(config: BridgeSettings, engine: Engine, stop: asyncio.Event) -> 
         await stop.wait()
     finally:
         await service.stop()
+        if metrics is not None:
+            await metrics.stop()
     log.info("bridge stopped")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -64,6 +65,14 @@ def apply(
     wait: Annotated[
         bool, typer.Option("--wait", help="Nếu đang có lần áp dụng khác, chờ nó xong.")
     ] = False,
+    metrics_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics-file",
+            help="Ghi số liệu Prometheus vào tệp này (textfile collector của node_exporter).",
+            envvar="DIEUHANH_APPLY_METRICS_FILE",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Đồng bộ danh bạ vào Matrix: tài khoản, không gian, phòng, thành viên, quyền.
@@ -73,6 +82,7 @@ def apply(
     """
     import asyncio
 
+    from dieuhanh.apply_metrics import ApplyMetrics
     from provisioning.matrix.apply import MassRemovalRefused
     from provisioning.matrix.apply import apply as run_apply
     from provisioning.matrix.lock import ApplyLocked
@@ -90,6 +100,7 @@ def apply(
             "hoặc biến DIEUHANH_HOMESERVER_ADMIN_TOKEN."
         )
         raise typer.Exit(2)
+    metrics = ApplyMetrics(metrics_file)
     with RichProgress(console) as progress:
         try:
             result = asyncio.run(
@@ -100,17 +111,20 @@ def apply(
                     wait=wait,
                     concurrency=cfg.provisioning.concurrency,
                     max_removal_share=cfg.provisioning.max_removal_share,
-                    progress=progress,
+                    progress=metrics.wrap(progress),
                 )
             )
         except MassRemovalRefused as exc:
+            metrics.finish(exc.result, "refused")
             print_departures(exc.result)
             rest = " phần còn lại" if exc.result.done else ""
             errors.print(f"Từ chối áp dụng{rest}: {exc}")
             raise typer.Exit(2) from None
         except ApplyLocked as exc:
+            metrics.finish(None, "locked")
             errors.print(f"Từ chối áp dụng: {exc}")
             raise typer.Exit(2) from None
+    metrics.finish(result, "failures" if result.failures else "ok")
     _print_apply(result)
     raise typer.Exit(1 if result.failures else 0)
 

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from bridge import metrics as bridge_metrics
-from bridge.db.store import now_utc
+from bridge.db import now_utc
 from bridge.service import BridgeService
 from dieuhanh.cli import app
 from dieuhanh.db import open_database

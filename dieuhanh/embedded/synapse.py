@@ -192,34 +192,21 @@ def write_synapse_config(
     (config_dir / "media_store").mkdir(exist_ok=True)
     _ensure_signing_key(files.signing_key_path)
     write_if_changed(files.log_config_path, _log_config(files.log_path))
-    settings = _homeserver_settings(
-        files,
-        registration_shared_secret=registration_shared_secret,
-        appservice_files=appservice_files,
-        modules=modules,
-        database=database,
-        public_baseurl=public_baseurl,
-        bcrypt_rounds=bcrypt_rounds,
-    )
+    settings = {
+        **_location_settings(files, database, public_baseurl),
+        **_policy_settings(registration_shared_secret, bcrypt_rounds),
+        "app_service_config_files": [str(Path(p).resolve()) for p in appservice_files],
+        "modules": [dict(m) for m in modules],
+    }
     text = HEADER + "\n" + yaml.safe_dump(settings, sort_keys=False, allow_unicode=True)
     text += "\n" + _rate_limits_yaml()
     write_if_changed(files.config_path, text, SECRET_MODE)
     return files
 
 
-def _homeserver_settings(
-    files: SynapseFiles,
-    *,
-    registration_shared_secret: str,
-    appservice_files: Sequence[Path],
-    modules: Sequence[Mapping[str, Any]],
-    database: Path | Mapping[str, Any] | None,
-    public_baseurl: str | None,
-    bcrypt_rounds: int,
-) -> dict[str, Any]:
-    """homeserver.yaml's settings (see write_synapse_config), rate limits apart."""
+def _policy_settings(registration_shared_secret: str, bcrypt_rounds: int) -> dict[str, Any]:
+    """Who may register, log in and federate; what runs (an internal network's choices)."""
     return {
-        **_location_settings(files, database, public_baseurl),
         "registration_shared_secret": registration_shared_secret,
         "report_stats": False,
         "enable_registration": False,
@@ -245,8 +232,6 @@ def _homeserver_settings(
         # seconds instead of minutes, and until `profiles_full_user_id_key_idx` exists
         # reactivating a deactivated account fails (500 on SQLite).
         "background_updates": {"sleep_enabled": False},
-        "app_service_config_files": [str(Path(p).resolve()) for p in appservice_files],
-        "modules": [dict(m) for m in modules],
     }
 
 

@@ -22,15 +22,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
-import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _directory import directory_with_accounts, user_id
+from sqlalchemy import Engine
+
+from bot.directives.audience import Selection
+from bot.directives.compose import Preview, preview, save
+from bot.directives.worker import DeliveryWorker
+from bot.directory import Asker, DirectoryCache, DirectorySnapshot
+from dieuhanh.embedded import accounts
+from dieuhanh.embedded.datadir import init_data_dir
+from dieuhanh.embedded.ports import free_port
+from dieuhanh.embedded.server import RunningSynapse, fresh_postgres_database, running_synapse
+from provisioning.matrix.client import MatrixClient
+from provisioning.matrix.layout import BOT, Layout, build_layout
+from provisioning.view import DirectoryView, load_view
+from provisioning.vocab import Position, UnitKind
+
+BOT_USER = "@dieuhanh:dieuhanh.local"
 
 
 async def create_rooms(admin, bot_user: str, keys: list[str], concurrency: int) -> dict[str, str]:
@@ -93,36 +109,181 @@ async def raw_rate(
     return events / (time.perf_counter() - started)
 
 
-def synapse_postgres(url: str) -> dict:
-    """A fresh, C-collated database for Synapse on the server at ``url``."""
-    import psycopg
-    from sqlalchemy.engine import make_url
+@dataclass
+class City:
+    """The synthetic city the directives go to, with every person's account."""
 
-    server = make_url(url)
-    name = f"bench_synapse_{int(time.time())}"
-    with psycopg.connect(
-        host=server.host,
-        port=server.port or 5432,
-        user=server.username,
-        password=server.password,
-        dbname=server.database,
-        autocommit=True,
-    ) as conn:
-        conn.execute(
-            f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+    engine: Engine
+    view: DirectoryView
+    layout: Layout
+    accounts_of: dict[int, str]  # person id -> user id
+    director: str  # the user id of the Sở's director, who sends both directives
+
+    def snapshot(self, room_ids: dict[str, str]) -> DirectorySnapshot:
+        """The bot's snapshot, its rooms known by ``room_ids`` (placeholders otherwise)."""
+        user_of_code = {p.code: self.accounts_of[p.id] for p in self.view.people.values()}
+        rooms = {}
+        for key, spec in self.layout.rooms.items():
+            if spec.purpose.value not in ("announcements", "role"):
+                continue
+            members = frozenset(user_of_code[m] for m in self.layout.members[key] if m != BOT)
+            rooms[key] = (spec.purpose.value, room_ids.get(key, f"!{key}"), members)
+        return DirectorySnapshot(
+            self.view, self.accounts_of, ("bench",), rooms, frozenset({BOT_USER})
         )
-    args = {
-        "host": server.host,
-        "port": server.port or 5432,
-        "user": server.username,
-        "database": name,
-        "cp_min": 5,
-        "cp_max": 10,
+
+    def asker(self, snapshot: DirectorySnapshot) -> Asker:
+        return snapshot.asker(self.director)
+
+
+def load_city(preset: str, scratch: Path) -> City:
+    engine = directory_with_accounts(preset, scratch / "directory.db")
+    view = load_view(engine)
+    director = next(
+        p
+        for p in view.people.values()
+        for u, pos in p.positions
+        if view.units[u].kind is UnitKind.DEPARTMENT and pos is Position.DIRECTOR
+    )
+    accounts_of = {p.id: user_id(p.code) for p in view.people.values()}
+    return City(engine, view, build_layout(view), accounts_of, accounts_of[director.id])
+
+
+async def plan_cases(city: City, args) -> dict[str, tuple[Selection, Preview, float]]:
+    """The two directives, each planned once: (selection, preview, planning seconds)."""
+    active = [p for p in city.view.people.values() if p.active]
+    cases = {
+        f"every {args.level} teacher": Selection(levels=[args.level], roles=["teacher"]),
+        f"{args.subset} random people": Selection(
+            everyone=True,
+            people=[p.code for p in random.Random(5).sample(active, args.subset)],
+        ),
     }
-    if server.password:
-        args["password"] = server.password
-    print(f"Synapse on PostgreSQL database {name}")
-    return {"name": "psycopg2", "args": args}
+    snapshot = city.snapshot({})
+    plans = {}
+    for label, selection in cases.items():
+        t = time.perf_counter()
+        found = await preview(snapshot, city.asker(snapshot), selection)
+        plans[label] = (selection, found, time.perf_counter() - t)
+    return plans
+
+
+@contextlib.contextmanager
+def bench_synapse(scratch: Path, postgres_url: str | None):
+    """A Synapse laid out like ``up``'s (cheap hashing; on PostgreSQL if asked)."""
+    setup = init_data_dir(scratch / "embedded", free_port())
+    (setup.synapse.conf_d / "bench.yaml").write_text("bcrypt_rounds: 4\n")
+    with contextlib.ExitStack() as stack:
+        if postgres_url:
+            database = stack.enter_context(fresh_postgres_database(postgres_url, "bench_synapse"))
+            print(f"Synapse on PostgreSQL database {database['args']['database']}")
+            (setup.synapse.conf_d / "database.yaml").write_text(json.dumps({"database": database}))
+        yield stack.enter_context(running_synapse(setup))
+
+
+async def bench_clients(synapse: RunningSynapse) -> tuple[MatrixClient, MatrixClient]:
+    """The admin's and the bot's clients, both without rate limits."""
+    setup, session = synapse.setup, synapse.admin
+    admin = MatrixClient(setup.synapse.base_url, session.access_token)
+    await admin.lift_rate_limits(session.user_id)
+    await admin.put_user(BOT_USER, {"displayname": setup.config.bot.display_name})
+    bot_session = accounts.login(
+        setup.synapse.base_url, setup.config.bot.localpart, setup.config.bot.password
+    )
+    await admin.lift_rate_limits(BOT_USER)
+    return admin, MatrixClient(setup.synapse.base_url, bot_session.access_token)
+
+
+@dataclass
+class Rooms:
+    """The rooms one directive needs, made beforehand, and the baseline's own copies."""
+
+    ids: dict[str, str]  # room key (or inbox/<user id>) -> room id
+    raw: list[str]
+    inbox_of: dict[int, str]  # person id -> inbox room id
+
+
+async def prepare_rooms(admin: MatrixClient, city: City, found: Preview, concurrency: int):
+    keys = sorted(found.plan.rooms) + [f"inbox/{u}" for u in sorted(found.plan.inboxes)]
+    room_ids = await create_rooms(admin, BOT_USER, keys, concurrency)
+    # the baseline sends into rooms of its own, as cold as ours when it starts
+    raw_rooms = await create_rooms(admin, BOT_USER, [f"raw/{k}" for k in room_ids], concurrency)
+    inbox_of = {
+        pid: room_ids[f"inbox/{city.accounts_of[pid]}"]
+        for pid in city.view.people
+        if f"inbox/{city.accounts_of[pid]}" in room_ids
+    }
+    return Rooms(room_ids, list(raw_rooms.values()), inbox_of)
+
+
+@dataclass
+class Delivery:
+    """One directive sent through the real worker."""
+
+    people: int
+    events: int
+    stored: float  # seconds planning again and storing
+    elapsed: float  # seconds from "confirmed" to "all sent"
+    cpu_ms: float  # client CPU per event
+    content: dict  # the last message sent, for the baseline
+
+
+async def deliver(
+    city: City, bot: MatrixClient, rooms: Rooms, selection: Selection, concurrency: int
+) -> Delivery:
+    snap = city.snapshot(rooms.ids)
+    cache = DirectoryCache(city.engine)
+    cache.get()  # loaded once, as the running bot holds it
+    transport = BenchTransport(bot, rooms.inbox_of)
+    worker = DeliveryWorker(city.engine, cache, transport, concurrency=concurrency)
+    started = time.perf_counter()
+    found = await preview(snap, city.asker(snap), selection)
+    save(
+        city.engine,
+        snap,
+        city.asker(snap),
+        selection,
+        found,
+        body="Kính gửi quý thầy cô: lịch kiểm tra cuối học kỳ I.",
+        html=None,
+        attachments=[],
+        origin_room_id=None,
+    )
+    stored = time.perf_counter() - started
+    cpu = time.process_time()
+    await worker.drain()
+    elapsed = time.perf_counter() - started
+    events = worker.stats.events
+    cpu_ms = (time.process_time() - cpu) * 1000 / max(events, 1)
+    return Delivery(len(found.people), events, stored, elapsed, cpu_ms, transport.content)
+
+
+async def measure_case(
+    admin: MatrixClient,
+    bot: MatrixClient,
+    city: City,
+    label: str,
+    case: tuple[Selection, Preview, float],
+    concurrency: int,
+) -> None:
+    """Send one directive, then the baseline's bare loop; print their row."""
+    selection, found, plan_seconds = case
+    rooms = await prepare_rooms(admin, city, found, concurrency)
+    ours = await deliver(city, bot, rooms, selection, concurrency)
+    cpu = time.process_time()
+    raw_events = max(ours.events, 200)
+    raw = await raw_rate(bot, rooms.raw, raw_events, concurrency, ours.content)
+    raw_cpu = (time.process_time() - cpu) * 1000 / raw_events
+    rate, people, events = ours.events / ours.elapsed, ours.people, ours.events
+    print(
+        f"{label:28} {people:>7} {people:>10} {events:>10} {people / events:>6.1f} "
+        f"{plan_seconds:>7.2f} {ours.elapsed:>7.2f} {rate:>9.0f} {raw:>9.0f} "
+        f"{rate / raw:>6.2f} {people / raw:>12.1f}"
+    )
+    print(
+        f"{'':28} (of the send time, {ours.stored:.2f} s planning again and storing; "
+        f"client CPU per event: ours {ours.cpu_ms:.1f} ms, raw loop {raw_cpu:.1f} ms)"
+    )
 
 
 def main() -> None:
@@ -142,167 +303,25 @@ def main() -> None:
 
 
 async def run(args) -> None:
-
-    from _directory import directory_with_accounts, user_id
-
-    from bot.directives.audience import Selection
-    from bot.directives.compose import preview, save
-    from bot.directives.worker import DeliveryWorker
-    from bot.directory import DirectoryCache, DirectorySnapshot
-    from dieuhanh.embedded import accounts
-    from dieuhanh.embedded.datadir import ADMIN_LOCALPART, init_data_dir
-    from dieuhanh.embedded.ports import free_port
-    from dieuhanh.embedded.synapse import (
-        start_synapse,
-        stop_process,
-        wait_for_background_updates,
-        wait_until_ready,
-    )
-    from provisioning.matrix.client import MatrixClient
-    from provisioning.matrix.layout import BOT, build_layout
-    from provisioning.view import load_view
-    from provisioning.vocab import Position, UnitKind
-
     scratch = Path(tempfile.mkdtemp(prefix="bench-directives-"))
-    engine = directory_with_accounts(args.preset, scratch / "directory.db")
-    view = load_view(engine)
-    layout = build_layout(view)
-    accounts_of = {p.id: user_id(p.code) for p in view.people.values()}
-    user_of_code = {p.code: accounts_of[p.id] for p in view.people.values()}
-    director = next(
-        p
-        for p in view.people.values()
-        for u, pos in p.positions
-        if view.units[u].kind is UnitKind.DEPARTMENT and pos is Position.DIRECTOR
-    )
-    bot_user = "@dieuhanh:dieuhanh.local"
-
-    def snapshot_with(room_ids: dict[str, str]) -> DirectorySnapshot:
-        rooms = {}
-        for key, spec in layout.rooms.items():
-            if spec.purpose.value not in ("announcements", "role"):
-                continue
-            members = frozenset(user_of_code[m] for m in layout.members[key] if m != BOT)
-            rooms[key] = (spec.purpose.value, room_ids.get(key, f"!{key}"), members)
-        return DirectorySnapshot(view, accounts_of, ("bench",), rooms, frozenset({bot_user}))
-
-    snapshot = snapshot_with({})
-    asker = snapshot.asker(accounts_of[director.id])
-    cases = {
-        f"every {args.level} teacher": Selection(levels=[args.level], roles=["teacher"]),
-        f"{args.subset} random people": Selection(
-            everyone=True,
-            people=[
-                p.code
-                for p in random.Random(5).sample(
-                    [p for p in view.people.values() if p.active], args.subset
-                )
-            ],
-        ),
-    }
-    plans = {}
-    for label, selection in cases.items():
-        t = time.perf_counter()
-        found = await preview(snapshot, asker, selection)
-        plans[label] = (selection, found, time.perf_counter() - t)
-
-    setup = init_data_dir(scratch / "embedded", free_port())
-    (setup.synapse.conf_d / "bench.yaml").write_text("bcrypt_rounds: 4\n")
-    if args.synapse_postgres:
-        (setup.synapse.conf_d / "database.yaml").write_text(
-            json.dumps({"database": synapse_postgres(args.synapse_postgres)})
-        )
-    log = (scratch / "synapse.out").open("wb")
-    process = start_synapse(setup.synapse, log)
+    city = load_city(args.preset, scratch)
     try:
-        wait_until_ready(setup.synapse, timeout=120, exited=process.poll)
-        password = setup.data.admin_password_path.read_text().strip()
-        admin_session = accounts.ensure_account(
-            setup.synapse.base_url,
-            setup.config.homeserver.registration_shared_secret,
-            ADMIN_LOCALPART,
-            password,
-            admin=True,
-        )
-        wait_for_background_updates(setup.synapse)
-        admin = MatrixClient(setup.synapse.base_url, admin_session.access_token)
-        await admin.lift_rate_limits(admin_session.user_id)
-        await admin.put_user(bot_user, {"displayname": setup.config.bot.display_name})
-        bot_session = accounts.login(
-            setup.synapse.base_url, setup.config.bot.localpart, setup.config.bot.password
-        )
-        await admin.lift_rate_limits(bot_user)
-        bot = MatrixClient(setup.synapse.base_url, bot_session.access_token)
-        version = await admin.request("GET", "/_synapse/admin/v1/server_version")
-        print(f"Synapse {version['server_version']}, concurrency {args.concurrency}\n")
-        print(
-            f"{'directive':28} {'people':>7} {'per-person':>10} {'our events':>10} "
-            f"{'fewer':>6} {'plan s':>7} {'send s':>7} {'our ev/s':>9} {'raw ev/s':>9} "
-            f"{'ratio':>6} {'per-person s':>12}"
-        )
-        for label, (selection, found, plan_seconds) in plans.items():
-            keys = sorted(found.plan.rooms)
-            inbox_people = sorted(found.plan.inboxes)
-            room_ids = await create_rooms(
-                admin, bot_user, keys + [f"inbox/{u}" for u in inbox_people], args.concurrency
-            )
-            # the baseline sends into rooms of its own, as cold as ours when it starts
-            raw_rooms = await create_rooms(
-                admin, bot_user, [f"raw/{k}" for k in room_ids], args.concurrency
-            )
-            inbox_of = {
-                pid: room_ids[f"inbox/{accounts_of[pid]}"]
-                for pid in view.people
-                if f"inbox/{accounts_of[pid]}" in room_ids
-            }
-            snap = snapshot_with(room_ids)
-
-            cache = DirectoryCache(engine)
-            cache.get()  # loaded once, as the running bot holds it
-            transport = BenchTransport(bot, inbox_of)
-            worker = DeliveryWorker(engine, cache, transport, concurrency=args.concurrency)
-            started = time.perf_counter()
-            found = await preview(snap, snap.asker(accounts_of[director.id]), selection)
-            save(
-                engine,
-                snap,
-                snap.asker(accounts_of[director.id]),
-                selection,
-                found,
-                body="Kính gửi quý thầy cô: lịch kiểm tra cuối học kỳ I.",
-                html=None,
-                attachments=[],
-                origin_room_id=None,
-            )
-            stored = time.perf_counter() - started
-            cpu = time.process_time()
-            await worker.drain()
-            elapsed = time.perf_counter() - started
-            our_cpu = (time.process_time() - cpu) * 1000 / max(worker.stats.events, 1)
-            events = worker.stats.events
-            cpu = time.process_time()
-            raw_events = max(events, 200)
-            raw = await raw_rate(
-                bot, list(raw_rooms.values()), raw_events, args.concurrency, transport.content
-            )
-            raw_cpu = (time.process_time() - cpu) * 1000 / raw_events
-            ours = events / elapsed
-            people = len(found.people)
+        plans = await plan_cases(city, args)
+        with bench_synapse(scratch, args.synapse_postgres) as synapse:
+            admin, bot = await bench_clients(synapse)
+            version = await admin.request("GET", "/_synapse/admin/v1/server_version")
+            print(f"Synapse {version['server_version']}, concurrency {args.concurrency}\n")
             print(
-                f"{label:28} {people:>7} {people:>10} {events:>10} {people / events:>6.1f} "
-                f"{plan_seconds:>7.2f} {elapsed:>7.2f} {ours:>9.0f} {raw:>9.0f} "
-                f"{ours / raw:>6.2f} {people / raw:>12.1f}"
+                f"{'directive':28} {'people':>7} {'per-person':>10} {'our events':>10} "
+                f"{'fewer':>6} {'plan s':>7} {'send s':>7} {'our ev/s':>9} {'raw ev/s':>9} "
+                f"{'ratio':>6} {'per-person s':>12}"
             )
-            print(
-                f"{'':28} (of the send time, {stored:.2f} s planning again and storing; "
-                f"client CPU per event: ours {our_cpu:.1f} ms, raw loop {raw_cpu:.1f} ms)"
-            )
-        await admin.close()
-        await bot.close()
+            for label, case in plans.items():
+                await measure_case(admin, bot, city, label, case, args.concurrency)
+            await admin.close()
+            await bot.close()
     finally:
-        stop_process(process)
-        log.close()
-        engine.dispose()
+        city.engine.dispose()
     print(
         "\nGoals: the whole segment in ≤ 5 s with ≥ 20× fewer events than per person; "
         "the subset at ≥ 80 % of the raw send rate."

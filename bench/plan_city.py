@@ -167,7 +167,33 @@ def print_counts(plan: Plan) -> None:
         print(f"    {kind:20} {n:>9,}")
 
 
-def main() -> None:
+def timed_plan(
+    label: str,
+    engine: Engine,
+    config: Config,
+    args: argparse.Namespace,
+    baseline: float,
+    *,
+    sizes: bool = False,
+) -> tuple[float, tuple]:
+    """Time make_plan (best of ``--repeat``), print it with its counts and its parts."""
+    seconds, made = timed(lambda: make_plan(engine, config), args.repeat)
+    plan, layout, *_rest = made
+    extra = (
+        f" ({len(layout.rooms):,} rooms and spaces, {len(layout.accounts):,} accounts)"
+        if sizes
+        else ""
+    )
+    print(f"make_plan, {label}: {seconds:.2f} s = {seconds / baseline:.1f}× load_view{extra}")
+    print_counts(plan)
+    for part, part_seconds in components(engine, config):
+        print(f"    {part:14} {part_seconds:>7.2f} s")
+    if args.profile:
+        print(profiled(lambda: make_plan(engine, config), args.profile))
+    return seconds, made
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="city")
     parser.add_argument("--data", type=Path, help="CSV folder (default: bench/out/<preset>)")
@@ -177,15 +203,51 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="print cProfile's top N for each plan"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def preset_data(args: argparse.Namespace) -> Path:
+    """The preset's CSV folder, generated when missing."""
     data = args.data or ROOT / "bench" / "out" / args.preset
     if not (data / "nhan_su.csv").exists():
         t = time.perf_counter()
         write_demo(data, args.preset)
         print(f"generated {args.preset} CSV in {time.perf_counter() - t:.1f} s → {data}")
-    files = sorted(data.glob("*.csv"))
+    return data
 
+
+def run(engine: Engine, config: Config, args: argparse.Namespace, data: Path) -> None:
+    """Import the preset, then time load_view and both plans."""
+    t = time.perf_counter()
+    imported = import_paths(engine, sorted(data.glob("*.csv")))
+    print(
+        f"import: {imported.rows_read:,} rows from {data} in "
+        f"{time.perf_counter() - t:.1f} s ({len(imported.reports)} reported rows)"
+    )
+    baseline, view = timed(lambda: load_view(engine), args.repeat)
+    print(
+        f"baseline load_view: {baseline:.2f} s "
+        f"({len(view.units):,} units, {len(view.people):,} people)"
+    )
+    first_s, (plan, *_rest) = timed_plan("empty mirror", engine, config, args, baseline, sizes=True)
+    t = time.perf_counter()
+    filled = fill_mirror(engine, plan, config)
+    print(
+        f"mirror filled as if applied in {time.perf_counter() - t:.1f} s: "
+        + ", ".join(f"{n:,} {what}" for what, n in filled.items())
+    )
+    steady_s, _again = timed_plan("steady state", engine, config, args, baseline)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worst = max(first_s, steady_s)
+    print(
+        f"goal: plan under 10 s → first {first_s:.1f} s, steady {steady_s:.1f} s "
+        f"({'met' if worst < 10 else 'NOT met'}); peak memory {peak:,.0f} MB"
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    data = preset_data(args)
     config = Config()
     config.homeserver.server_name = args.server_name
     with tempfile.TemporaryDirectory(prefix="bench-plan-") as scratch:
@@ -194,54 +256,7 @@ def main() -> None:
             Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
         engine = open_directory(url)
         try:
-            t = time.perf_counter()
-            imported = import_paths(engine, files)
-            print(
-                f"import: {imported.rows_read:,} rows from {data} in "
-                f"{time.perf_counter() - t:.1f} s ({len(imported.reports)} reported rows)"
-            )
-
-            baseline, view = timed(lambda: load_view(engine), args.repeat)
-            print(
-                f"baseline load_view: {baseline:.2f} s "
-                f"({len(view.units):,} units, {len(view.people):,} people)"
-            )
-
-            first_s, (plan, layout, _mirror, _ctx) = timed(
-                lambda: make_plan(engine, config), args.repeat
-            )
-            print(
-                f"make_plan, empty mirror: {first_s:.2f} s = {first_s / baseline:.1f}× load_view "
-                f"({len(layout.rooms):,} rooms and spaces, {len(layout.accounts):,} accounts)"
-            )
-            print_counts(plan)
-            for label, seconds in components(engine, config):
-                print(f"    {label:14} {seconds:>7.2f} s")
-            if args.profile:
-                print(profiled(lambda: make_plan(engine, config), args.profile))
-
-            t = time.perf_counter()
-            filled = fill_mirror(engine, plan, config)
-            print(
-                f"mirror filled as if applied in {time.perf_counter() - t:.1f} s: "
-                + ", ".join(f"{n:,} {what}" for what, n in filled.items())
-            )
-            steady_s, (again, *_rest) = timed(lambda: make_plan(engine, config), args.repeat)
-            print(
-                f"make_plan, steady state: {steady_s:.2f} s = {steady_s / baseline:.1f}× load_view"
-            )
-            print_counts(again)
-            for label, seconds in components(engine, config):
-                print(f"    {label:14} {seconds:>7.2f} s")
-            if args.profile:
-                print(profiled(lambda: make_plan(engine, config), args.profile))
-
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            worst = max(first_s, steady_s)
-            print(
-                f"goal: plan under 10 s → first {first_s:.1f} s, steady {steady_s:.1f} s "
-                f"({'met' if worst < 10 else 'NOT met'}); peak memory {peak:,.0f} MB"
-            )
+            run(engine, config, args, data)
         finally:
             engine.dispose()
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from provisioning.db.models import DirectoryState, Person, PersonPosition, SchoolFigures, Unit
 from provisioning.vocab import Level, Ownership, Position, TrainingLevel, UnitKind
@@ -154,81 +154,99 @@ class DirectoryView:
         return found
 
 
+#: The units' columns, in UnitView's order (the importer reads the same ones).
+UNIT_COLUMNS = (
+    Unit.id,
+    Unit.code,
+    Unit.name,
+    Unit.parent_id,
+    Unit.kind,
+    Unit.level,
+    Unit.ownership,
+    Unit.portal_url,
+    Unit.rss_url,
+    Unit.active,
+)
+
+
 def load_view(engine: Engine) -> DirectoryView:
     """Read the whole directory into a DirectoryView."""
     with engine.connect() as conn:
-        units = [
-            UnitView(
-                row.id,
-                row.code,
-                row.name,
-                row.parent_id,
-                UnitKind(row.kind),
-                Level(row.level) if row.level else None,
-                Ownership(row.ownership) if row.ownership else None,
-                row.portal_url,
-                row.rss_url,
-                row.active,
-            )
-            for row in conn.execute(
-                select(
-                    Unit.id,
-                    Unit.code,
-                    Unit.name,
-                    Unit.parent_id,
-                    Unit.kind,
-                    Unit.level,
-                    Unit.ownership,
-                    Unit.portal_url,
-                    Unit.rss_url,
-                    Unit.active,
-                )
-            )
-        ]
-        people = {
-            row.id: PersonView(
-                row.id,
-                row.code,
-                row.full_name,
-                row.name_key,
-                row.phone,
-                row.phone_raw,
-                row.email,
-                TrainingLevel(row.training_level) if row.training_level else None,
-                row.active,
-            )
-            for row in conn.execute(
-                select(
-                    Person.id,
-                    Person.code,
-                    Person.full_name,
-                    Person.name_key,
-                    Person.phone,
-                    Person.phone_raw,
-                    Person.email,
-                    Person.training_level,
-                    Person.active,
-                )
-            )
-        }
-        positions = {p.value: p for p in Position}
-        for person_id, unit_id, position in conn.execute(
-            select(
-                PersonPosition.person_id, PersonPosition.unit_id, PersonPosition.position
-            ).order_by(PersonPosition.id)
-        ):
-            people[person_id].positions.append((unit_id, positions[position]))
-        latest: dict[int, Figures] = {}
-        for unit_id, year, classes, pupils in conn.execute(
-            select(
-                SchoolFigures.unit_id,
-                SchoolFigures.school_year,
-                SchoolFigures.classes,
-                SchoolFigures.pupils,
-            )
-        ):
-            held = latest.get(unit_id)
-            if held is None or year > held.school_year:
-                latest[unit_id] = Figures(year, classes, pupils)
+        units = _load_units(conn)
+        people = _load_people(conn)
+        latest = _latest_figures(conn)
         revision = conn.scalar(select(DirectoryState.value).where(DirectoryState.key == "revision"))
     return DirectoryView(units, people.values(), latest, int(revision or 0))
+
+
+def _load_units(conn: Connection) -> list[UnitView]:
+    return [
+        UnitView(
+            row.id,
+            row.code,
+            row.name,
+            row.parent_id,
+            UnitKind(row.kind),
+            Level(row.level) if row.level else None,
+            Ownership(row.ownership) if row.ownership else None,
+            row.portal_url,
+            row.rss_url,
+            row.active,
+        )
+        for row in conn.execute(select(*UNIT_COLUMNS))
+    ]
+
+
+def _load_people(conn: Connection) -> dict[int, PersonView]:
+    """Every person with their positions, in the order they were recorded."""
+    people = {
+        row.id: PersonView(
+            row.id,
+            row.code,
+            row.full_name,
+            row.name_key,
+            row.phone,
+            row.phone_raw,
+            row.email,
+            TrainingLevel(row.training_level) if row.training_level else None,
+            row.active,
+        )
+        for row in conn.execute(
+            select(
+                Person.id,
+                Person.code,
+                Person.full_name,
+                Person.name_key,
+                Person.phone,
+                Person.phone_raw,
+                Person.email,
+                Person.training_level,
+                Person.active,
+            )
+        )
+    }
+    positions = {p.value: p for p in Position}
+    for person_id, unit_id, position in conn.execute(
+        select(PersonPosition.person_id, PersonPosition.unit_id, PersonPosition.position).order_by(
+            PersonPosition.id
+        )
+    ):
+        people[person_id].positions.append((unit_id, positions[position]))
+    return people
+
+
+def _latest_figures(conn: Connection) -> dict[int, Figures]:
+    """unit id -> its figures of the latest school year."""
+    latest: dict[int, Figures] = {}
+    for unit_id, year, classes, pupils in conn.execute(
+        select(
+            SchoolFigures.unit_id,
+            SchoolFigures.school_year,
+            SchoolFigures.classes,
+            SchoolFigures.pupils,
+        )
+    ):
+        held = latest.get(unit_id)
+        if held is None or year > held.school_year:
+            latest[unit_id] = Figures(year, classes, pupils)
+    return latest

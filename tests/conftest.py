@@ -12,7 +12,6 @@ import contextlib
 import os
 import secrets
 import subprocess
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,15 +22,10 @@ import yaml
 
 from bridge.config import BridgeConfig
 from dieuhanh.embedded import accounts
-from dieuhanh.embedded.datadir import ADMIN_LOCALPART, EmbeddedSetup, init_data_dir
-from dieuhanh.embedded.files import tail
+from dieuhanh.embedded.datadir import EmbeddedSetup, init_data_dir
 from dieuhanh.embedded.ports import free_port
-from dieuhanh.embedded.synapse import (
-    start_synapse,
-    stop_process,
-    wait_for_background_updates,
-    wait_until_ready,
-)
+from dieuhanh.embedded.server import fresh_postgres_database
+from dieuhanh.embedded.server import running_synapse as embedded_synapse
 
 #: Tests only: cheap password hashing (up keeps Synapse's default of 12 rounds).
 TEST_OVERRIDES = "# Test suite only.\nbcrypt_rounds: 4\n"
@@ -146,38 +140,6 @@ class SynapseServer:
 
 
 @contextlib.contextmanager
-def synapse_postgres_database(server_url: str) -> Iterator[dict[str, Any]]:
-    """A fresh, C-collated database for Synapse on ``server_url``, dropped at the end.
-
-    Yields Synapse's ``database`` setting for it.
-    """
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict
-
-    info = conninfo_to_dict(server_url)
-    name = f"dieuhanh_synapse_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
-        )
-    args = {
-        "host": info.get("host") or "127.0.0.1",
-        "port": int(info.get("port") or 5432),
-        "user": info.get("user") or "postgres",
-        "database": name,
-        "cp_min": 5,
-        "cp_max": 10,
-    }
-    if info.get("password"):
-        args["password"] = info["password"]
-    try:
-        yield {"name": "psycopg2", "args": args}
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@contextlib.contextmanager
 def running_synapse(
     root: Path,
     edit_config: Callable[[dict[str, Any]], None] | None = None,
@@ -195,7 +157,7 @@ def running_synapse(
         overrides, settings = TEST_OVERRIDES, None
         if database == "postgresql":
             assert POSTGRES_URL, "DIEUHANH_TEST_POSTGRES_URL is not set"
-            settings = stack.enter_context(synapse_postgres_database(POSTGRES_URL))
+            settings = stack.enter_context(fresh_postgres_database(POSTGRES_URL))
             overrides += yaml.safe_dump({"database": settings}, sort_keys=False)
         elif database != "sqlite":
             raise ValueError(f"unknown database {database!r}")
@@ -218,30 +180,9 @@ def _running_synapse(
     setup.data.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     setup = init_data_dir(root, setup.synapse.port)
     (setup.synapse.conf_d / "tests.yaml").write_text(overrides, encoding="utf-8")
-    output_path = setup.synapse.config_dir / "stdout.log"
-    with output_path.open("wb") as output:
-        process = start_synapse(setup.synapse, output)
-    try:
-        took = wait_until_ready(
-            setup.synapse, timeout=120, exited=process.poll, output=lambda: tail(output_path)
-        )
-        password = setup.data.admin_password_path.read_text(encoding="utf-8").strip()
-        admin = accounts.ensure_account(
-            setup.synapse.base_url,
-            setup.config.homeserver.registration_shared_secret,
-            ADMIN_LOCALPART,
-            password,
-            admin=True,
-        )
-        wait_for_background_updates(setup.synapse)
-    except BaseException:
-        stop_process(process)
-        raise
-    _start_seconds.append(took)
-    try:
-        yield SynapseServer(setup, process, admin, took)
-    finally:
-        stop_process(process)
+    with embedded_synapse(setup) as running:
+        _start_seconds.append(running.start_seconds)
+        yield SynapseServer(setup, running.process, running.admin, running.start_seconds)
 
 
 @pytest.fixture(scope="session")

@@ -192,30 +192,21 @@ def write_synapse_config(
     (config_dir / "media_store").mkdir(exist_ok=True)
     _ensure_signing_key(files.signing_key_path)
     write_if_changed(files.log_config_path, _log_config(files.log_path))
-    if database is None:
-        database = config_dir / "homeserver.db"
-    if isinstance(database, Path):
-        database = {"name": "sqlite3", "args": {"database": str(database.resolve())}}
-    settings: dict[str, Any] = {
-        "server_name": server_name,
-        "public_baseurl": public_baseurl or f"{files.base_url}/",
-        "pid_file": str(config_dir / "homeserver.pid"),
-        "listeners": [
-            {
-                "port": port,
-                "bind_addresses": [LOOPBACK],
-                "type": "http",
-                "tls": False,
-                # Trust X-Forwarded-For: only local processes (a reverse proxy) can
-                # connect, and per-IP login limits must see the real client.
-                "x_forwarded": True,
-                "resources": [{"names": ["client"], "compress": False}],
-            }
-        ],
-        "database": dict(database),
-        "log_config": str(files.log_config_path),
-        "media_store_path": str(config_dir / "media_store"),
-        "signing_key_path": str(files.signing_key_path),
+    settings = {
+        **_location_settings(files, database, public_baseurl),
+        **_policy_settings(registration_shared_secret, bcrypt_rounds),
+        "app_service_config_files": [str(Path(p).resolve()) for p in appservice_files],
+        "modules": [dict(m) for m in modules],
+    }
+    text = HEADER + "\n" + yaml.safe_dump(settings, sort_keys=False, allow_unicode=True)
+    text += "\n" + _rate_limits_yaml()
+    write_if_changed(files.config_path, text, SECRET_MODE)
+    return files
+
+
+def _policy_settings(registration_shared_secret: str, bcrypt_rounds: int) -> dict[str, Any]:
+    """Who may register, log in and federate; what runs (an internal network's choices)."""
+    return {
         "registration_shared_secret": registration_shared_secret,
         "report_stats": False,
         "enable_registration": False,
@@ -241,13 +232,39 @@ def write_synapse_config(
         # seconds instead of minutes, and until `profiles_full_user_id_key_idx` exists
         # reactivating a deactivated account fails (500 on SQLite).
         "background_updates": {"sleep_enabled": False},
-        "app_service_config_files": [str(Path(p).resolve()) for p in appservice_files],
-        "modules": [dict(m) for m in modules],
     }
-    text = HEADER + "\n" + yaml.safe_dump(settings, sort_keys=False, allow_unicode=True)
-    text += "\n" + _rate_limits_yaml()
-    write_if_changed(files.config_path, text, SECRET_MODE)
-    return files
+
+
+def _location_settings(
+    files: SynapseFiles, database: Path | Mapping[str, Any] | None, public_baseurl: str | None
+) -> dict[str, Any]:
+    """Where this Synapse listens and keeps its data."""
+    config_dir = files.config_dir
+    if database is None:
+        database = config_dir / "homeserver.db"
+    if isinstance(database, Path):
+        database = {"name": "sqlite3", "args": {"database": str(database.resolve())}}
+    return {
+        "server_name": files.server_name,
+        "public_baseurl": public_baseurl or f"{files.base_url}/",
+        "pid_file": str(config_dir / "homeserver.pid"),
+        "listeners": [
+            {
+                "port": files.port,
+                "bind_addresses": [LOOPBACK],
+                "type": "http",
+                "tls": False,
+                # Trust X-Forwarded-For: only local processes (a reverse proxy) can
+                # connect, and per-IP login limits must see the real client.
+                "x_forwarded": True,
+                "resources": [{"names": ["client"], "compress": False}],
+            }
+        ],
+        "database": dict(database),
+        "log_config": str(files.log_config_path),
+        "media_store_path": str(config_dir / "media_store"),
+        "signing_key_path": str(files.signing_key_path),
+    }
 
 
 def _rate_limits_yaml() -> str:
@@ -371,6 +388,34 @@ def startup_error(
     return SynapseStartError("\n".join(parts))
 
 
+def check_start(
+    files: SynapseFiles,
+    *,
+    started: float,
+    timeout: float,
+    exit_code: int | None,
+    output: Callable[[], str] = lambda: "",
+    log_offset: int = 0,
+) -> None:
+    """Raise SynapseStartError if a Synapse that does not answer yet has exited
+    (``exit_code``) or was started (monotonic ``started``) over ``timeout`` s ago.
+
+    ``output`` returns what it printed, for the error message; only log lines written
+    after ``log_offset`` are shown.
+    """
+    if exit_code is not None:
+        raise startup_error(
+            files, f"Synapse exited with code {exit_code} before answering.", output(), log_offset
+        )
+    if time.monotonic() - started > timeout:
+        raise startup_error(
+            files,
+            f"Synapse did not answer on {files.base_url} within {timeout:.0f} s.",
+            output(),
+            log_offset,
+        )
+
+
 def wait_until_ready(
     files: SynapseFiles,
     *,
@@ -385,22 +430,17 @@ def wait_until_ready(
     """
     start = time.monotonic()
     offset = log_size(files)
-    while True:
-        if probe(files.base_url):
-            return time.monotonic() - start
-        code = exited()
-        if code is not None:
-            raise startup_error(
-                files, f"Synapse exited with code {code} before answering.", output(), offset
-            )
-        if time.monotonic() - start > timeout:
-            raise startup_error(
-                files,
-                f"Synapse did not answer on {files.base_url} within {timeout:.0f} s.",
-                output(),
-                offset,
-            )
+    while not probe(files.base_url):
+        check_start(
+            files,
+            started=start,
+            timeout=timeout,
+            exit_code=exited(),
+            output=output,
+            log_offset=offset,
+        )
         time.sleep(0.1)
+    return time.monotonic() - start
 
 
 def background_updates_pending(files: SynapseFiles) -> int:

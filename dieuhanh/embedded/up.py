@@ -15,20 +15,15 @@ from pathlib import Path
 
 from dieuhanh.config import Config, load_config
 from dieuhanh.embedded import accounts
-from dieuhanh.embedded.datadir import (
-    ADMIN_LOCALPART,
-    EmbeddedSetup,
-    init_data_dir,
-    store_admin_token,
-    stored_admin_token,
-)
+from dieuhanh.embedded.datadir import EmbeddedSetup, init_data_dir
 from dieuhanh.embedded.ports import port_is_free
+from dieuhanh.embedded.server import ensure_admin
 from dieuhanh.embedded.supervisor import Child, ChildSpec, Supervisor
 from dieuhanh.embedded.synapse import (
     SynapseStartError,
+    check_start,
     log_size,
     probe,
-    startup_error,
     wait_for_background_updates,
 )
 
@@ -142,7 +137,7 @@ async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup, demo: str) 
     )
     took = await _wait_for_synapse(setup, synapse, log_offset)
     log.info("synapse answered after %.1f s", took)
-    await asyncio.to_thread(_ensure_admin, setup)
+    await asyncio.to_thread(ensure_admin, setup, keep_token=True)
     effective = load_config(setup.data.config_path)  # with environment overrides
     for line in await asyncio.to_thread(_load_demo_if_empty, effective, setup.data.demo_dir, demo):
         _say(line)
@@ -265,18 +260,13 @@ async def _wait_for_synapse(setup: EmbeddedSetup, synapse: Child, log_offset: in
     files = setup.synapse
     start = time.monotonic()
     while not await asyncio.to_thread(probe, files.base_url):
-        if synapse.exit_codes:
-            raise startup_error(
-                files,
-                f"Synapse exited with code {synapse.exit_codes[-1]} before answering.",
-                log_offset=log_offset,
-            )
-        if time.monotonic() - start > SYNAPSE_START_TIMEOUT:
-            raise startup_error(
-                files,
-                f"Synapse did not answer on {files.base_url} within {SYNAPSE_START_TIMEOUT:.0f} s.",
-                log_offset=log_offset,
-            )
+        check_start(
+            files,
+            started=start,
+            timeout=SYNAPSE_START_TIMEOUT,
+            exit_code=synapse.exit_codes[-1] if synapse.exit_codes else None,
+            log_offset=log_offset,
+        )
         await asyncio.sleep(0.2)
     return time.monotonic() - start
 
@@ -305,25 +295,6 @@ async def _wait_for_bridge(setup: EmbeddedSetup, bridge: Child, timeout: float =
         "Synapse could not reach the bridge within %.0f s (%d starts)", timeout, bridge.starts
     )
     return False
-
-
-def _ensure_admin(setup: EmbeddedSetup) -> None:
-    """Create the admin account once; keep a valid access token in the data directory."""
-    data = setup.data
-    password = data.admin_password_path.read_text(encoding="utf-8").strip()
-    token = stored_admin_token(data)
-    session = accounts.ensure_account(
-        setup.synapse.base_url,
-        setup.config.homeserver.registration_shared_secret,
-        ADMIN_LOCALPART,
-        password,
-        admin=True,
-        token=token,
-        displayname="Quản trị",
-    )
-    if session.access_token != token:
-        store_admin_token(setup, session.access_token)
-        log.info("admin token for %s stored in %s", session.user_id, data.admin_token_path)
 
 
 def _load_demo_if_empty(config: Config, demo_dir: Path, preset: str) -> list[str]:

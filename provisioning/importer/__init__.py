@@ -6,10 +6,12 @@ reported as file:row, column and a Vietnamese reason (see DATA-FORMAT.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from provisioning.bulk import cyclic_gc_paused
 from provisioning.config import MAX_REMOVAL_SHARE, exceeds_removal_share
@@ -105,70 +107,78 @@ def _import_tables(
     by_kind = {t.kind: t for t in tables}
     result = ImportResult()
     parsed = {}
-    rejected_people: set[str] = set()
+    rejected_people: set[str] = set()  # Mã định danh of staff rows that were rejected
     for kind, parse in (
         (TableKind.UNITS, parse_unit),
         (TableKind.STAFF, parse_staff),
         (TableKind.FIGURES, parse_figures),
     ):
         table = by_kind.get(kind)
-        if table is None:
-            continue
-        records = []
-        name_header = table.header("name") if kind is not TableKind.FIGURES else None
-        legacy_seen, foreign = False, {}  # foreign: row -> (Mã định danh, name)
-        for row_no, cells in table.rows:
-            record, reports = parse(table, row_no, cells)
-            result.reports.extend(reports)
-            result.rows_read += 1
-            named = any(r.column == name_header for r in reports)  # only then look again
-            evidence = classify(cell_text(cells.get("name"))) if named else None
-            legacy_seen |= evidence == "legacy"
-            if record is not None:
-                records.append(record)
-                if evidence == "foreign":
-                    foreign[row_no] = (cell_text(cells.get("code")), cell_text(cells.get("name")))
-            elif kind is TableKind.STAFF and (code := cell_text(cells.get("code"))):
-                rejected_people.add(code)
-        if legacy_seen and foreign:
-            # a file with legacy-encoded names: its "foreign" names are legacy ones too
-            records = [r for r in records if r.row not in foreign]
-            result.reports = [_as_legacy(r, table, foreign) for r in result.reports]
-            if kind is TableKind.STAFF:
-                rejected_people |= {code for code, _ in foreign.values() if code}
-        parsed[kind] = records
-
+        if table is not None:
+            parsed[kind] = _parse_table(table, parse, result, rejected_people)
     with engine.begin() as conn:
-        directory = Directory(conn)
-        check_scope(directory, scope, {r.code for r in parsed.get(TableKind.UNITS, [])})
-        if TableKind.UNITS in parsed:
-            merge_units(
-                conn, by_kind[TableKind.UNITS], parsed[TableKind.UNITS], directory, scope, result
-            )
-        if TableKind.STAFF in parsed:
-            merge_staff(
-                conn,
-                by_kind[TableKind.STAFF],
-                parsed[TableKind.STAFF],
-                rejected_people,
-                directory,
-                scope,
-                result,
-            )
-            _check_departures(result, scope, guard)  # raising rolls the whole import back
-        if TableKind.FIGURES in parsed:
-            merge_figures(
-                conn,
-                by_kind[TableKind.FIGURES],
-                parsed[TableKind.FIGURES],
-                directory,
-                scope,
-                result,
-            )
-        if result.changed:
-            result.revision = bump_revision(conn)
+        _merge(conn, by_kind, parsed, rejected_people, scope, guard, result)
     result.reports.sort(key=lambda r: (_source_order(r, tables), r.row))
     return result
+
+
+def _parse_table(
+    table: Table,
+    parse: Callable[[Table, int, dict[str, Any]], tuple[Any, list[Report]]],
+    result: ImportResult,
+    rejected_people: set[str],
+) -> list[Any]:
+    """The table's valid records; every row's reports go into ``result``."""
+    kind = table.kind
+    records = []
+    name_header = table.header("name") if kind is not TableKind.FIGURES else None
+    legacy_seen, foreign = False, {}  # foreign: row -> (Mã định danh, name)
+    for row_no, cells in table.rows:
+        record, reports = parse(table, row_no, cells)
+        result.reports.extend(reports)
+        result.rows_read += 1
+        named = any(r.column == name_header for r in reports)  # only then look again
+        evidence = classify(cell_text(cells.get("name"))) if named else None
+        legacy_seen |= evidence == "legacy"
+        if record is not None:
+            records.append(record)
+            if evidence == "foreign":
+                foreign[row_no] = (cell_text(cells.get("code")), cell_text(cells.get("name")))
+        elif kind is TableKind.STAFF and (code := cell_text(cells.get("code"))):
+            rejected_people.add(code)
+    if legacy_seen and foreign:
+        # a file with legacy-encoded names: its "foreign" names are legacy ones too
+        records = [r for r in records if r.row not in foreign]
+        result.reports = [_as_legacy(r, table, foreign) for r in result.reports]
+        if kind is TableKind.STAFF:
+            rejected_people.update(code for code, _ in foreign.values() if code)
+    return records
+
+
+def _merge(
+    conn: Connection,
+    by_kind: dict[TableKind, Table],
+    parsed: dict[TableKind, list[Any]],
+    rejected_people: set[str],
+    scope: str | None,
+    guard: DepartureGuard,
+    result: ImportResult,
+) -> None:
+    """Merge the parsed tables in one transaction: units, then staff, then figures."""
+    directory = Directory(conn)
+    check_scope(directory, scope, {r.code for r in parsed.get(TableKind.UNITS, [])})
+    if TableKind.UNITS in parsed:
+        units = by_kind[TableKind.UNITS]
+        merge_units(conn, units, parsed[TableKind.UNITS], directory, scope, result)
+    if TableKind.STAFF in parsed:
+        staff = by_kind[TableKind.STAFF]
+        merge_staff(conn, staff, parsed[TableKind.STAFF], rejected_people, directory, scope, result)
+        _check_departures(result, scope, guard)  # raising rolls the whole import back
+    if TableKind.FIGURES in parsed:
+        figures = by_kind[TableKind.FIGURES]
+        merge_figures(conn, figures, parsed[TableKind.FIGURES], directory, scope, result)
+    if result.changed:
+        result.revision = bump_revision(conn)
 
 
 def _check_departures(result: ImportResult, scope: str | None, guard: DepartureGuard) -> None:

@@ -20,6 +20,7 @@ from provisioning.importer.report import Report, UnusableInput
 from provisioning.importer.rows import FigureRecord, StaffRecord, UnitRecord
 from provisioning.importer.sources import Table
 from provisioning.text import fold, format_number
+from provisioning.view import UNIT_COLUMNS
 from provisioning.vocab import UnitKind
 
 
@@ -105,20 +106,7 @@ class Directory:
 
     def __init__(self, conn: Connection) -> None:
         self.units: dict[str, _UnitState] = {}
-        for row in conn.execute(
-            select(
-                Unit.id,
-                Unit.code,
-                Unit.name,
-                Unit.parent_id,
-                Unit.kind,
-                Unit.level,
-                Unit.ownership,
-                Unit.portal_url,
-                Unit.rss_url,
-                Unit.active,
-            )
-        ):
+        for row in conn.execute(select(*UNIT_COLUMNS)):
             self.units[row.code] = _UnitState(*row)
         self.code_of = {u.id: u.code for u in self.units.values()}
         self.rejected_unit_rows: dict[str, Report] = {}
@@ -212,13 +200,26 @@ def merge_units(
     scope: str | None,
     out: MergeOutcome,
 ) -> None:
+    by_code, mentioned = _first_rows(table, records, out.reports)
+    accepted = _settle_tree(by_code, directory, table, out.reports)
+    if scope is not None:
+        _drop_out_of_scope(accepted, directory, scope, table, out.reports)
+    now = _now()
+    _write_units(conn, accepted, directory, now, out.units)
+    _close_unlisted(conn, directory, mentioned, scope, now, out.units)
+
+
+def _first_rows(
+    table: Table, records: list[UnitRecord], reports: list[Report]
+) -> tuple[dict[str, UnitRecord], set[str]]:
+    """The first row of every unit code (later ones reported), and every code mentioned."""
     by_code: dict[str, UnitRecord] = {}
     mentioned: set[str] = set()
     for rec in records:
         mentioned.add(rec.code)
         if rec.code in by_code:
             first = by_code[rec.code].row
-            out.reports.append(
+            reports.append(
                 Report(
                     table.source,
                     rec.row,
@@ -229,41 +230,48 @@ def merge_units(
             )
             continue
         by_code[rec.code] = rec
-    accepted = _settle_tree(by_code, directory, table, out.reports)
+    return by_code, mentioned
 
-    if scope is not None:
-        # judge scope on the tree as the file describes it
-        parent_of = {c: directory.parent_code(c) for c in directory.units}
-        parent_of.update({c: r.parent_code for c, r in accepted.items()})
-        for code in list(accepted):
-            node: str | None = code
-            seen: set[str] = set()
-            while node is not None and node != scope and node not in seen:
-                seen.add(node)
-                node = parent_of.get(node)
-            if node == scope:
-                continue
-            rec = accepted.pop(code)
-            existing = directory.units.get(code)
-            parent_id = (
-                directory.units[rec.parent_code].id
-                if (rec.parent_code in directory.units)
-                else None
-            )
-            if existing is not None and existing.active and _same_unit(existing, rec, parent_id):
-                continue  # context rows outside the scope, identical to what we hold
-            out.reports.append(
-                Report(
-                    table.source,
-                    rec.row,
-                    table.header("code"),
-                    f'đơn vị "{code}" nằm ngoài phạm vi nhập "{scope}"',
-                    True,
-                )
-            )
 
-    # insert new units parents first; update the others
-    now = _now()
+def _drop_out_of_scope(
+    accepted: dict[str, UnitRecord],
+    directory: Directory,
+    scope: str,
+    table: Table,
+    reports: list[Report],
+) -> None:
+    """Drop the rows outside ``scope``; report those that would change something."""
+    # judge scope on the tree as the file describes it
+    parent_of = {c: directory.parent_code(c) for c in directory.units}
+    parent_of.update({c: r.parent_code for c, r in accepted.items()})
+    for code in list(accepted):
+        node: str | None = code
+        seen: set[str] = set()
+        while node is not None and node != scope and node not in seen:
+            seen.add(node)
+            node = parent_of.get(node)
+        if node == scope:
+            continue
+        rec = accepted.pop(code)
+        existing = directory.units.get(code)
+        parent_id = (
+            directory.units[rec.parent_code].id if (rec.parent_code in directory.units) else None
+        )
+        if existing is not None and existing.active and _same_unit(existing, rec, parent_id):
+            continue  # context rows outside the scope, identical to what we hold
+        reports.append(
+            Report(
+                table.source,
+                rec.row,
+                table.header("code"),
+                f'đơn vị "{code}" nằm ngoài phạm vi nhập "{scope}"',
+                True,
+            )
+        )
+
+
+def _by_depth(accepted: dict[str, UnitRecord]) -> list[list[str]]:
+    """The accepted codes level by level of the tree they describe, parents first."""
     depth: dict[str, int] = {}
 
     def depth_of(code: str) -> int:
@@ -275,45 +283,85 @@ def merge_units(
     by_depth: dict[int, list[str]] = defaultdict(list)
     for code in accepted:
         by_depth[depth_of(code)].append(code)
-    for level in sorted(by_depth):
+    return [by_depth[level] for level in sorted(by_depth)]
+
+
+def _write_units(
+    conn: Connection,
+    accepted: dict[str, UnitRecord],
+    directory: Directory,
+    now: dt.datetime,
+    counts: Counts,
+) -> None:
+    """Insert new units parents first; update the others."""
+    for codes in _by_depth(accepted):
         new_rows: list[dict[str, Any]] = []
-        for code in by_depth[level]:
+        for code in codes:
             rec = accepted[code]
             parent_id = directory.units[rec.parent_code].id if rec.parent_code else None
-            values = _unit_values(rec, parent_id)
             existing = directory.units.get(code)
             if existing is None:
+                values = _unit_values(rec, parent_id)
                 new_rows.append(
                     {"code": code, "active": True, "created_at": now, "updated_at": now, **values}
                 )
-            elif _same_unit(existing, rec, parent_id) and existing.active:
-                out.units.unchanged += 1
             else:
-                conn.execute(
-                    update(UNITS)
-                    .where(UNITS.c.id == existing.id)
-                    .values(active=True, updated_at=now, **values)
-                )
-                if not existing.active:
-                    out.units.returned += 1
-                else:
-                    out.units.changed += 1
-                for key, value in values.items():
-                    setattr(existing, key, value)
-                existing.active = True
+                _update_unit(conn, existing, rec, parent_id, now, counts)
         if new_rows:
-            # one statement per tree level: parents get their ids before their children
-            inserted = conn.execute(
-                insert(UNITS).returning(UNITS.c.id, UNITS.c.code, sort_by_parameter_order=True),
-                new_rows,
-            )
-            for (new_id, code), row in zip(inserted, new_rows, strict=True):
-                values = {k: row[k] for k in _unit_values(accepted[code], None)}
-                directory.units[code] = _UnitState(new_id, code, active=True, **values)
-                directory.code_of[new_id] = code
-            out.units.added += len(new_rows)
+            _insert_units(conn, new_rows, accepted, directory)
+            counts.added += len(new_rows)
 
-    # close units the file no longer lists, unless something still active hangs below them
+
+def _update_unit(
+    conn: Connection,
+    existing: _UnitState,
+    rec: UnitRecord,
+    parent_id: int | None,
+    now: dt.datetime,
+    counts: Counts,
+) -> None:
+    if _same_unit(existing, rec, parent_id) and existing.active:
+        counts.unchanged += 1
+        return
+    values = _unit_values(rec, parent_id)
+    conn.execute(
+        update(UNITS).where(UNITS.c.id == existing.id).values(active=True, updated_at=now, **values)
+    )
+    if not existing.active:
+        counts.returned += 1
+    else:
+        counts.changed += 1
+    for key, value in values.items():
+        setattr(existing, key, value)
+    existing.active = True
+
+
+def _insert_units(
+    conn: Connection,
+    new_rows: list[dict[str, Any]],
+    accepted: dict[str, UnitRecord],
+    directory: Directory,
+) -> None:
+    """One statement per tree level: parents get their ids before their children."""
+    inserted = conn.execute(
+        insert(UNITS).returning(UNITS.c.id, UNITS.c.code, sort_by_parameter_order=True),
+        new_rows,
+    )
+    for (new_id, code), row in zip(inserted, new_rows, strict=True):
+        values = {k: row[k] for k in _unit_values(accepted[code], None)}
+        directory.units[code] = _UnitState(new_id, code, active=True, **values)
+        directory.code_of[new_id] = code
+
+
+def _close_unlisted(
+    conn: Connection,
+    directory: Directory,
+    mentioned: set[str],
+    scope: str | None,
+    now: dt.datetime,
+    counts: Counts,
+) -> None:
+    """Close units the file no longer lists, unless something still active hangs below them."""
     active_children: dict[int, int] = defaultdict(int)
     for unit in directory.units.values():
         if unit.active and unit.parent_id is not None:
@@ -335,7 +383,7 @@ def merge_units(
             update(UNITS).where(UNITS.c.id == unit.id).values(active=False, updated_at=now)
         )
         unit.active = False
-        out.units.removed += 1
+        counts.removed += 1
         if unit.parent_id is not None:
             active_children[unit.parent_id] -= 1
 
@@ -388,81 +436,52 @@ def merge_staff(
     scope: str | None,
     out: MergeOutcome,
 ) -> None:
-    reports = out.reports
-    header = table.header
     mentioned = {r.code for r in records} | codes_with_rejected_rows
-    partial = set(codes_with_rejected_rows)
+    partial = set(codes_with_rejected_rows)  # people whose positions the file cannot vouch for
+    drafts, row_of_phone = _draft_people(table, records, directory, scope, partial, out.reports)
+    people = _people_rows(conn)
+    held = _held_positions(conn)
+    in_scope = {u.id for u in directory.units.values() if directory.within(u.code, scope)}
+    if scope is not None:
+        for code in _foreign_phones(drafts, people, held, in_scope, scope, table, out.reports):
+            del drafts[code]
+            partial.add(code)
+    now = _now()
+    person_id = _write_people(conn, drafts, people, table, now, out)
+    _write_positions(conn, drafts, person_id, held, partial, in_scope, out.positions)
+    _mark_departed(conn, people, held, mentioned, scope, in_scope, now, out)
+    kept = {phone: [r for r in rows if r[0] in drafts] for phone, rows in row_of_phone.items()}
+    _report_shared_phones(conn, table, kept, out.reports)
+
+
+def _draft_people(
+    table: Table,
+    records: list[StaffRecord],
+    directory: Directory,
+    scope: str | None,
+    partial: set[str],
+    reports: list[Report],
+) -> tuple[dict[str, _PersonDraft], dict[str, list[tuple[str, int]]]]:
+    """One draft per person from their rows, and the rows of every phone.
+
+    A row whose unit cannot take it is reported and its person added to ``partial``.
+    """
     drafts: dict[str, _PersonDraft] = {}
     row_of_phone: dict[str, list[tuple[str, int]]] = defaultdict(list)
-
     for rec in records:
-        unit = directory.units.get(rec.unit_code)
-        reason = None
-        if unit is None:
-            if rec.unit_code in directory.rejected_unit_rows:
-                bad = directory.rejected_unit_rows[rec.unit_code]
-                reason = f'đơn vị "{rec.unit_code}" bị loại ở {bad.source}:{bad.row}'
-            else:
-                reason = f'không tìm thấy đơn vị "{rec.unit_code}"'
-        elif not unit.active:
-            reason = f'đơn vị "{rec.unit_code}" đã ngừng hoạt động'
-        elif not directory.within(rec.unit_code, scope):
-            reason = f'đơn vị "{rec.unit_code}" nằm ngoài phạm vi nhập "{scope}"'
+        reason = _unit_problem(rec.unit_code, directory, scope)
         if reason is not None:
-            reports.append(Report(table.source, rec.row, header("unit"), reason, True))
+            reports.append(Report(table.source, rec.row, table.header("unit"), reason, True))
             partial.add(rec.code)
             continue
-        values = {
-            "full_name": rec.name,
-            "phone": rec.phone,
-            "phone_raw": None,  # kept only for a number that could not be used
-            "email": rec.email,
-            "training_level": rec.training_level.value if rec.training_level else None,
-            "subject": rec.subject,
-            "gender": rec.gender,
-            "birth_date": rec.birth_date,
-        }
-        draft = drafts.get(rec.code)
-        if draft is None:
-            draft = drafts[rec.code] = _PersonDraft(
-                rec.code, rec.row, values, dict.fromkeys(values, rec.row), {}
-            )
-            if rec.phone is None:
-                draft.phone_problem = (rec.row, rec.phone_problem, rec.phone_raw)
-        else:
-            if (
-                rec.phone is None
-                and rec.phone_problem
-                and (draft.phone_problem is None or draft.phone_problem[1] is None)
-            ):
-                draft.phone_problem = (rec.row, rec.phone_problem, rec.phone_raw)
-            for key, value in values.items():
-                if key == "phone_raw":
-                    continue
-                held = draft.values[key]
-                if held is None and value is not None:
-                    draft.values[key] = value
-                    draft.value_rows[key] = rec.row
-                elif value is not None and held != value and key in ("full_name", "phone"):
-                    column = header("name" if key == "full_name" else "phone")
-                    reports.append(
-                        Report(
-                            table.source,
-                            rec.row,
-                            column,
-                            f"khác với dòng {draft.value_rows[key]} của cùng Mã định danh "
-                            f'"{rec.code}" ("{held}"); '
-                            f"dùng giá trị của dòng {draft.value_rows[key]}",
-                            False,
-                        )
-                    )
-        key = (unit.id, rec.position.value)
+        draft = _add_row(drafts, rec, table, reports)
+        key = (directory.units[rec.unit_code].id, rec.position.value)
         if key in draft.positions:
             reports.append(
                 Report(
                     table.source,
                     rec.row,
-                    header("position"),
+                    table.header("position"),
                     f"trùng với dòng {draft.positions[key]}",
                     False,
                 )
@@ -471,8 +490,78 @@ def merge_staff(
             draft.positions[key] = rec.row
         if rec.phone:
             row_of_phone[rec.phone].append((rec.code, rec.row))
+    return drafts, row_of_phone
 
-    people: dict[str, Any] = {
+
+def _unit_problem(unit_code: str, directory: Directory, scope: str | None) -> str | None:
+    """Why a staff row cannot be placed in ``unit_code``, or None."""
+    unit = directory.units.get(unit_code)
+    if unit is None:
+        if unit_code in directory.rejected_unit_rows:
+            bad = directory.rejected_unit_rows[unit_code]
+            return f'đơn vị "{unit_code}" bị loại ở {bad.source}:{bad.row}'
+        return f'không tìm thấy đơn vị "{unit_code}"'
+    if not unit.active:
+        return f'đơn vị "{unit_code}" đã ngừng hoạt động'
+    if not directory.within(unit_code, scope):
+        return f'đơn vị "{unit_code}" nằm ngoài phạm vi nhập "{scope}"'
+    return None
+
+
+def _add_row(
+    drafts: dict[str, _PersonDraft], rec: StaffRecord, table: Table, reports: list[Report]
+) -> _PersonDraft:
+    """The person's draft with this row's values: a first row starts it, a later one
+    fills its blanks (a different name or phone is reported; the first row's stays)."""
+    values = {
+        "full_name": rec.name,
+        "phone": rec.phone,
+        "phone_raw": None,  # kept only for a number that could not be used
+        "email": rec.email,
+        "training_level": rec.training_level.value if rec.training_level else None,
+        "subject": rec.subject,
+        "gender": rec.gender,
+        "birth_date": rec.birth_date,
+    }
+    draft = drafts.get(rec.code)
+    if draft is None:
+        draft = drafts[rec.code] = _PersonDraft(
+            rec.code, rec.row, values, dict.fromkeys(values, rec.row), {}
+        )
+        if rec.phone is None:
+            draft.phone_problem = (rec.row, rec.phone_problem, rec.phone_raw)
+        return draft
+    if (
+        rec.phone is None
+        and rec.phone_problem
+        and (draft.phone_problem is None or draft.phone_problem[1] is None)
+    ):
+        draft.phone_problem = (rec.row, rec.phone_problem, rec.phone_raw)
+    for key, value in values.items():
+        if key == "phone_raw":
+            continue
+        held = draft.values[key]
+        if held is None and value is not None:
+            draft.values[key] = value
+            draft.value_rows[key] = rec.row
+        elif value is not None and held != value and key in ("full_name", "phone"):
+            reports.append(
+                Report(
+                    table.source,
+                    rec.row,
+                    table.header("name" if key == "full_name" else "phone"),
+                    f"khác với dòng {draft.value_rows[key]} của cùng Mã định danh "
+                    f'"{rec.code}" ("{held}"); '
+                    f"dùng giá trị của dòng {draft.value_rows[key]}",
+                    False,
+                )
+            )
+    return draft
+
+
+def _people_rows(conn: Connection) -> dict[str, Any]:
+    """person code -> the person's row as the directory holds it."""
+    return {
         row.code: row
         for row in conn.execute(
             select(
@@ -480,38 +569,30 @@ def merge_staff(
             )
         )
     }
-    held = _held_positions(conn)
-    in_scope = {u.id for u in directory.units.values() if directory.within(u.code, scope)}
-    if scope is not None:
-        for code in _foreign_phones(drafts, people, held, in_scope, scope, table, reports):
-            del drafts[code]
-            partial.add(code)
-    now = _now()
+
+
+def _write_people(
+    conn: Connection,
+    drafts: dict[str, _PersonDraft],
+    people: dict[str, Any],
+    table: Table,
+    now: dt.datetime,
+    out: MergeOutcome,
+) -> dict[str, int]:
+    """Insert the new people, update the changed and returning ones; person code -> id."""
     new_rows: list[dict[str, Any]] = []
     for code, draft in drafts.items():
         values = draft.values
         existing = people.get(code)
-        _settle_phone(draft, existing, table, reports)
+        _settle_phone(draft, existing, table, out.reports)
         values["name_key"] = fold(values["full_name"])
         if existing is None:
             new_rows.append(
                 {"code": code, "active": True, "created_at": now, "updated_at": now, **values}
             )
             out.people.added += 1
-            continue
-        changed = {k: values[k] for k in _PERSON_FIELDS if getattr(existing, k) != values[k]}
-        if not existing.active:
-            out.people.returned += 1
-            changed.update(active=True, departed_at=None)
-        elif changed:
-            out.people.changed += 1
         else:
-            out.people.unchanged += 1
-        if changed:
-            changed["name_key"] = values["name_key"]
-            conn.execute(
-                update(PEOPLE).where(PEOPLE.c.id == existing.id).values(updated_at=now, **changed)
-            )
+            _update_person(conn, existing, values, now, out.people)
     person_id = {code: row.id for code, row in people.items()}
     if new_rows:
         conn.execute(insert(PEOPLE), new_rows)  # executemany; ids are read back in one query
@@ -521,8 +602,38 @@ def merge_staff(
             for pid, code in conn.execute(select(PEOPLE.c.id, PEOPLE.c.code))
             if code in new_codes
         )
+    return person_id
 
-    # positions
+
+def _update_person(
+    conn: Connection, existing: Any, values: dict[str, Any], now: dt.datetime, counts: Counts
+) -> None:
+    changed = {k: values[k] for k in _PERSON_FIELDS if getattr(existing, k) != values[k]}
+    if not existing.active:
+        counts.returned += 1
+        changed.update(active=True, departed_at=None)
+    elif changed:
+        counts.changed += 1
+    else:
+        counts.unchanged += 1
+    if changed:
+        changed["name_key"] = values["name_key"]
+        conn.execute(
+            update(PEOPLE).where(PEOPLE.c.id == existing.id).values(updated_at=now, **changed)
+        )
+
+
+def _write_positions(
+    conn: Connection,
+    drafts: dict[str, _PersonDraft],
+    person_id: dict[str, int],
+    held: dict[int, dict[tuple[int, str], int]],
+    partial: set[str],
+    in_scope: set[int],
+    counts: Counts,
+) -> None:
+    """Add the positions the file lists; remove the in-scope ones it no longer lists
+    (never for a person in ``partial``)."""
     to_add: list[dict[str, Any]] = []
     to_remove: list[int] = []
     for code, draft in drafts.items():
@@ -530,7 +641,7 @@ def merge_staff(
         current = held.get(pid, {})
         for key in draft.positions:
             if key in current:
-                out.positions.unchanged += 1
+                counts.unchanged += 1
             else:
                 to_add.append({"person_id": pid, "unit_id": key[0], "position": key[1]})
         if code in partial:
@@ -542,10 +653,22 @@ def merge_staff(
         conn.execute(insert(POSITIONS), to_add)
     for start in range(0, len(to_remove), 500):
         conn.execute(delete(POSITIONS).where(POSITIONS.c.id.in_(to_remove[start : start + 500])))
-    out.positions.added += len(to_add)
-    out.positions.removed += len(to_remove)
+    counts.added += len(to_add)
+    counts.removed += len(to_remove)
 
-    # departures: active people the snapshot no longer lists, all of whose positions are in scope
+
+def _mark_departed(
+    conn: Connection,
+    people: dict[str, Any],
+    held: dict[int, dict[tuple[int, str], int]],
+    mentioned: set[str],
+    scope: str | None,
+    in_scope: set[int],
+    now: dt.datetime,
+    out: MergeOutcome,
+) -> None:
+    """Departures: active people the snapshot no longer lists, all of whose positions
+    are in scope."""
     departed: list[int] = []
     for code, row in people.items():
         if not row.active:
@@ -562,9 +685,6 @@ def merge_staff(
             .values(active=False, departed_at=now, updated_at=now)
         )
     out.people.removed += len(departed)
-
-    kept = {phone: [r for r in rows if r[0] in drafts] for phone, rows in row_of_phone.items()}
-    _report_shared_phones(conn, table, kept, reports)
 
 
 def _held_positions(conn: Connection) -> dict[int, dict[tuple[int, str], int]]:
@@ -720,22 +840,12 @@ def merge_figures(
     seen: dict[tuple[str, str], int] = {}
     to_add: list[dict[str, Any]] = []
     for rec in records:
-        unit = directory.units.get(rec.unit_code)
-        reason = None
-        if unit is None:
-            reason = f'không tìm thấy đơn vị "{rec.unit_code}"'
-        elif unit.kind != UnitKind.SCHOOL:
-            reason = f'đơn vị "{rec.unit_code}" không phải là trường học'
-        elif not directory.within(rec.unit_code, scope):
-            reason = f'đơn vị "{rec.unit_code}" nằm ngoài phạm vi nhập "{scope}"'
-        elif (rec.unit_code, rec.school_year) in seen:
-            first = seen[(rec.unit_code, rec.school_year)]
-            reason = f"trùng đơn vị và năm học với dòng {first}"
+        reason = _figures_problem(rec, directory, scope, seen)
         if reason is not None:
             reports_column = table.header("year" if "năm học" in reason else "unit")
             out.reports.append(Report(table.source, rec.row, reports_column, reason, True))
             continue
-        assert unit is not None
+        unit = directory.units[rec.unit_code]
         seen[(rec.unit_code, rec.school_year)] = rec.row
         held = existing.get((unit.id, rec.school_year))
         if held is None:
@@ -759,6 +869,22 @@ def merge_figures(
             out.figures.changed += 1
     if to_add:
         conn.execute(insert(FIGURES), to_add)
+
+
+def _figures_problem(
+    rec: FigureRecord, directory: Directory, scope: str | None, seen: dict[tuple[str, str], int]
+) -> str | None:
+    """Why a figures row cannot be taken (``seen``: rows already taken), or None."""
+    unit = directory.units.get(rec.unit_code)
+    if unit is None:
+        return f'không tìm thấy đơn vị "{rec.unit_code}"'
+    if unit.kind != UnitKind.SCHOOL:
+        return f'đơn vị "{rec.unit_code}" không phải là trường học'
+    if not directory.within(rec.unit_code, scope):
+        return f'đơn vị "{rec.unit_code}" nằm ngoài phạm vi nhập "{scope}"'
+    if (rec.unit_code, rec.school_year) in seen:
+        return f"trùng đơn vị và năm học với dòng {seen[(rec.unit_code, rec.school_year)]}"
+    return None
 
 
 # --------------------------------------------------------------------------- state

@@ -223,26 +223,11 @@ def build_layout(view: DirectoryView, max_role_group: int | None = None) -> Layo
     """Everything the directory asks of Matrix, keyed by room key and person code."""
     layout = Layout()
     roots = {u.id for u in view.roots()}
-    managers: dict[int, list[str]] = defaultdict(list)
-    for person in view.people.values():
-        if not person.active:
-            continue
-        for unit_id, pos in person.positions:
-            unit = view.units.get(unit_id)
-            if unit is None:
-                continue
-            wanted = TEAM_MANAGER_POSITIONS if unit.kind is UnitKind.TEAM else MANAGER_POSITIONS
-            if pos in wanted:
-                managers[unit_id].append(person.code)
-
+    managers = _managers(view)
     for unit in view.units.values():
         if unit.active:
             _unit_rooms(view, unit, layout, sorted(set(managers[unit.id])), unit.id in roots)
-
-    # key -> school code -> people in that role there
-    role_members: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    role_specs: dict[str, tuple[UnitView, Role, Level, OwnershipClass]] = {}
-    managing: dict[int, UnitView | None] = {}  # school id -> its managing unit
+    groups = _RoleGroups(view)
     for person in view.people.values():
         primary = primary_position(view, person)
         layout.accounts[person.code] = AccountSpec(
@@ -256,21 +241,59 @@ def build_layout(view: DirectoryView, max_role_group: int | None = None) -> Layo
         )
         if not person.active or primary is None:
             continue
-        # one role group per role: someone teaching in two schools is in the group of the
-        # first only, so that groups of one role never overlap and a directive to a whole
-        # segment can use every one of them (overlapping groups would each be skipped)
-        placed: set[Role] = set()
+        for unit_id, _ in person.positions:
+            unit = view.units[unit_id]
+            if unit.active:
+                _join_unit(view, unit, person.code, layout, roots)
+        groups.place(person)
+    groups.add_rooms(layout, max_role_group or MAX_ROLE_GROUP)
+    return layout
+
+
+def _managers(view: DirectoryView) -> dict[int, list[str]]:
+    """unit id -> codes of the active people managing it (with repeats)."""
+    managers: dict[int, list[str]] = defaultdict(list)
+    for person in view.people.values():
+        if not person.active:
+            continue
+        for unit_id, pos in person.positions:
+            unit = view.units.get(unit_id)
+            if unit is None:
+                continue
+            wanted = TEAM_MANAGER_POSITIONS if unit.kind is UnitKind.TEAM else MANAGER_POSITIONS
+            if pos in wanted:
+                managers[unit_id].append(person.code)
+    return managers
+
+
+class _RoleGroups:
+    """The role groups people fall into, by the school they work in and its managing unit."""
+
+    def __init__(self, view: DirectoryView) -> None:
+        self.view = view
+        # key -> school code -> people in that role there
+        self.members: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.specs: dict[str, tuple[UnitView, Role, Level, OwnershipClass]] = {}
+        self._managing: dict[int, UnitView | None] = {}  # school id -> its managing unit
+
+    def place(self, person: PersonView) -> None:
+        """Put an active person in the group of each role they hold.
+
+        One role group per role: someone teaching in two schools is in the group of the
+        first only, so that groups of one role never overlap and a directive to a whole
+        segment can use every one of them (overlapping groups would each be skipped).
+        """
+        view, placed = self.view, set()
         for unit_id, pos in person.positions:
             unit = view.units[unit_id]
             if not unit.active:
                 continue
-            _join_unit(view, unit, person.code, layout, roots)
             school = school_of(view, unit)
             if school is None or school.level is None:
                 continue
-            if school.id not in managing:
-                managing[school.id] = managing_unit(view, school)
-            manager = managing[school.id]
+            if school.id not in self._managing:
+                self._managing[school.id] = managing_unit(view, school)
+            manager = self._managing[school.id]
             if manager is None or not manager.active:
                 continue
             role, ownership = _ROLES[pos], ownership_class(school)
@@ -278,24 +301,25 @@ def build_layout(view: DirectoryView, max_role_group: int | None = None) -> Layo
                 continue
             placed.add(role)
             key = role_room_key(manager.code, role, school.level, ownership)
-            role_specs[key] = (manager, role, school.level, ownership)
-            role_members[key][school.code].add(person.code)
+            self.specs[key] = (manager, role, school.level, ownership)
+            self.members[key][school.code].add(person.code)
 
-    for key, (manager, role, level, ownership) in role_specs.items():
-        split = _split(key, role_members[key], max_role_group or MAX_ROLE_GROUP)
-        for part, (part_key, members) in enumerate(split, start=1):
+    def add_rooms(self, layout: Layout, cap: int) -> None:
+        """The groups' rooms and members, a group over ``cap`` people split in parts."""
+        for key, (manager, role, level, ownership) in self.specs.items():
+            split = _split(key, self.members[key], cap)
             parts = len(split)
-            _role_room(
-                layout,
-                part_key,
-                manager,
-                role,
-                level,
-                ownership,
-                (part, parts) if parts > 1 else None,
-            )
-            layout.members[part_key] = members | {BOT}
-    return layout
+            for part, (part_key, members) in enumerate(split, start=1):
+                _role_room(
+                    layout,
+                    part_key,
+                    manager,
+                    role,
+                    level,
+                    ownership,
+                    (part, parts) if parts > 1 else None,
+                )
+                layout.members[part_key] = members | {BOT}
 
 
 #: A role group larger than this is split (by school, stably): Synapse's cost of a private

@@ -15,8 +15,8 @@ from enum import IntEnum, StrEnum
 from typing import Any, NamedTuple
 
 from provisioning.config import exceeds_removal_share
-from provisioning.matrix.layout import BOT, TAG_EVENT, Layout, Power, RoomSpec
-from provisioning.matrix.mirror import Mirror
+from provisioning.matrix.layout import BOT, TAG_EVENT, AccountSpec, Layout, Power, RoomSpec
+from provisioning.matrix.mirror import AccountRow, Mirror
 
 
 class Kind(StrEnum):
@@ -229,61 +229,95 @@ def compute_plan(
     localpart_base,
 ) -> Plan:
     plan = Plan()
-    ops = plan.ops
     if not bot_exists:
-        ops.append(Op(Kind.CREATE_BOT, user_id=bot_user_id))
+        plan.ops.append(Op(Kind.CREATE_BOT, user_id=bot_user_id))
+    accounts = _AccountPlanner(
+        plan, mirror, mirror.user_ids() | {bot_user_id, admin_user_id}, server_name, localpart_base
+    )
+    accounts.run(layout)
+    _plan_rooms(plan.ops, layout, mirror)
+    gone = {plan.user_of[c] for c in accounts.deactivating}  # deactivation leaves every room
+    _plan_members(plan, layout, mirror, accounts.live, gone, bot_user_id, admin_user_id)
+    plan.ops.sort(key=lambda op: PHASE_OF[op[0]])  # stable: keeps the order within a phase
+    return plan
 
-    # ------------------------------------------------------------------ accounts
-    taken = mirror.user_ids() | {bot_user_id, admin_user_id}
-    tried: dict[str, int] = {}
-    user_of: dict[str, str] = {}
-    live: set[str] = set()  # person codes whose account is (or will be) usable
-    deactivating: set[str] = set()
-    phone_holder = {
-        a.phone: code for code, a in mirror.accounts.items() if a.phone and not a.deactivated
-    }
-    wanted_phone = {
-        spec.phone: code for code, spec in layout.accounts.items() if spec.phone and spec.active
-    }
-    for code in sorted(layout.accounts):
-        spec = layout.accounts[code]
-        account = mirror.accounts.get(code)
-        if account is not None and account.created and not account.deactivated:
-            plan.accounts_before += 1
-        if account is None or not account.created:
-            if not spec.active or spec.phone is None:
-                continue
-            user_id = (
-                account.user_id
-                if account
-                else assign_localpart(localpart_base(spec.full_name), taken, server_name, tried)
-            )
-            # bind the phone at creation unless another account still holds it
-            free = phone_holder.get(spec.phone) in (None, code)
-            ops.append(
-                Op(
-                    Kind.CREATE_USER,
-                    person=code,
-                    user_id=user_id,
-                    value=spec.displayname,
-                    phone=spec.phone if free else None,
+
+class _AccountPlanner:
+    """The account operations of a plan; which people will have a usable account."""
+
+    def __init__(
+        self, plan: Plan, mirror: Mirror, taken: set[str], server_name: str, localpart_base
+    ) -> None:
+        self.plan, self.ops, self.mirror = plan, plan.ops, mirror
+        self.taken = taken
+        self.tried: dict[str, int] = {}  # see assign_localpart
+        self.server_name, self.localpart_base = server_name, localpart_base
+        self.live: set[str] = set()  # person codes whose account is (or will be) usable
+        self.deactivating: set[str] = set()
+        self.phone_holder = {
+            a.phone: code for code, a in mirror.accounts.items() if a.phone and not a.deactivated
+        }
+
+    def run(self, layout: Layout) -> None:
+        for code in sorted(layout.accounts):
+            spec = layout.accounts[code]
+            account = self.mirror.accounts.get(code)
+            if account is not None and account.created and not account.deactivated:
+                self.plan.accounts_before += 1
+            if account is None or not account.created:
+                self._create(code, spec, account)
+            else:
+                self._update(code, spec, account)
+        # a departing account's phone wanted by someone else is freed before it is bound
+        wanted_phone = {
+            spec.phone: code for code, spec in layout.accounts.items() if spec.phone and spec.active
+        }
+        for code in self.deactivating:
+            account = self.mirror.accounts[code]
+            if account.phone and wanted_phone.get(account.phone) not in (None, code):
+                self.ops.append(
+                    Op(Kind.REMOVE_PHONE, person=code, user_id=account.user_id, value=account.phone)
                 )
+
+    def _create(self, code: str, spec: AccountSpec, account: AccountRow | None) -> None:
+        """An account not created yet: created for an active person with a phone."""
+        if not spec.active or spec.phone is None:
+            return
+        user_id = (
+            account.user_id
+            if account
+            else assign_localpart(
+                self.localpart_base(spec.full_name), self.taken, self.server_name, self.tried
             )
-            if not free:
-                ops.append(Op(Kind.SET_PHONE, person=code, user_id=user_id, value=spec.phone))
-            user_of[code] = user_id
-            live.add(code)
-            continue
-        user_id = account.user_id
-        user_of[code] = user_id
+        )
+        # bind the phone at creation unless another account still holds it
+        free = self.phone_holder.get(spec.phone) in (None, code)
+        self.ops.append(
+            Op(
+                Kind.CREATE_USER,
+                person=code,
+                user_id=user_id,
+                value=spec.displayname,
+                phone=spec.phone if free else None,
+            )
+        )
+        if not free:
+            self.ops.append(Op(Kind.SET_PHONE, person=code, user_id=user_id, value=spec.phone))
+        self.plan.user_of[code] = user_id
+        self.live.add(code)
+
+    def _update(self, code: str, spec: AccountSpec, account: AccountRow) -> None:
+        """An existing account: deactivated, reactivated, renamed, its phone moved."""
+        ops, user_id = self.ops, account.user_id
+        self.plan.user_of[code] = user_id
         if not spec.active:
             if not account.deactivated:
                 ops.append(Op(Kind.DEACTIVATE_USER, person=code, user_id=user_id))
-                deactivating.add(code)
+                self.deactivating.add(code)
                 if spec.departed:
-                    plan.departures.add(code)
-            continue
-        live.add(code)
+                    self.plan.departures.add(code)
+            return
+        self.live.add(code)
         current_phone = None if account.deactivated else account.phone
         if account.deactivated:
             ops.append(
@@ -298,16 +332,10 @@ def compute_plan(
                 ops.append(Op(Kind.REMOVE_PHONE, person=code, user_id=user_id, value=current_phone))
             if spec.phone is not None:
                 ops.append(Op(Kind.SET_PHONE, person=code, user_id=user_id, value=spec.phone))
-    # a departing account's phone wanted by someone else is freed before it is bound
-    for code in deactivating:
-        account = mirror.accounts[code]
-        if account.phone and wanted_phone.get(account.phone) not in (None, code):
-            ops.append(
-                Op(Kind.REMOVE_PHONE, person=code, user_id=account.user_id, value=account.phone)
-            )
-    plan.user_of = user_of
 
-    # ------------------------------------------------------------------ rooms
+
+def _plan_rooms(ops: list[Op], layout: Layout, mirror: Mirror) -> None:
+    """Spaces top-down, then rooms: created, renamed, linked to their parent."""
     spaces = [s for s in layout.rooms.values() if s.is_space]
     depth = {s.key: _depth(s, layout) for s in spaces}
     for spec in sorted(spaces, key=lambda s: (depth[s.key], s.key)):
@@ -315,9 +343,19 @@ def compute_plan(
     for spec in sorted((s for s in layout.rooms.values() if not s.is_space), key=lambda s: s.key):
         _room_ops(spec, mirror, ops, Kind.CREATE_ROOM)
 
-    # ------------------------------------------------------------------ members
+
+def _plan_members(
+    plan: Plan,
+    layout: Layout,
+    mirror: Mirror,
+    live: set[str],
+    gone: set[str],
+    bot_user_id: str,
+    admin_user_id: str,
+) -> None:
+    """Joins and leaves per room (inboxes are the bot's), and power levels that changed."""
+    ops, user_of = plan.ops, plan.user_of
     lazy = {k for k, row in mirror.rooms.items() if row.purpose == "inbox"}
-    gone = {user_of[c] for c in deactivating}  # deactivation takes them out of every room
     for key in sorted((set(layout.rooms) | set(mirror.rooms)) - lazy):
         wanted: dict[str, str | None] = {}  # user id -> person code
         for who in layout.members.get(key, ()):
@@ -338,9 +376,6 @@ def compute_plan(
             want = digest(power_content(spec.power, user_of, bot_user_id))
             if row.power_digest != want:
                 ops.append(Op(Kind.SET_POWER_LEVELS, room=key, value=want))
-
-    ops.sort(key=lambda op: PHASE_OF[op[0]])  # stable: keeps the order within a phase
-    return plan
 
 
 def _room_ops(spec: RoomSpec, mirror: Mirror, ops: list[Op], create: Kind) -> None:

@@ -89,17 +89,7 @@ def apply(
     from provisioning.matrix.progress import RichProgress
 
     cfg = load_settings(config)
-    try:
-        admin_token = cfg.homeserver.resolve_admin_token()
-    except ConfigError as exc:
-        errors.print(f"Cấu hình không hợp lệ: {exc}")
-        raise typer.Exit(2) from None
-    if not admin_token:
-        errors.print(
-            "Thiếu khoá quản trị máy chủ: đặt homeserver.admin_token_file (tệp chứa khoá) "
-            "hoặc biến DIEUHANH_HOMESERVER_ADMIN_TOKEN."
-        )
-        raise typer.Exit(2)
+    _require_admin_token(cfg)
     metrics = ApplyMetrics(metrics_file)
     with RichProgress(console) as progress:
         try:
@@ -127,6 +117,21 @@ def apply(
     metrics.finish(result, "failures" if result.failures else "ok")
     _print_apply(result)
     raise typer.Exit(1 if result.failures else 0)
+
+
+def _require_admin_token(cfg: Config) -> None:
+    """Exit with status 2 and a clear message unless provisioning has its admin token."""
+    try:
+        admin_token = cfg.homeserver.resolve_admin_token()
+    except ConfigError as exc:
+        errors.print(f"Cấu hình không hợp lệ: {exc}")
+        raise typer.Exit(2) from None
+    if not admin_token:
+        errors.print(
+            "Thiếu khoá quản trị máy chủ: đặt homeserver.admin_token_file (tệp chứa khoá) "
+            "hoặc biến DIEUHANH_HOMESERVER_ADMIN_TOKEN."
+        )
+        raise typer.Exit(2)
 
 
 def _print_apply(result) -> None:

@@ -80,6 +80,15 @@ def apply(
     Mã thoát: 0 khi xong hết, 1 khi có thao tác lỗi (đã báo), 2 khi bị từ chối
     (xoá hàng loạt, đang có lần áp dụng khác, thiếu cấu hình).
     """
+    cfg = load_settings(config)
+    _require_admin_token(cfg)
+    result = _run_apply(cfg, allow_mass_removal, wait, metrics_file)
+    _print_apply(result)
+    raise typer.Exit(1 if result.failures else 0)
+
+
+def _run_apply(cfg: Config, allow_mass_removal: bool, wait: bool, metrics_file: Path | None):
+    """Apply with a progress bar and metrics; a refusal exits with status 2."""
     import asyncio
 
     from dieuhanh.apply_metrics import ApplyMetrics
@@ -88,8 +97,6 @@ def apply(
     from provisioning.matrix.lock import ApplyLocked
     from provisioning.matrix.progress import RichProgress
 
-    cfg = load_settings(config)
-    _require_admin_token(cfg)
     metrics = ApplyMetrics(metrics_file)
     with RichProgress(console) as progress:
         try:
@@ -115,8 +122,7 @@ def apply(
             errors.print(f"Từ chối áp dụng: {exc}")
             raise typer.Exit(2) from None
     metrics.finish(result, "failures" if result.failures else "ok")
-    _print_apply(result)
-    raise typer.Exit(1 if result.failures else 0)
+    return result
 
 
 def _require_admin_token(cfg: Config) -> None:

@@ -243,10 +243,6 @@ class Supervisor:
         """Ask ``run``/``wait`` to return and the children to stop."""
         self._stop.set()
 
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
     async def wait(self) -> None:
         """Until a stop is requested (signal, ``request_stop``) or a critical child fails."""
         await self._stop.wait()

@@ -263,7 +263,7 @@ async def run(args) -> None:
             worker = DeliveryWorker(engine, cache, transport, concurrency=args.concurrency)
             started = time.perf_counter()
             found = await preview(snap, snap.asker(accounts_of[director.id]), selection)
-            save(
+            await save(
                 engine,
                 snap,
                 snap.asker(accounts_of[director.id]),

@@ -28,7 +28,7 @@ from bot.commands import (  # noqa: F401 - they register
     trogiup,
 )
 from bot.commands.trogiup import usage_reply
-from bot.directives import store
+from bot.db.draft import Draft
 from bot.directory import DirectoryCache
 from bot.reply import Reply
 
@@ -70,10 +70,10 @@ class BotService:
         if parsed is None:
             if not message.direct or not asker.known:
                 return None
-            draft = store.load_draft(self.engine, message.sender, message.room_id)
+            draft = await Draft.get(self.engine, message.sender, message.room_id)
             if draft is None:
                 return None
-            return await self._guarded("gui", gui.continue_draft(ctx, *draft), message.sender)
+            return await self._guarded("gui", gui.continue_draft(ctx, draft), message.sender)
         if not asker.known:
             return Reply(NOT_IN_DIRECTORY)
         cmd = parsed.command

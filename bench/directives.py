@@ -258,7 +258,7 @@ async def run(args) -> None:
             snap = snapshot_with(room_ids)
 
             cache = DirectoryCache(engine)
-            cache.get()  # loaded once, as the running bot holds it
+            await cache.get()  # loaded once, as the running bot holds it
             transport = BenchTransport(bot, inbox_of)
             worker = DeliveryWorker(engine, cache, transport, concurrency=args.concurrency)
             started = time.perf_counter()

@@ -243,7 +243,7 @@ class MatrixBot:
                 ),
                 None,
             )
-            snapshot = self.service.directory.get()
+            snapshot = await self.service.directory.get()
             if inviter in snapshot.service_users:
                 continue  # provisioning force-joins us itself (invite, then join)
             asker = snapshot.asker(inviter or "")
@@ -341,7 +341,7 @@ class MatrixBot:
         if await AnsweredEvent.get(self.engine, event.event_id) is not None:
             return
         content = event.source.get("content", {})
-        private = self._private(room_id, event.sender)
+        private = await self._private(room_id, event.sender)
         message = Incoming(
             event.sender,
             getattr(event, "body", "") or "",
@@ -353,7 +353,8 @@ class MatrixBot:
         )
         reply = await self.service.handle(message)
         if reply is not None:
-            person = self.service.directory.get().person_of_user.get(event.sender)
+            snapshot = await self.service.directory.get()
+            person = snapshot.person_of_user.get(event.sender)
             if private or person is None:
                 sent = await self._reply_here(room_id, event.event_id, reply)
             else:
@@ -363,12 +364,13 @@ class MatrixBot:
             self.answered += 1
         await AnsweredEvent.record(self.engine, room_id, event.event_id)
 
-    def _private(self, room_id: str, user_id: str) -> bool:
+    async def _private(self, room_id: str, user_id: str) -> bool:
         """A room of just this person and the bot: a DM they opened, or their inbox."""
         room = self.client.rooms.get(room_id)
         if room is not None and (room.joined_count or 0) + (room.invited_count or 0) <= 2:
             return True
-        return self.service.directory.get().inbox_of_user(user_id) == room_id
+        snapshot = await self.service.directory.get()
+        return snapshot.inbox_of_user(user_id) == room_id
 
     async def _reply_here(self, room_id: str, event_id: str, reply: Reply) -> bool:
         room = self.client.rooms.get(room_id)
@@ -457,7 +459,7 @@ class _Transport:
         return await self.bot.send(room_id, content, txn_id)
 
     async def inbox(self, person_id: int) -> str:
-        snapshot = self.bot.service.directory.get()
+        snapshot = await self.bot.service.directory.get()
         person = snapshot.view.people[person_id]
         primary = snapshot.primary(person)
         assert self.bot.http is not None, "inboxes are made once the bot is logged in"

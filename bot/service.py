@@ -64,7 +64,7 @@ class BotService:
     async def handle(self, message: Incoming) -> Reply | None:
         """The reply to a message, or None when there is nothing to say."""
         parsed = parse(message.body) if message.msgtype in ("m.text", "m.notice") else None
-        snapshot = self.directory.get()
+        snapshot = await self.directory.get()
         asker = snapshot.asker(message.sender)
         ctx = Context(snapshot, asker, message, self)
         if parsed is None:

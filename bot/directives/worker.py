@@ -134,7 +134,7 @@ class DeliveryWorker:
             return False
 
     async def _parts(self, delivery: Delivery, directive: Directive) -> list[dict[str, Any]]:
-        snapshot = self.directory.get()
+        snapshot = await self.directory.get()
         sender = snapshot.view.people.get(directive.sender_person_id)
         who = sender_line(snapshot.view, sender) if sender else "?"
         if delivery.kind == "reminder":
@@ -159,7 +159,7 @@ class DeliveryWorker:
         if self.notify is None or not directive.origin_room_id:
             return
         rows = await Recipient.of_directive(self.engine, directive.id)
-        snapshot = self.directory.get()
+        snapshot = await self.directory.get()
         units = set()
         for row in rows:
             person = snapshot.view.people.get(row.person_id)

@@ -3,9 +3,11 @@
 - Logs in once with its password and keeps its device (``session.json``) and its olm
   keys (nio's store) under ``bot.store_path``; a restart restores both.
 - Syncs with a token it saves itself, in its own table (``bot.db.state``), only after
-  every event of a batch was handled: a restart neither replays nor misses commands. Answered events
-  are also recorded, and each reply carries a transaction id derived from the command's
-  event id, so even a crash between replying and saving cannot answer twice.
+  every event of a batch was handled: a restart neither replays nor misses commands.
+  Answered events are also recorded, and each reply carries a transaction id derived from
+  the command's event id, so even a crash between replying and saving cannot answer twice.
+- Never waits on the database on its event loop: every query of ``bot.db`` is a coroutine
+  that runs in a worker thread, and so does a reload of the directory.
 - On its very first start it answers nothing from before.
 - Accepts invites only from people in the directory.
 - Decrypts commands in encrypted rooms (a DM opened from Element) and answers there, from

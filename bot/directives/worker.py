@@ -82,6 +82,7 @@ class DeliveryWorker:
             if not deliveries:
                 break
             directives = await Directive.by_ids(self.engine, {d.directive_id for d in deliveries})
+            deliveries = [d for d in deliveries if d.directive_id in directives]  # not deleted
             for directive in directives.values():
                 await self._attachments(directive)
             try:

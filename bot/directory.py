@@ -159,11 +159,27 @@ class DirectorySnapshot:
     def first_people(self, ids: set[int], limit: int) -> list[PersonView]:
         """The first ``limit`` of ``ids`` in Vietnamese name order (given name first)."""
         people = self.view.people
-        if not self._name_rank:  # one sort per snapshot, on first need
+        if not self._name_rank:  # once per snapshot (the cache ranks in its reload thread)
             with cyclic_gc_paused():
-                ordered = sorted(people.values(), key=lambda p: (name_sort_key(p.name_key), p.code))
-                self._name_rank = {p.id: rank for rank, p in enumerate(ordered)}
+                self.rank_names()
         return [people[i] for i in heapq.nsmallest(limit, ids, key=self._name_rank.__getitem__)]
+
+    def rank_names(self) -> None:
+        """Give everyone their place in Vietnamese name order (given name first).
+
+        One given name at a time, each dropped once ranked: a single sort of a whole city,
+        or freeing all its keys at once, is one long call that holds the interpreter and
+        stalls every other thread (the event loop's too).
+        """
+        by_given: dict[str, list[tuple[tuple[str, str, str], str, int]]] = defaultdict(list)
+        for person in self.view.people.values():
+            key = name_sort_key(person.name_key)
+            by_given[key[0]].append((key, person.code, person.id))
+        rank: dict[int, int] = {}
+        for given in sorted(by_given):
+            for _, _, pid in sorted(by_given.pop(given)):
+                rank[pid] = len(rank)
+        self._name_rank = rank
 
     def delivery_rooms(self, purposes: set[str]) -> dict[str, tuple[str, frozenset[str]]]:
         """Managed rooms of these purposes: room id and members (user ids)."""
@@ -284,7 +300,9 @@ class DirectoryCache:
                     )
                 )
             }
-        return DirectorySnapshot(view, accounts, version, rooms, service)
+        snapshot = DirectorySnapshot(view, accounts, version, rooms, service)
+        snapshot.rank_names()  # here rather than on the loop, in the first !danhba
+        return snapshot
 
 
 def _release(snapshot: DirectorySnapshot) -> None:

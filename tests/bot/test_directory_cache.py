@@ -10,6 +10,7 @@ import threading
 from sqlalchemy import update
 
 from provisioning.db.models import DirectoryState
+from provisioning.text import name_sort_key
 
 from .test_gui import service  # noqa: F401 - the fixture
 
@@ -45,3 +46,11 @@ async def test_a_reload_leaves_the_loop_free_and_is_shared(service, engine):  # 
     assert held.view.people == people  # the old snapshot we hold stays whole
     someone = next(p for p in people.values() if p.active)
     assert someone.id in held.people_named(someone.full_name, among=people)
+
+
+async def test_people_come_in_vietnamese_name_order(service):  # noqa: F811
+    snapshot = await service.directory.get()
+    people = snapshot.view.people
+    expected = sorted(people.values(), key=lambda p: (name_sort_key(p.name_key), p.code))
+    assert snapshot.first_people(set(people), len(people)) == expected
+    assert snapshot.first_people(set(people), 3) == expected[:3]

@@ -96,7 +96,7 @@ def main() -> None:
         baseline = (time.perf_counter() - t) * 1000
         cache = DirectoryCache(engine, min_check_interval=1.0)
         t = time.perf_counter()
-        cache.get()
+        asyncio.run(cache.get())
         print(
             f"bot snapshot loaded in {time.perf_counter() - t:.2f} s "
             f"({len(view.people):,} people, {len(view.units):,} units)"

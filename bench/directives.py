@@ -233,12 +233,12 @@ async def deliver(
 ) -> Delivery:
     snap = city.snapshot(rooms.ids)
     cache = DirectoryCache(city.engine)
-    cache.get()  # loaded once, as the running bot holds it
+    await cache.get()  # loaded once, as the running bot holds it
     transport = BenchTransport(bot, rooms.inbox_of)
     worker = DeliveryWorker(city.engine, cache, transport, concurrency=concurrency)
     started = time.perf_counter()
     found = await preview(snap, city.asker(snap), selection)
-    save(
+    await save(
         city.engine,
         snap,
         city.asker(snap),

@@ -2,13 +2,17 @@
 
 Loaded once into memory (provisioning's DirectoryView plus the Matrix accounts) and
 reloaded when the directory or the accounts change, so a command costs no query but one
-cheap check of the revision.
+cheap check of the revision. The check and the reload (seconds on a city) run in a worker
+thread: the bot's event loop keeps serving meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import gc
 import heapq
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Collection
@@ -76,15 +80,15 @@ class DirectorySnapshot:
         }
         #: every unit id: the explicit scope of a lookup that may name any unit
         self.all_units = frozenset(view.units)
-        # prefix index over the words of every active person's folded name
-        pairs = sorted(
-            (word, person.id)
-            for person in view.people.values()
-            if person.active
-            for word in set(person.name_key.split())
-        )
-        self._words = [w for w, _ in pairs]
-        self._owners = [pid for _, pid in pairs]
+        # prefix index over the words of every active person's folded name: the distinct
+        # words in order (a few thousand: one sort of every (word, person) pair of a city
+        # would hold the interpreter for most of a second) and who bears each
+        self._owners: dict[str, list[int]] = defaultdict(list)
+        for person in view.people.values():
+            if person.active:
+                for word in set(person.name_key.split()):
+                    self._owners[word].append(person.id)
+        self._words = sorted(self._owners)
         self._askers: dict[str, Asker] = {}
         self._name_rank: dict[int, int] = {}
         self._subtrees: dict[int, frozenset[int]] = {}
@@ -116,7 +120,9 @@ class DirectorySnapshot:
         for word in sorted(words, key=len, reverse=True):
             start = bisect.bisect_left(self._words, word)
             end = bisect.bisect_left(self._words, word + "\uffff", start)
-            owners = set(self._owners[start:end])
+            owners: set[int] = set()
+            for name_word in self._words[start:end]:
+                owners.update(self._owners[name_word])
             found = owners if found is None else found & owners
             if not found:
                 return set()
@@ -153,11 +159,27 @@ class DirectorySnapshot:
     def first_people(self, ids: set[int], limit: int) -> list[PersonView]:
         """The first ``limit`` of ``ids`` in Vietnamese name order (given name first)."""
         people = self.view.people
-        if not self._name_rank:  # one sort per snapshot, on first need
+        if not self._name_rank:  # once per snapshot (the cache ranks in its reload thread)
             with cyclic_gc_paused():
-                ordered = sorted(people.values(), key=lambda p: (name_sort_key(p.name_key), p.code))
-                self._name_rank = {p.id: rank for rank, p in enumerate(ordered)}
+                self.rank_names()
         return [people[i] for i in heapq.nsmallest(limit, ids, key=self._name_rank.__getitem__)]
+
+    def rank_names(self) -> None:
+        """Give everyone their place in Vietnamese name order (given name first).
+
+        One given name at a time, each dropped once ranked: a single sort of a whole city,
+        or freeing all its keys at once, is one long call that holds the interpreter and
+        stalls every other thread (the event loop's too).
+        """
+        by_given: dict[str, list[tuple[tuple[str, str, str], str, int]]] = defaultdict(list)
+        for person in self.view.people.values():
+            key = name_sort_key(person.name_key)
+            by_given[key[0]].append((key, person.code, person.id))
+        rank: dict[int, int] = {}
+        for given in sorted(by_given):
+            for _, _, pid in sorted(by_given.pop(given)):
+                rank[pid] = len(rank)
+        self._name_rank = rank
 
     def delivery_rooms(self, purposes: set[str]) -> dict[str, tuple[str, frozenset[str]]]:
         """Managed rooms of these purposes: room id and members (user ids)."""
@@ -187,6 +209,7 @@ class DirectoryCache:
         self.min_check_interval = min_check_interval
         self._snapshot: DirectorySnapshot | None = None
         self._checked = 0.0
+        self._refresh: asyncio.Task[DirectorySnapshot] | None = None  # shared by every caller
 
     def _version(self) -> tuple:
         """Changes whenever an import or an apply changed what the bot relies on."""
@@ -206,29 +229,59 @@ class DirectoryCache:
             members = conn.scalar(select(func.count()).select_from(MatrixMember))
         return (state.get("revision"), state.get(APPLIED_REVISION), tuple(accounts), members)
 
-    def get(self) -> DirectorySnapshot:
+    async def get(self) -> DirectorySnapshot:
+        """The current snapshot, checked at most every ``min_check_interval`` seconds.
+
+        The check, and a reload when the directory changed, run in a worker thread; callers
+        that ask meanwhile wait for that same refresh (one reload, however many ask).
+        """
         now = time.monotonic()
         if self._snapshot is not None and now - self._checked < self.min_check_interval:
             return self._snapshot
-        self._checked = now
+        if self._refresh is None:
+            self._checked = now
+            self._refresh = asyncio.create_task(self._refreshed())
+        # a caller that gives up does not cancel the refresh the others wait for
+        return await asyncio.shield(self._refresh)
+
+    async def _refreshed(self) -> DirectorySnapshot:
+        try:
+            return await asyncio.to_thread(self._current)
+        finally:
+            self._refresh = None
+
+    def _current(self) -> DirectorySnapshot:
+        """The snapshot of the database as it is now (blocking: a query, maybe a reload)."""
         version = self._version()
-        if self._snapshot is None or self._snapshot.version != version:
-            self._snapshot = self.load(version)
+        old = self._snapshot
+        if old is not None and old.version == version:
+            return old
+        self._snapshot = self.load(version)
+        # nobody else holds the old one (this frame and getrefcount's argument): free it
+        if old is not None and sys.getrefcount(old) == 2 and sys.getrefcount(old.view) == 2:
+            _release(old)
         return self._snapshot
 
     def load(self, version: tuple) -> DirectorySnapshot:
         with cyclic_gc_paused():
-            return self._load(version)
+            snapshot = self._load(version)
+            # Millions of objects without cycles, made while the collector was paused: kept
+            # out of its sight for good (reference counting still frees them), or its next
+            # pass would walk them all at once and stall every thread.
+            gc.freeze()
+        return snapshot
 
     def _load(self, version: tuple) -> DirectorySnapshot:
         view = load_view(self.engine)
         with self.engine.connect() as conn:
             accounts = dict(
-                conn.execute(
-                    select(MatrixAccount.person_id, MatrixAccount.user_id).where(
-                        MatrixAccount.created.is_(True), MatrixAccount.deactivated.is_(False)
+                iter(  # row by row: a fetch of them all at once holds the interpreter
+                    conn.execute(
+                        select(MatrixAccount.person_id, MatrixAccount.user_id).where(
+                            MatrixAccount.created.is_(True), MatrixAccount.deactivated.is_(False)
+                        )
                     )
-                ).all()
+                )
             )
             service = frozenset(
                 conn.scalars(
@@ -247,4 +300,23 @@ class DirectoryCache:
                     )
                 )
             }
-        return DirectorySnapshot(view, accounts, version, rooms, service)
+        snapshot = DirectorySnapshot(view, accounts, version, rooms, service)
+        snapshot.rank_names()  # here rather than on the loop, in the first !danhba
+        return snapshot
+
+
+def _release(snapshot: DirectorySnapshot) -> None:
+    """Empty a replaced snapshot that nobody holds, a piece at a time (in a worker thread).
+
+    Dropping it whole frees millions of objects in one call that holds the interpreter
+    (≈ 0.2 s on a city), so the event loop would stall; emptied item by item from Python,
+    the loop thread gets its turns in between.
+    """
+    for owner in (snapshot, snapshot.view):
+        for value in list(vars(owner).values()):
+            if isinstance(value, dict):
+                while value:
+                    value.popitem()
+            elif isinstance(value, list):
+                while value:
+                    value.pop()

@@ -2,10 +2,12 @@
 
 - Logs in once with its password and keeps its device (``session.json``) and its olm
   keys (nio's store) under ``bot.store_path``; a restart restores both.
-- Syncs with a token it saves itself, in the directory database, only after every event
-  of a batch was handled: a restart neither replays nor misses commands. Answered events
-  are also recorded, and each reply carries a transaction id derived from the command's
-  event id, so even a crash between replying and saving cannot answer twice.
+- Syncs with a token it saves itself, in its own table (``bot.db.state``), only after
+  every event of a batch was handled: a restart neither replays nor misses commands.
+  Answered events are also recorded, and each reply carries a transaction id derived from
+  the command's event id, so even a crash between replying and saving cannot answer twice.
+- Never waits on the database on its event loop: every query of ``bot.db`` is a coroutine
+  that runs in a worker thread, and so does a reload of the directory.
 - On its very first start it answers nothing from before.
 - Accepts invites only from people in the directory.
 - Decrypts commands in encrypted rooms (a DM opened from Element) and answers there, from
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import io
 import json
@@ -51,24 +52,24 @@ from nio import (
     UploadResponse,
 )
 from nio.crypto.attachments import decrypt_attachment
-from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 
 from bot.commands import Incoming
 from bot.config import BotSettings
 from bot.crosssigning.server import CrossSigning, password_reauth
-from bot.db.models import BotEvent
-from bot.directives import store
+from bot.db.draft import Draft
+from bot.db.event import AnsweredEvent
+from bot.db.receipt import Receipt
+from bot.db.recipient import Recipient
+from bot.db.state import BotState
 from bot.directives.worker import DeliveryWorker
 from bot.reply import Reply
 from bot.service import BotService
-from provisioning.db.models import DirectoryState
 from provisioning.matrix.client import MatrixClient
 from provisioning.matrix.inbox import ensure_inbox
 
 log = logging.getLogger(__name__)
 
-SYNC_TOKEN_KEY = "bot.sync_token"
 SYNC_FILTER = {
     "room": {
         "timeline": {"limit": 50},
@@ -182,7 +183,8 @@ class MatrixBot:
             await asyncio.gather(*background, return_exceptions=True)
 
     async def _sync_loop(self, stop: asyncio.Event) -> None:
-        token = self._load_token()
+        saved = await BotState.get(self.engine, BotState.SYNC_TOKEN)
+        token = saved.value if saved else None
         first = token is None
         if first:
             log.info("first start: earlier messages will not be answered")
@@ -211,7 +213,7 @@ class MatrixBot:
             else:
                 await self._messages(response, token)
             token = response.next_batch
-            self._save_token(token)
+            await BotState.put(self.engine, BotState.SYNC_TOKEN, token)
             self.synced_at = time.time()
             first = False
 
@@ -246,7 +248,7 @@ class MatrixBot:
                 ),
                 None,
             )
-            snapshot = self.service.directory.get()
+            snapshot = await self.service.directory.get()
             if inviter in snapshot.service_users:
                 continue  # provisioning force-joins us itself (invite, then join)
             asker = snapshot.asker(inviter or "")
@@ -279,13 +281,15 @@ class MatrixBot:
                 relates = content.get("m.relates_to") or {}
                 if isinstance(event, UnknownEvent) and event.type == "m.reaction":
                     if relates.get("event_id"):
-                        store.acknowledge(
+                        await Recipient.acknowledge(
                             self.engine, room_id, relates["event_id"], event.sender, "reaction"
                         )
                     continue
                 replied = (relates.get("m.in_reply_to") or {}).get("event_id")
                 if replied:
-                    store.acknowledge(self.engine, room_id, replied, event.sender, "reply")
+                    await Recipient.acknowledge(
+                        self.engine, room_id, replied, event.sender, "reply"
+                    )
                 if isinstance(event, (RoomMessageText, RoomMessageMedia, RoomEncryptedMedia)):
                     await self._answer(room_id, event)
 
@@ -303,20 +307,20 @@ class MatrixBot:
                     )
 
     async def _read_up_to(self, room_id: str, user_id: str, event_id: str, ts: int) -> None:
-        store.record_receipt(self.engine, room_id, user_id, event_id, ts)
-        unread = store.unread_in_room(self.engine, room_id, user_id)
+        await Receipt.record(self.engine, room_id, user_id, event_id, ts)
+        unread = await Recipient.unread_in_room(self.engine, room_id, user_id)
         if not unread:
             return
         target_ts = None
         for row in unread:
             if row.event_id == event_id:
-                store.mark_read(self.engine, row.directive_id, row.person_id, "receipt")
+                await Recipient.mark_read(self.engine, row.directive_id, row.person_id, "receipt")
                 continue
             if target_ts is None:
                 target_ts = await self._event_ts(room_id, event_id)
-            sent = store.aware(row.sent_at)
+            sent = row.sent_at
             if target_ts is not None and sent is not None and target_ts >= sent.timestamp() * 1000:
-                store.mark_read(self.engine, row.directive_id, row.person_id, "receipt")
+                await Recipient.mark_read(self.engine, row.directive_id, row.person_id, "receipt")
 
     async def _event_ts(self, room_id: str, event_id: str) -> int | None:
         response = await self.client.room_get_event(room_id, event_id)
@@ -339,10 +343,10 @@ class MatrixBot:
         return list(reversed(found))
 
     async def _answer(self, room_id: str, event: RoomMessageText) -> None:
-        if self._handled(event.event_id):
+        if await AnsweredEvent.get(self.engine, event.event_id) is not None:
             return
         content = event.source.get("content", {})
-        private = self._private(room_id, event.sender)
+        private = await self._private(room_id, event.sender)
         message = Incoming(
             event.sender,
             getattr(event, "body", "") or "",
@@ -354,7 +358,8 @@ class MatrixBot:
         )
         reply = await self.service.handle(message)
         if reply is not None:
-            person = self.service.directory.get().person_of_user.get(event.sender)
+            snapshot = await self.service.directory.get()
+            person = snapshot.person_of_user.get(event.sender)
             if private or person is None:
                 sent = await self._reply_here(room_id, event.event_id, reply)
             else:
@@ -362,14 +367,15 @@ class MatrixBot:
             if not sent:
                 return  # not recorded: the next start answers it
             self.answered += 1
-        self._record(room_id, event.event_id)
+        await AnsweredEvent.record(self.engine, room_id, event.event_id)
 
-    def _private(self, room_id: str, user_id: str) -> bool:
+    async def _private(self, room_id: str, user_id: str) -> bool:
         """A room of just this person and the bot: a DM they opened, or their inbox."""
         room = self.client.rooms.get(room_id)
         if room is not None and (room.joined_count or 0) + (room.invited_count or 0) <= 2:
             return True
-        return self.service.directory.get().inbox_of_user(user_id) == room_id
+        snapshot = await self.service.directory.get()
+        return snapshot.inbox_of_user(user_id) == room_id
 
     async def _reply_here(self, room_id: str, event_id: str, reply: Reply) -> bool:
         room = self.client.rooms.get(room_id)
@@ -404,44 +410,6 @@ class MatrixBot:
             return False
         return True
 
-    # ------------------------------------------------------------------ state
-
-    def _load_token(self) -> str | None:
-        with self.engine.connect() as conn:
-            return conn.scalar(
-                select(DirectoryState.value).where(DirectoryState.key == SYNC_TOKEN_KEY)
-            )
-
-    def _save_token(self, token: str) -> None:
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(DirectoryState)
-                .where(DirectoryState.key == SYNC_TOKEN_KEY)
-                .values(value=token)
-            )
-            if done.rowcount == 0:
-                conn.execute(insert(DirectoryState).values(key=SYNC_TOKEN_KEY, value=token))
-
-    def _handled(self, event_id: str) -> bool:
-        with self.engine.connect() as conn:
-            return (
-                conn.scalar(select(BotEvent.event_id).where(BotEvent.event_id == event_id))
-                is not None
-            )
-
-    def _record(self, room_id: str, event_id: str) -> None:
-        now = dt.datetime.now(dt.UTC)
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(BotEvent).values(event_id=event_id, room_id=room_id, handled_at=now)
-                )
-                conn.execute(
-                    delete(BotEvent).where(BotEvent.handled_at < now - dt.timedelta(days=30))
-                )
-        except IntegrityError:
-            pass
-
     # ------------------------------------------------------------------ helpers for others
 
     async def joined_members(self, room_id: str) -> set[str]:
@@ -473,10 +441,10 @@ class MatrixBot:
         from bot.commands.gui import EXPIRED, TIMEOUT
 
         while not stop.is_set():
-            for row in store.expired_drafts(self.engine, TIMEOUT):
-                store.drop_draft(self.engine, row.user_id, row.room_id)
+            for draft in await Draft.expired(self.engine, TIMEOUT):
+                await Draft.drop(self.engine, draft.user_id, draft.room_id)
                 with contextlib.suppress(Exception):
-                    await self.notify(row.room_id, EXPIRED)
+                    await self.notify(draft.room_id, EXPIRED)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 60)
 
@@ -496,7 +464,7 @@ class _Transport:
         return await self.bot.send(room_id, content, txn_id)
 
     async def inbox(self, person_id: int) -> str:
-        snapshot = self.bot.service.directory.get()
+        snapshot = await self.bot.service.directory.get()
         person = snapshot.view.people[person_id]
         primary = snapshot.primary(person)
         assert self.bot.http is not None, "inboxes are made once the bot is logged in"

@@ -28,7 +28,7 @@ from bot.commands import (  # noqa: F401 - they register
     trogiup,
 )
 from bot.commands.trogiup import usage_reply
-from bot.directives import store
+from bot.db.draft import Draft
 from bot.directory import DirectoryCache
 from bot.reply import Reply
 
@@ -64,16 +64,16 @@ class BotService:
     async def handle(self, message: Incoming) -> Reply | None:
         """The reply to a message, or None when there is nothing to say."""
         parsed = parse(message.body) if message.msgtype in ("m.text", "m.notice") else None
-        snapshot = self.directory.get()
+        snapshot = await self.directory.get()
         asker = snapshot.asker(message.sender)
         ctx = Context(snapshot, asker, message, self)
         if parsed is None:
             if not message.direct or not asker.known:
                 return None
-            draft = store.load_draft(self.engine, message.sender, message.room_id)
+            draft = await Draft.get(self.engine, message.sender, message.room_id)
             if draft is None:
                 return None
-            return await self._guarded("gui", gui.continue_draft(ctx, *draft), message.sender)
+            return await self._guarded("gui", gui.continue_draft(ctx, draft), message.sender)
         if not asker.known:
             return Reply(NOT_IN_DIRECTORY)
         cmd = parsed.command

@@ -11,7 +11,10 @@ from collections import defaultdict
 from html import escape
 
 from bot.commands import CommandError, Context, command
-from bot.directives import store
+from bot.db.delivery import Delivery
+from bot.db.directive import Directive
+from bot.db.receipt import Receipt
+from bot.db.recipient import Recipient
 from bot.directives.message import VN
 from bot.reply import Reply
 from provisioning.domain import short_unit_name
@@ -22,10 +25,13 @@ def _official(asker) -> bool:
     return asker.known and asker.official
 
 
-def _directive(ctx: Context, args: str):
+async def _directive(ctx: Context, args: str) -> Directive:
     engine = ctx.service.engine
     code = args.strip()
-    row = store.by_code(engine, code) if code else store.latest_of(engine, ctx.asker.user_id)
+    if code:
+        row = await Directive.by_code(engine, code)
+    else:
+        row = await Directive.latest_of(engine, ctx.asker.user_id)
     if row is None:
         raise CommandError(
             f"Không tìm thấy tin nhắn điều hành mã '{code}'."
@@ -37,12 +43,17 @@ def _directive(ctx: Context, args: str):
     return row
 
 
-def status(ctx: Context, directive) -> dict[str, list]:
-    """Recipients by state: read, unread, unknown, undelivered (person rows)."""
+async def status(ctx: Context, directive: Directive) -> dict[str, list[Recipient]]:
+    """Recipients by state: read, unread, unknown, undelivered."""
     engine = ctx.service.engine
-    rows = store.recipients(engine, directive.id)
-    public = store.public_receipt_users(engine, {r.user_id for r in rows})
-    groups: dict[str, list] = {"read": [], "unread": [], "unknown": [], "undelivered": []}
+    rows = await Recipient.of_directive(engine, directive.id)
+    public = await Receipt.users_sending_public(engine, {r.user_id for r in rows})
+    groups: dict[str, list[Recipient]] = {
+        "read": [],
+        "unread": [],
+        "unknown": [],
+        "undelivered": [],
+    }
     for row in rows:
         if row.read_at is not None:
             groups["read"].append(row)
@@ -55,7 +66,7 @@ def status(ctx: Context, directive) -> dict[str, list]:
     return groups
 
 
-def _by_unit(ctx: Context, rows: list) -> list[str]:
+def _by_unit(ctx: Context, rows: list[Recipient]) -> list[str]:
     view = ctx.snapshot.view
     units: dict[str, list[str]] = defaultdict(list)
     for row in rows:
@@ -76,13 +87,13 @@ def _by_unit(ctx: Context, rows: list) -> list[str]:
     examples=("!baocao", "!baocao K7QMA"),
     allowed=_official,
 )
-def baocao(ctx: Context, args: str) -> Reply:
-    directive = _directive(ctx, args)
-    groups = status(ctx, directive)
+async def baocao(ctx: Context, args: str) -> Reply:
+    directive = await _directive(ctx, args)
+    groups = await status(ctx, directive)
     n = format_number
     total = sum(len(v) for v in groups.values())
     delivered = total - len(groups["undelivered"])
-    when = store.aware(directive.created_at).astimezone(VN).strftime("%H:%M %d/%m/%Y")
+    when = directive.created_at.astimezone(VN).strftime("%H:%M %d/%m/%Y")
     head = (
         f"Tin nhắn điều hành mã {directive.code} (gửi lúc {when}): {n(total)} người nhận, "
         f"{n(delivered)} đã chuyển, {n(len(groups['read']))} đã đọc, "
@@ -126,13 +137,13 @@ def baocao(ctx: Context, args: str) -> Reply:
     examples=("!nhacnho", "!nhacnho K7QMA"),
     allowed=_official,
 )
-def nhacnho(ctx: Context, args: str) -> Reply:
-    directive = _directive(ctx, args)
-    groups = status(ctx, directive)
+async def nhacnho(ctx: Context, args: str) -> Reply:
+    directive = await _directive(ctx, args)
+    groups = await status(ctx, directive)
     targets = [r.person_id for r in groups["unread"] + groups["unknown"]]
     if not targets:
         return Reply(f"Mọi người đã đọc tin nhắn điều hành mã {directive.code}; không cần nhắc.")
-    store.add_reminders(ctx.service.engine, directive.id, targets)
+    await Delivery.add_reminders(ctx.service.engine, directive.id, targets)
     ctx.service.directive_saved(directive.id)
     return Reply(
         f"Đang nhắc {format_number(len(targets))} người chưa đọc tin nhắn điều hành mã "

@@ -16,7 +16,7 @@ import datetime as dt
 from html import escape
 
 from bot.commands import CommandError, Context, UsageError, command
-from bot.directives import store
+from bot.db.draft import Draft
 from bot.directives.audience import Selection, parse_targets
 from bot.directives.compose import preview, save
 from bot.reply import Reply
@@ -65,7 +65,7 @@ async def gui(ctx: Context, args: str) -> Reply:
         )
     if args.strip():
         return await _one_line(ctx, args)
-    store.save_draft(
+    await Draft.save(
         ctx.service.engine,
         incoming.sender,
         incoming.room_id,
@@ -87,17 +87,18 @@ async def _one_line(ctx: Context, args: str) -> Reply:
     return await _send(ctx, selection, text.strip(), None, [])
 
 
-async def continue_draft(ctx: Context, draft: dict, updated: dt.datetime) -> Reply | None:
+async def continue_draft(ctx: Context, saved: Draft) -> Reply | None:
     """A message in a DM where a !gui draft is open."""
     service, incoming = ctx.service, ctx.incoming
     assert incoming is not None
-    if dt.datetime.now(dt.UTC) - updated > TIMEOUT:
-        store.drop_draft(service.engine, incoming.sender, incoming.room_id)
+    if dt.datetime.now(dt.UTC) - saved.updated_at > TIMEOUT:
+        await Draft.drop(service.engine, incoming.sender, incoming.room_id)
         return Reply(EXPIRED)
     word = compact(incoming.body) if incoming.msgtype not in FILE_TYPES else ""
     if word in CANCEL:
-        store.drop_draft(service.engine, incoming.sender, incoming.room_id)
+        await Draft.drop(service.engine, incoming.sender, incoming.room_id)
         return Reply("Đã huỷ bản nháp tin nhắn điều hành.")
+    draft = saved.state
     selection = Selection.from_json(draft["selection"])
     step = draft["step"]
     try:
@@ -110,9 +111,9 @@ async def continue_draft(ctx: Context, draft: dict, updated: dt.datetime) -> Rep
     except CommandError as exc:
         return Reply(str(exc))
     if draft.get("step") == 0:
-        store.drop_draft(service.engine, incoming.sender, incoming.room_id)
+        await Draft.drop(service.engine, incoming.sender, incoming.room_id)
     else:
-        store.save_draft(service.engine, incoming.sender, incoming.room_id, draft)
+        await Draft.save(service.engine, incoming.sender, incoming.room_id, draft)
     return reply
 
 
@@ -229,7 +230,7 @@ async def _send(
     if not found.people:
         chosen = selection.describe(ctx.snapshot)
         raise CommandError(f"Không có cán bộ nào khớp với lựa chọn ({chosen}).")
-    directive_id, code = save(
+    directive_id, code = await save(
         service.engine,
         ctx.snapshot,
         ctx.asker,

@@ -1,4 +1,13 @@
-"""The bot's tables (``models``) and their migrations (``migrations/``, own version table)."""
+"""The bot's tables, one module per table (its SQLAlchemy table class, a dataclass for a
+row, and the queries on it, as coroutines that run off the event loop):
+
+- ``event``: answered events;        - ``state``: the bot's key/value state (sync token);
+- ``directive``: directives;         - ``delivery``: their deliveries;
+- ``recipient``: their recipients;   - ``receipt``: read receipts;
+- ``draft``: !gui drafts.
+
+Their migrations are in ``migrations/``, with their own version table.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +21,8 @@ VERSION_TABLE = "bot_alembic_version"
 
 def upgrade(engine: Engine) -> None:
     """Migrate the bot's tables to the newest schema (the directory's must be there)."""
-    from bot.db import models
+    from bot.db import delivery, directive, draft, event, receipt, recipient, state  # noqa: F401
     from provisioning.db.engine import migrate
+    from provisioning.db.models import Base
 
-    migrate(engine, MIGRATIONS, VERSION_TABLE, models.Base.metadata)
+    migrate(engine, MIGRATIONS, VERSION_TABLE, Base.metadata)

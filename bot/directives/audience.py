@@ -70,12 +70,6 @@ class Selection:
     def has_step1(self) -> bool:
         return self.everyone or bool(self.levels or self.units)
 
-    @property
-    def has_step2(self) -> bool:
-        return self.all_people or bool(
-            self.roles or self.positions or self.ownerships or self.people
-        )
-
     def describe(self, snapshot: DirectorySnapshot) -> str:
         parts = []
         if self.everyone:

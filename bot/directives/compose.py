@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from bot.db.directive import Directive, NewDirective
 from bot.directives.audience import Selection, audience
 from bot.directives.cover import DeliveryPlan, plan_delivery
-from bot.directives.store import NewDirective, create_directive
 from bot.directory import Asker, DirectorySnapshot
 from provisioning.domain import short_unit_name
 from provisioning.text import format_number
@@ -85,7 +85,7 @@ async def preview(
     )
 
 
-def save(
+async def save(
     engine: Engine,
     snapshot: DirectorySnapshot,
     asker: Asker,
@@ -114,4 +114,4 @@ def save(
         inboxes=sorted(person_of[u] for u in found.plan.inboxes),
         user_of=dict(snapshot.user_of),
     )
-    return create_directive(engine, new)
+    return await Directive.insert(engine, new)

@@ -10,8 +10,6 @@ and every delivery references that one upload.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,7 +18,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from bot.directives import store
+from bot.db.delivery import Delivery
+from bot.db.directive import Directive
+from bot.db.recipient import Recipient
 from bot.directives.message import directive_parts, reminder_parts, sender_line
 from bot.directory import DirectoryCache
 from provisioning.text import format_number
@@ -78,23 +78,23 @@ class DeliveryWorker:
     async def drain(self) -> None:
         """Send every pending delivery, then announce finished directives."""
         while True:
-            rows = await asyncio.to_thread(store.pending, self.engine)
-            if not rows:
+            deliveries = await Delivery.pending(self.engine)
+            if not deliveries:
                 break
-            prepared: dict[int, list[dict]] = {}
-            for row in rows:
-                if row.directive_id not in prepared:
-                    prepared[row.directive_id] = await self._attachments(row)
+            directives = await Directive.by_ids(self.engine, {d.directive_id for d in deliveries})
+            deliveries = [d for d in deliveries if d.directive_id in directives]  # not deleted
+            for directive in directives.values():
+                await self._attachments(directive)
             try:
                 sent = await asyncio.gather(
-                    *(self._deliver(row, prepared[row.directive_id]) for row in rows)
+                    *(self._deliver(d, directives[d.directive_id]) for d in deliveries)
                 )
             finally:
                 await self._flush()
             if not any(sent):
                 break  # every one failed this round: retried on the next wake
-        for directive in await asyncio.to_thread(store.finished, self.engine):
-            store.set_status(self.engine, directive.id, "sent")
+        for directive in await Directive.finished(self.engine):
+            await Directive.set_status(self.engine, directive.id, "sent")
             await self._announce(directive)
 
     async def _flush(self) -> None:
@@ -102,60 +102,65 @@ class DeliveryWorker:
         events with the same transaction ids, and Synapse answers with the same events."""
         batch, self._sent, self._flushed = self._sent, [], time.monotonic()
         if batch:
-            await asyncio.to_thread(store.mark_sent_many, self.engine, batch)
+            await Delivery.mark_sent_many(self.engine, batch)
 
-    async def _attachments(self, row: Any) -> list[dict]:
-        attachments = json.loads(row.attachments or "[]")
+    async def _attachments(self, directive: Directive) -> None:
+        """Attachments from an encrypted DM, uploaded once in clear before any delivery."""
+        attachments = directive.attachments
         if any("file" in a and "url" not in a for a in attachments):
-            attachments = [
+            directive.attachments = [
                 await self.transport.reupload(a) if "url" not in a else a for a in attachments
             ]
-            store.save_attachments(self.engine, row.directive_id, attachments)
-        return attachments
+            await Directive.save_attachments(self.engine, directive.id, directive.attachments)
 
-    async def _deliver(self, row: Any, attachments: list[dict]) -> bool:
+    async def _deliver(self, delivery: Delivery, directive: Directive) -> bool:
         try:
             async with self.semaphore:  # held for the sends only, not the bookkeeping
-                room_id = row.room_id or await self.transport.inbox(row.person_id)
-                parts = self._parts(row, attachments)
+                room_id = delivery.room_id or await self.transport.inbox(delivery.person_id)
+                parts = await self._parts(delivery, directive)
                 event_id = None
                 for index, content in enumerate(parts):
-                    txn = f"dh.{row.code}.{row.id}.{index}"
+                    txn = f"dh.{directive.code}.{delivery.id}.{index}"
                     sent = await self.transport.send(room_id, content, txn)
                     event_id = event_id or sent
                     self.stats.events += 1
-            self._sent.append((row.id, room_id, event_id))
+            self._sent.append((delivery.id, room_id, event_id))
             self.stats.deliveries += 1
             if len(self._sent) >= MARK_BATCH or time.monotonic() - self._flushed > MARK_EVERY:
                 await self._flush()
             return True
         except Exception as exc:  # one failed delivery must not stop the others
-            log.warning("delivery %s of %s failed: %s", row.id, row.code, exc)
-            await asyncio.to_thread(store.mark_failed, self.engine, row.id, str(exc))
+            log.warning("delivery %s of %s failed: %s", delivery.id, directive.code, exc)
+            await Delivery.mark_failed(self.engine, delivery.id, str(exc))
             return False
 
-    def _parts(self, row: Any, attachments: list[dict]) -> list[dict[str, Any]]:
-        snapshot = self.directory.get()
-        sender = snapshot.view.people.get(row.sender_person_id)
+    async def _parts(self, delivery: Delivery, directive: Directive) -> list[dict[str, Any]]:
+        snapshot = await self.directory.get()
+        sender = snapshot.view.people.get(directive.sender_person_id)
         who = sender_line(snapshot.view, sender) if sender else "?"
-        if row.kind == "reminder":
-            link = self._original_link(row)
-            return reminder_parts(row.code, who, row.body, link)
-        created = store.aware(row.directive_created) or dt.datetime.now(dt.UTC)
-        return directive_parts(row.code, who, row.body, row.html, attachments, created)
+        if delivery.kind == "reminder":
+            link = await self._original_link(delivery)
+            return reminder_parts(directive.code, who, directive.body, link)
+        return directive_parts(
+            directive.code,
+            who,
+            directive.body,
+            directive.html,
+            directive.attachments,
+            directive.created_at,
+        )
 
-    def _original_link(self, row: Any) -> str | None:
-        rows = store.recipients(self.engine, row.directive_id)
-        mine = next((r for r in rows if r.person_id == row.person_id and r.event_id), None)
-        if mine is None:
+    async def _original_link(self, reminder: Delivery) -> str | None:
+        mine = await Recipient.get(self.engine, reminder.directive_id, reminder.person_id)
+        if mine is None or mine.event_id is None:
             return None
         return f"https://matrix.to/#/{mine.room_id}/{mine.event_id}"
 
-    async def _announce(self, directive: Any) -> None:
+    async def _announce(self, directive: Directive) -> None:
         if self.notify is None or not directive.origin_room_id:
             return
-        rows = store.recipients(self.engine, directive.id)
-        snapshot = self.directory.get()
+        rows = await Recipient.of_directive(self.engine, directive.id)
+        snapshot = await self.directory.get()
         units = set()
         for row in rows:
             person = snapshot.view.people.get(row.person_id)

@@ -12,15 +12,16 @@ acknowledge a directive).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from provisioning.identity.service_api import join_inbox
 from provisioning.matrix.apply import create_room_body, room_row
 from provisioning.matrix.client import MatrixClient, MatrixError
 from provisioning.matrix.layout import TAG_EVENT, Power, Purpose, RoomSpec
-from provisioning.matrix.mirror import MirrorWriter, RoomRow, load_mirror
+from provisioning.matrix.mirror import MEMBERS, ROOMS, MirrorWriter, RoomRow
 from provisioning.matrix.plan import digest, power_content
 
 
@@ -57,12 +58,11 @@ async def ensure_inbox(
 ) -> str:
     """The person's inbox room id, creating it (and joining them) the first time.
 
-    ``client`` carries the bot's own access token.
+    ``client`` carries the bot's own access token. The database is read and written in a
+    worker thread: the caller's event loop keeps serving.
     """
     key = inbox_key(person_code)
-    mirror = load_mirror(engine)
-    row = mirror.rooms.get(key)
-    members = mirror.members.get(key, set())
+    row, members = await asyncio.to_thread(_mirrored, engine, key)
     writer = MirrorWriter(engine)
     if row is None or row.room_id is None:
         spec = inbox_spec(person_code, full_name, unit_code)
@@ -79,13 +79,21 @@ async def ensure_inbox(
             members = await client.joined_members(row.room_id)
         writer.room(row)
         writer.members(key, members)
-        writer.flush()
+        await asyncio.to_thread(writer.flush)
     if user_id not in members:
         await client.invite(row.room_id, user_id)
         await join_inbox(client, row.room_id, user_id)
         writer.joined(key, user_id)
-        writer.flush()
+        await asyncio.to_thread(writer.flush)
     return row.room_id
+
+
+def _mirrored(engine: Engine, key: str) -> tuple[RoomRow | None, set[str]]:
+    """The mirror's row of one room and its members (not the whole mirror of a city)."""
+    with engine.connect() as conn:
+        found = conn.execute(select(ROOMS).where(ROOMS.c.key == key)).first()
+        members = set(conn.scalars(select(MEMBERS.c.user_id).where(MEMBERS.c.room_key == key)))
+    return (RoomRow(**found._mapping) if found else None), members
 
 
 async def _adopt(client: MatrixClient, spec: RoomSpec, server_name: str) -> str:

@@ -8,7 +8,10 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from bot.commands import Incoming
-from bot.directives.store import DELIVERIES, DIRECTIVES, DRAFTS, RECIPIENTS
+from bot.db.delivery import DeliveryTable
+from bot.db.directive import DirectiveTable
+from bot.db.draft import DraftTable
+from bot.db.recipient import RecipientTable
 from bot.directory import DirectoryCache
 from bot.service import BotService
 from provisioning.db.models import DirectoryState, MatrixAccount, MatrixMember, MatrixRoom, Person
@@ -24,6 +27,8 @@ MORE = [
     ["P021", "Tạ Thị Thu", "0909222333", "", "thcs-tt", "PHT", "", "", "", ""],
 ]
 BOT_ID = "@dieuhanh:test"
+DIRECTIVES, DELIVERIES = DirectiveTable.__table__, DeliveryTable.__table__
+DRAFTS, RECIPIENTS = DraftTable.__table__, RecipientTable.__table__
 
 
 @pytest.fixture

@@ -23,22 +23,22 @@ def versions(engine) -> dict[str, str | None]:
 def test_every_package_has_its_own_chain(engine):
     assert versions(engine) == {
         "alembic_version": "0002",
-        "bot_alembic_version": "0004",
+        "bot_alembic_version": "0005",
         "bridge_alembic_version": "0005",
     }
     migrate_all(engine)  # a second run changes nothing
-    assert versions(engine)["bot_alembic_version"] == "0004"
+    assert versions(engine)["bot_alembic_version"] == "0005"
 
 
 @pytest.mark.parametrize(
     ("legacy", "dropped", "expected"),
     [
-        ("0005", [], {"bot_alembic_version": "0004", "bridge_alembic_version": "0005"}),
-        ("0004", ["bridge"], {"bot_alembic_version": "0004", "bridge_alembic_version": "0005"}),
+        ("0005", [], {"bot_alembic_version": "0005", "bridge_alembic_version": "0005"}),
+        ("0004", ["bridge"], {"bot_alembic_version": "0005", "bridge_alembic_version": "0005"}),
         (
             "0003",
             ["bridge", "directives"],
-            {"bot_alembic_version": "0004", "bridge_alembic_version": "0005"},
+            {"bot_alembic_version": "0005", "bridge_alembic_version": "0005"},
         ),
     ],
 )
@@ -52,9 +52,13 @@ def test_a_database_of_the_single_old_chain_is_adopted(engine, legacy, dropped, 
         )  # fmt: skip
         tables = inspect(conn).get_table_names()
         for name in set(tables) - set(VERSION_TABLES):  # what the old chain left at ``legacy``
-            if ("bridge" in dropped and name.startswith("bridge_")) or (
-                "directives" in dropped
-                and (name.startswith("directive") or name == "room_receipts")
+            if (
+                name == "bot_state"  # the old chain never had it
+                or ("bridge" in dropped and name.startswith("bridge_"))
+                or (
+                    "directives" in dropped
+                    and (name.startswith("directive") or name == "room_receipts")
+                )
             ):
                 conn.execute(
                     text(f"DROP TABLE {name} CASCADE" if _pg(conn) else f"DROP TABLE {name}")

@@ -1,0 +1,47 @@
+"""The bot's tables: times come back aware in UTC, and the sync token moved to the bot's
+own table without being lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import inspect, text
+
+from bot.db.draft import Draft
+from bot.db.event import AnsweredEvent
+from bot.db.state import BotState
+from dieuhanh.db import migrate_all
+
+
+async def test_times_come_back_aware_in_utc(engine):
+    before = dt.datetime.now(dt.UTC)
+    await Draft.save(engine, "@a:test", "!dm:test", {"step": 1})
+    await AnsweredEvent.record(engine, "!dm:test", "$one")
+    await AnsweredEvent.record(engine, "!dm:test", "$one")  # a replay: recorded once
+    draft = await Draft.get(engine, "@a:test", "!dm:test")
+    answered = await AnsweredEvent.get(engine, "$one")
+    assert draft is not None and draft.state == {"step": 1}
+    assert answered is not None
+    for value in (draft.updated_at, answered.handled_at):
+        assert value.utcoffset() == dt.timedelta(0)
+        assert value >= before - dt.timedelta(seconds=1)
+    assert await Draft.expired(engine, dt.timedelta(minutes=30)) == []
+
+
+async def test_the_sync_token_moves_to_the_bots_own_table(engine):
+    with engine.begin() as conn:  # a database of bot revision 0004: the token in the directory's
+        conn.execute(text("DROP TABLE bot_state"))
+        conn.execute(text("UPDATE bot_alembic_version SET version_num = '0004'"))
+        conn.execute(
+            text("INSERT INTO directory_state (key, value) VALUES ('bot.sync_token', 's42_7_0')")
+        )
+    migrate_all(engine)
+    saved = await BotState.get(engine, BotState.SYNC_TOKEN)
+    assert saved is not None and saved.value == "s42_7_0"
+    with engine.connect() as conn:
+        assert "bot_state" in inspect(conn).get_table_names()
+        left = conn.scalar(text("SELECT count(*) FROM directory_state WHERE key LIKE 'bot.%'"))
+    assert left == 0
+    await BotState.put(engine, BotState.SYNC_TOKEN, "s43_7_0")
+    saved = await BotState.get(engine, BotState.SYNC_TOKEN)
+    assert saved is not None and saved.value == "s43_7_0"

@@ -317,13 +317,14 @@ async def measure_directive(hs: Homeserver, config, engine, level: str, concurre
     session = accounts.login(hs.url, config.bot.localpart, config.bot.password)
     bot = MatrixClient(hs.url, session.access_token)
     cache = DirectoryCache(engine)
-    snapshot = cache.get()
+    snapshot = await cache.get()
     director = _director(snapshot)
     asker = snapshot.asker(snapshot.user_of[director.id])
     selection = Selection(levels=[level], roles=["teacher"])
     found = await preview(snapshot, asker, selection)
-    save(engine, snapshot, asker, selection, found, body="Kính gửi quý thầy cô: lịch kiểm tra.",
-         html=None, attachments=[], origin_room_id=None)  # fmt: skip
+    await save(engine, snapshot, asker, selection, found,
+               body="Kính gửi quý thầy cô: lịch kiểm tra.",
+               html=None, attachments=[], origin_room_id=None)  # fmt: skip
     transport = _Transport(bot, engine, snapshot, session.user_id, hs.server_name)
     worker = DeliveryWorker(engine, cache, transport, concurrency=concurrency)
     meter = CpuMeter(hs)

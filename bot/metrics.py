@@ -25,7 +25,8 @@ from sqlalchemy import Engine, case, func, select
 
 from bot.commands import Incoming, parse
 from bot.config import BotSettings
-from bot.db.models import Directive, DirectiveDelivery
+from bot.db.delivery import Delivery, DeliveryTable
+from bot.db.directive import DirectiveTable
 from bot.reply import Reply
 from bot.service import BotService
 from provisioning.observability import MetricsServer
@@ -52,8 +53,8 @@ EVENT_LAG = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
     registry=REGISTRY,
 )
-#: Deliveries sent this many times without success are given up (bot.directives.store).
-MAX_ATTEMPTS = 20
+#: Deliveries tried this many times without success are given up.
+MAX_ATTEMPTS = Delivery.MAX_ATTEMPTS
 #: A bot whose last sync is older than this is unhealthy.
 HEALTHY_SYNC_AGE = 120.0
 APOLOGY = "Xin lỗi, bot gặp lỗi"
@@ -97,7 +98,8 @@ class DirectiveCollector:
             "dieuhanh_bot_directives", "Directives by status.", labels=["status"]
         )
         with self.engine.connect() as conn:
-            rows = conn.execute(select(Directive.status, func.count()).group_by(Directive.status))
+            status = DirectiveTable.status
+            rows = conn.execute(select(status, func.count()).group_by(status))
             for status, count in rows:
                 directives.add_metric([status], count)
         yield directives
@@ -116,7 +118,7 @@ class DirectiveCollector:
 
 def delivery_states(engine: Engine) -> dict[str, int]:
     """pending (never tried), retrying, sent, failed (given up)."""
-    d = DirectiveDelivery
+    d = DeliveryTable
     state = case(
         (d.event_id.is_not(None), "sent"),
         (d.attempts == 0, "pending"),

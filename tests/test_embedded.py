@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from dieuhanh.embedded.ports import LOOPBACK, free_port
 from dieuhanh.embedded.supervisor import Child, ChildSpec, RestartPolicy, Supervisor
 from dieuhanh.embedded.synapse import RATE_LIMITS, probe
 from tests.conftest import SynapseServer
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -372,15 +372,26 @@ class Up:
 
     def wait_for(self, text: str, timeout: float = 120) -> None:
         """Until a line contains ``text``; fails with the output if up exits or times out."""
-        deadline = time.monotonic() + timeout
-        while not any(text in line for line in self.lines):
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                pytest.fail(f"no {text!r} within {timeout} s:\n" + "\n".join(self.lines))
-            if line is None:
-                pytest.fail(f"up exited before {text!r}:\n" + "\n".join(self.lines))
-            self.lines.append(line)
+        eventually(
+            lambda: self._seen(text),
+            timeout,
+            f"a line {text!r} from up",
+            interval=0,
+            diagnostic=lambda: self.output,
+        )
+
+    def _seen(self, text: str) -> bool:
+        """Whether a line so far holds ``text``, reading at most one more (0.2 s at most)."""
+        if any(text in line for line in self.lines):
+            return True
+        try:
+            line = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return False
+        if line is None:
+            pytest.fail(f"up exited before {text!r}:\n" + self.output)
+        self.lines.append(line)
+        return text in line
 
     def stop(self) -> int:
         """Ctrl-C, then the exit code (all output read)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import time
 from decimal import Decimal
 
 import phonenumbers
@@ -349,24 +348,21 @@ def test_public_function_agrees_with_phonenumbers_on_random_numbers() -> None:
             assert normalize_phone(int(raw)) == expected
 
 
-def test_speed() -> None:
-    """Well under 10 µs a call on ordinary numbers (generous bound for busy machines)."""
+def test_ordinary_numbers_plain_and_spaced_agree_with_phonenumbers() -> None:
+    """The numbers bench/phone.py times (its speed is measured there, against a baseline
+    of the same run): each, plain or spaced as people type it, is the mobile that
+    phonenumbers says it is."""
     rng = random.Random(7)
-    numbers = []
-    while len(numbers) < 10_000:
-        candidate = "0" + rng.choice("35789") + "".join(rng.choices("0123456789", k=8))
-        if oracle(candidate).ok:
-            numbers.append(candidate)
-    spaced = [f"{n[:4]} {n[4:7]} {n[7:]}" for n in numbers]
-    for n in numbers[:100]:
-        normalize_phone(n)
-    start = time.perf_counter()
-    for n in numbers:
-        normalize_phone(n)
-    for n in spaced:
-        normalize_phone(n)
-    per_call = (time.perf_counter() - start) / (2 * len(numbers))
-    assert per_call < 10e-6, f"{per_call * 1e6:.1f} µs per call"
+    checked = 0
+    while checked < 10_000:
+        national = "0" + rng.choice("35789") + "".join(rng.choices("0123456789", k=8))
+        expected = oracle(national)
+        if not expected.ok:
+            continue
+        assert normalize_phone(national) == expected, national
+        spaced = f"{national[:4]} {national[4:7]} {national[7:]}"
+        assert normalize_phone(spaced) == expected, spaced
+        checked += 1
 
 
 # --- display ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from provisioning.matrix.mirror import load_mirror
 from ..directory.conftest import STAFF_HEADER, UNIT_HEADER, write_csv
 from ..identity.test_login import code_for, national
 from ..provisioning.conftest import make_district
+from ..waiting import eventually, eventually_async, log_tail
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,13 +48,20 @@ class BotProcess:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while wait_for and time.monotonic() < deadline:
-            if wait_for in self.log_path.read_bytes()[offset:].decode("utf-8", "replace"):
-                return
-            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-            time.sleep(0.1)
-        assert not wait_for, f"bot not ready:\n{self.log_path.read_text()[-3000:]}"
+        if wait_for:
+            eventually(
+                lambda: self.logged(wait_for, offset),
+                60,
+                f"the bot to log {wait_for!r}",
+                diagnostic=log_tail(self.log_path),
+            )
+
+    def logged(self, text: str, offset: int = 0) -> bool:
+        """Whether the log holds ``text`` past ``offset``; fails if the bot died before."""
+        if text in self.log_path.read_bytes()[offset:].decode("utf-8", "replace"):
+            return True
+        assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+        return False
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -184,8 +192,8 @@ class Setup:
     def wait_reply(self, room_id: str, event_id: str, timeout: float = 60) -> dict:
         """The bot's answer to a command: in the room, or in the asker's inbox when the
         command was typed in a shared room (then the room holds a pointer to it)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def answer() -> dict | None:
             answers = self.replies(room_id).get(event_id)
             if answers and "vn.dieuhanh.answered_in" not in answers[0]:
                 return answers[0]
@@ -193,8 +201,15 @@ class Setup:
                 private = self.answers_in(answers[0]["vn.dieuhanh.answered_in"]).get(event_id)
                 if private:
                     return private[0]
-            time.sleep(0.2)
-        raise AssertionError(f"no reply to {event_id}:\n" + self.bot.log_path.read_text()[-3000:])
+            return None
+
+        return eventually(
+            answer,
+            timeout,
+            f"the bot's reply to {event_id}",
+            interval=0.2,
+            diagnostic=log_tail(self.bot.log_path),
+        )
 
 
 async def keys(client: AsyncClient, room_id: str | None = None) -> None:
@@ -277,17 +292,18 @@ def test_thongke_in_an_encrypted_dm(setup):
                 ],
             )
             room_id = created.room_id
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:  # until the bot accepted the invite
+
+            async def joined() -> bool:
                 await client.sync(timeout=1000)
                 room = client.rooms.get(room_id)
-                if room is not None and bot in room.users:
-                    break
+                return room is not None and bot in room.users
+
+            await eventually_async(joined, 60, "the bot to accept the invite", interval=0)
             assert client.rooms[room_id].encrypted
             await keys(client, room_id)
             event_id = await send(client, room_id, "!thống kê THCS")
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
+
+            async def reply() -> dict | None:
                 response = await client.sync(timeout=1000)
                 await keys(client)
                 for event in (
@@ -301,7 +317,15 @@ def test_thongke_in_an_encrypted_dm(setup):
                         assert replied == event_id
                         assert event.decrypted  # it was encrypted on the wire
                         return content
-            raise AssertionError("no decrypted reply:\n" + setup.bot.log_path.read_text()[-3000:])
+                return None
+
+            return await eventually_async(
+                reply,
+                60,
+                "a decrypted reply",
+                interval=0,
+                diagnostic=log_tail(setup.bot.log_path),
+            )
         finally:
             await client.close()
 
@@ -340,14 +364,26 @@ def test_restart_answers_what_came_while_down_once_and_nothing_old_again(setup):
             await client.close()
         return event_id
 
+    async def typed() -> str:
+        client = await setup.client("ht1")
+        try:
+            return await send(client, room_id, "!danhba Bình")
+        finally:
+            await client.close()
+
+    earlier = asyncio.run(typed())  # answered before the restart: never to be answered again
+    setup.wait_reply(room_id, earlier)
     before = {k: len(v) for k, v in setup.replies(room_id).items()}
-    assert before and all(n == 1 for n in before.values())
+    assert earlier in before and all(n == 1 for n in before.values())
     event_id = asyncio.run(run())
-    time.sleep(1)
-    assert event_id not in setup.replies(room_id)
+    assert event_id not in setup.replies(room_id)  # stop() returned: nobody can answer
     setup.bot.start()
     reply = setup.wait_reply(room_id, event_id)
     assert "Trần Thị Bình" in reply["body"]
-    time.sleep(3)  # give a wrong replay the time to happen
+    # The bot handles its syncs' events one after another, in timeline order: once it
+    # answered a command typed after that reply, a wrong replay of anything older (the
+    # catch-up or the earlier commands) would have happened already.
+    later = asyncio.run(typed())
+    assert "Trần Thị Bình" in setup.wait_reply(room_id, later)["body"]
     after = {k: len(v) for k, v in setup.replies(room_id).items()}
-    assert after == {**before, event_id: 1}
+    assert after == {**before, event_id: 1, later: 1}

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from provisioning.matrix.mirror import load_mirror
 
+from ..waiting import eventually, eventually_async, log_tail
 from .test_bot_matrix import Setup
 
 MARKER = "vn.dieuhanh.directive"
@@ -39,21 +40,24 @@ def bot_id(setup: Setup) -> str:
 async def open_dm(setup: Setup, client: AsyncClient) -> str:
     """A DM with the bot (unencrypted, so the test can read the bot's notices plainly)."""
     created = await client.room_create(is_direct=True, invite=[bot_id(setup)])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    async def joined() -> bool:
         await client.sync(timeout=500)
         room = client.rooms.get(created.room_id)
-        if room is not None and bot_id(setup) in room.users:
-            return created.room_id
-    raise AssertionError("the bot did not join the DM")
+        return room is not None and bot_id(setup) in room.users
+
+    await eventually_async(
+        joined, 30, "the bot to join the DM", interval=0, diagnostic=log_tail(setup.bot.log_path)
+    )
+    return created.room_id
 
 
 async def say(setup: Setup, client: AsyncClient, room_id: str, body: str | dict) -> dict:
     """Send a message in the DM and wait for the bot's answer to it."""
     content = body if isinstance(body, dict) else {"msgtype": "m.text", "body": body}
     sent = await client.room_send(room_id, "m.room.message", content)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    async def answer() -> dict | None:
         response = await client.sync(timeout=1000)
         joined = response.rooms.join.get(room_id)
         for event in joined.timeline.events if joined else []:
@@ -61,18 +65,29 @@ async def say(setup: Setup, client: AsyncClient, room_id: str, body: str | dict)
                 relates = event.source["content"].get("m.relates_to", {})
                 if relates.get("m.in_reply_to", {}).get("event_id") == sent.event_id:
                     return event.source["content"]
-    raise AssertionError(f"no answer to {body!r}:\n{setup.bot.log_path.read_text()[-3000:]}")
+        return None
+
+    return await eventually_async(
+        answer,
+        60,
+        f"the bot's answer to {body!r}",
+        interval=0,
+        diagnostic=log_tail(setup.bot.log_path),
+    )
 
 
 async def wait_notice(setup: Setup, client: AsyncClient, room_id: str, start: str) -> str:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    async def notice() -> str | None:
         response = await client.sync(timeout=1000)
         joined = response.rooms.join.get(room_id)
         for event in joined.timeline.events if joined else []:
             if isinstance(event, RoomMessageNotice) and event.body.startswith(start):
                 return event.body
-    raise AssertionError(f"no {start!r}:\n{setup.bot.log_path.read_text()[-3000:]}")
+        return None
+
+    return await eventually_async(
+        notice, 120, f"a notice {start!r}", interval=0, diagnostic=log_tail(setup.bot.log_path)
+    )
 
 
 def deliveries(setup: Setup, code: str, *, sent: bool) -> int:
@@ -89,10 +104,13 @@ def deliveries(setup: Setup, code: str, *, sent: bool) -> int:
 
 
 def wait_all_sent(setup: Setup, code: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while deadline > time.monotonic() and deliveries(setup, code, sent=False):
-        time.sleep(0.2)
-    assert deliveries(setup, code, sent=False) == 0, setup.bot.log_path.read_text()[-3000:]
+    eventually(
+        lambda: deliveries(setup, code, sent=False) == 0,
+        timeout,
+        f"every delivery of {code} to be sent",
+        interval=0.2,
+        diagnostic=log_tail(setup.bot.log_path),
+    )
 
 
 def initial_sync(setup: Setup, token: str) -> dict[str, Any]:
@@ -162,7 +180,6 @@ def test_guided_flow_delivers_exactly_with_a_downloadable_attachment(setup):
         client = await setup.client("tp")  # the xã's Trưởng phòng
         try:
             dm = await open_dm(setup, client)
-            setup.dm = dm
             assert (await say(setup, client, dm, "!gửi"))["body"].startswith("Bước 1/3")
             assert "Bước 2/3" in (await say(setup, client, dm, "THCS"))["body"]
             assert "Bước 3/3" in (await say(setup, client, dm, "GV"))["body"]
@@ -196,7 +213,6 @@ def test_guided_flow_delivers_exactly_with_a_downloadable_attachment(setup):
             await client.close()
 
     code = asyncio.run(compose())
-    setup.code = code
     teachers = {"gv1", "gv2", "tt1", "gv3"}
     for person in PEOPLE:
         seen = asyncio.run(copies(setup, person, code))
@@ -240,13 +256,25 @@ def test_one_line_form_and_authority_refusals(setup):
 
 
 def test_baocao_counts_follow_read_receipts_and_nhacnho_reaches_only_the_unread(setup):
-    code = setup.code
     readers = ["gv1", "gv3"]
+
+    async def send_directive() -> tuple[str, str]:
+        """The xã's Trưởng phòng sends the xã's THCS teachers a directive: (DM, code)."""
+        sender = await setup.client("tp")
+        try:
+            dm = await open_dm(setup, sender)
+            sent = await say(setup, sender, dm, "!gui THCS GV: Đề nghị nộp báo cáo sơ kết.")
+            return dm, sent["vn.dieuhanh.sent"]["code"]
+        finally:
+            await sender.close()
+
+    dm, code = asyncio.run(send_directive())
+    wait_all_sent(setup, code)
 
     async def run() -> tuple[dict, dict, dict]:
         sender = await setup.client("tp")
         try:
-            before = (await say(setup, sender, setup.dm, f"!baocao {code}"))["vn.dieuhanh.report"]
+            before = (await say(setup, sender, dm, f"!baocao {code}"))["vn.dieuhanh.report"]
             for person in readers:  # they open the room: Element sends a public m.read
                 reader = await setup.client(person)
                 try:
@@ -259,12 +287,15 @@ def test_baocao_counts_follow_read_receipts_and_nhacnho_reaches_only_the_unread(
                         )
                 finally:
                     await reader.close()
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                after = await say(setup, sender, setup.dm, f"!baocao {code}")
-                if after["vn.dieuhanh.report"]["read"] == len(readers):
-                    break
-            reminded = await say(setup, sender, setup.dm, f"!nhắc nhở {code}")
+
+            async def read_by_all() -> dict | None:
+                report = await say(setup, sender, dm, f"!baocao {code}")
+                return report if report["vn.dieuhanh.report"]["read"] == len(readers) else None
+
+            after = await eventually_async(
+                read_by_all, 30, f"!baocao {code} to count {len(readers)} read", interval=0.2
+            )
+            reminded = await say(setup, sender, dm, f"!nhắc nhở {code}")
             return before, after, reminded
         finally:
             await sender.close()
@@ -322,15 +353,16 @@ def test_bot_killed_mid_delivery_resumes_and_nobody_gets_two_copies(setup, one_a
             await client.close()
 
     code = asyncio.run(compose())
-    deadline = time.monotonic() + 60
     # kill it once the first inbox got theirs: the others are in flight, some of them sent
     # but not yet recorded (the worker records in batches), so the restart re-sends those
     # with the same transaction ids and Synapse must answer with the events it has
-    while time.monotonic() < deadline:
-        done = deliveries(setup, code, sent=True)
-        if done >= 1:
-            break
-        time.sleep(0.02)
+    done = eventually(
+        lambda: deliveries(setup, code, sent=True),
+        60,
+        f"a first delivery of {code}",
+        interval=0.02,
+        diagnostic=log_tail(setup.bot.log_path),
+    )
     os.kill(setup.bot.process.pid, signal.SIGKILL)
     setup.bot.process.wait()
     setup.bot.log.close()
@@ -377,13 +409,15 @@ def test_attachment_from_an_encrypted_dm_is_decrypted_and_uploaded_once(setup):
                 ],
             )
             dm = created.room_id
-            deadline = time.monotonic() + 30
-            while True:
+
+            async def joined() -> bool:
                 room = client.rooms.get(dm)
                 if room is not None and bot_id(setup) in room.users:
-                    break
-                assert time.monotonic() < deadline, "the bot did not join the DM"
+                    return True
                 await client.sync(timeout=500)
+                return False
+
+            await eventually_async(joined, 30, "the bot to join the DM", interval=0)
             await keys(client, dm)
 
             async def ask(body: str | dict) -> dict:
@@ -391,8 +425,8 @@ def test_attachment_from_an_encrypted_dm_is_decrypted_and_uploaded_once(setup):
                 sent = await client.room_send(
                     dm, "m.room.message", content, ignore_unverified_devices=True
                 )
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
+
+                async def answer() -> dict | None:
                     response = await client.sync(timeout=1000)
                     await keys(client)
                     joined = response.rooms.join.get(dm)
@@ -406,7 +440,11 @@ def test_attachment_from_an_encrypted_dm_is_decrypted_and_uploaded_once(setup):
                             == sent.event_id
                         ):
                             return event.source["content"]
-                raise AssertionError(f"no answer to {body!r}")
+                    return None
+
+                return await eventually_async(
+                    answer, 60, f"the bot's answer to {body!r}", interval=0
+                )
 
             await ask("!gui")
             await ask("tất cả")
@@ -434,11 +472,11 @@ def test_attachment_from_an_encrypted_dm_is_decrypted_and_uploaded_once(setup):
             await client.close()
 
     code = asyncio.run(compose())
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def both_copies() -> list[dict[str, Any]] | None:
         seen = asyncio.run(copies(setup, "gv1", code))  # downloads and compares the bytes
-        if len(seen) == 2:
-            break
-        time.sleep(0.5)
+        return seen if len(seen) == 2 else None
+
+    seen = eventually(both_copies, 60, f"gv1's text and file of {code}", interval=0.5)
     attachment = next(c for c in seen if c[MARKER].get("attachment"))
     assert "file" not in attachment and attachment["url"].startswith("mxc://")

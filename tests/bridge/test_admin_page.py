@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +23,7 @@ from dieuhanh.embedded.ports import free_port
 
 from ..identity.test_browser import ARGS, CHROMIUM, REQUIRED
 from ..identity.test_login import sms_to
+from ..waiting import eventually, log_tail
 
 ROOT = Path(__file__).resolve().parents[2]
 SEND_BUTTON = "Gửi thông báo có tin mới đến người dùng qua ứng dụng"
@@ -61,13 +61,16 @@ class BridgeProcess:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def listening() -> bool:
             if b"started, listening" in self.log_path.read_bytes():
-                return
+                return True
             assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-            time.sleep(0.1)
-        raise AssertionError("bridge did not start:\n" + self.log_path.read_text()[-3000:])
+            return False
+
+        eventually(
+            listening, 60, "the bridge to start listening", diagnostic=log_tail(self.log_path)
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -87,12 +90,12 @@ def bridge_process(news_world, tmp_path_factory):
 def wait_for_items(news_world, unit: str, count: int, timeout: float = 30) -> None:
     """Until the running bridge has read the unit's feed."""
     engine = news_world.world.engine
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if len(NewsItem.recent(engine, [news_world.u(unit)])) >= count:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the bridge did not read the feed of {unit}")
+    eventually(
+        lambda: len(NewsItem.recent(engine, [news_world.u(unit)])) >= count,
+        timeout,
+        f"the bridge to read the feed of {unit}",
+        interval=0.2,
+    )
 
 
 def spaced(phone: str) -> str:
@@ -126,10 +129,13 @@ def test_admin_logs_in_with_phone_and_code_then_sends_two_items_to_two_units(
             status = page.wait_for_selector("#thong-bao", timeout=15_000)
             assert "mã đăng nhập gồm 6 chữ số" in status.inner_text()
             page.screenshot(path=str(tmp_path / "dang-nhap.png"), full_page=True)
-            deadline = time.monotonic() + 10
-            while len(sms_to(nw.synapse, phone)) == before and time.monotonic() < deadline:
-                time.sleep(0.05)
-            code = re.search(r"\b(\d{6})\b", sms_to(nw.synapse, phone)[-1]).group(1)
+            texts = eventually(
+                lambda: sms_to(nw.synapse, phone)[before:],
+                10,
+                f"an SMS to {phone}",
+                interval=0.05,
+            )
+            code = re.search(r"\b(\d{6})\b", texts[-1]).group(1)
             assert page.input_value("#tai_khoan") == spaced(phone)  # kept for the next step
             page.fill("#mat_khau", code)
             page.click("#dang-nhap")

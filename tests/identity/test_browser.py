@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 
 import pytest
 
+from ..waiting import eventually
 from .test_login import SHAPES, login, provision, sms_to
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -51,10 +51,10 @@ def test_request_page_in_a_real_browser_then_log_in(synapse, tmp_path):
             page.screenshot(path=str(tmp_path / "dang-nhap.png"))
         finally:
             browser.close()
-    deadline = time.monotonic() + 10
-    while len(sms_to(synapse, phone)) == before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    code = re.search(r"\b(\d{6})\b", sms_to(synapse, phone)[-1]).group(1)
+    texts = eventually(
+        lambda: sms_to(synapse, phone)[before:], 10, f"an SMS to {phone}", interval=0.05
+    )
+    code = re.search(r"\b(\d{6})\b", texts[-1]).group(1)
     status, body = login(synapse, SHAPES["element-android m.id.user typed"](phone), code)
     assert (status, body["user_id"]) == (200, user_id)
 

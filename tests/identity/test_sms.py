@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from provisioning.identity.codes import UNICODE_SMS, new_code, redact, sms_text
 from provisioning.identity.sms import FileSink, HttpGateway, SmsError
 
 from ..conftest import running_synapse
+from ..waiting import eventually, log_tail
 from .test_login import SHAPES, login, provision, request_code
 
 
@@ -166,9 +166,7 @@ def test_synapse_module_sends_through_the_http_gateway(http_synapse):
     provider.status = 200
     user_id, phone = provision(synapse)
     assert request_code(synapse, phone)[0] == 200
-    deadline = time.monotonic() + 10
-    while not provider.received and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(lambda: provider.received, 10, "the provider to receive the SMS", interval=0.05)
     [got] = provider.received[-1:]
     sms = json.loads(got["body"])
     assert sms["to"] == phone and got["headers"]["Authorization"] == "Bearer k3y"
@@ -184,9 +182,13 @@ def test_provider_error_inside_synapse_is_logged_without_the_code(http_synapse):
     _, phone = provision(synapse)
     assert request_code(synapse, phone)[0] == 200  # the person sees the usual answer
     log_path: Path = synapse.setup.synapse.log_path
-    deadline = time.monotonic() + 10
-    while "login code SMS not sent" not in log_path.read_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(
+        lambda: "login code SMS not sent" in log_path.read_text(),
+        10,
+        '"login code SMS not sent" in the log',
+        interval=0.05,
+        diagnostic=log_tail(log_path),
+    )
     log = log_path.read_text()
     assert "cổng SMS 127.0.0.1" in log and "HTTP 500" in log
     code = re.search(r"\b(\d{6})\b", json.loads(provider.received[-1]["body"])["message"])[1]

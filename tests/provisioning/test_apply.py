@@ -16,10 +16,13 @@ from typer.testing import CliRunner
 
 from dieuhanh.cli import app
 from provisioning.importer import MassDepartureRefused
+from provisioning.matrix import lock
 from provisioning.matrix.apply import MassRemovalRefused, apply
 from provisioning.matrix.layout import TAG_EVENT
-from provisioning.matrix.lock import ApplyLocked, apply_lock
+from provisioning.matrix.lock import ApplyLocked, apply_lock, try_acquire
 from provisioning.matrix.mirror import forget, load_mirror
+
+from ..waiting import eventually, eventually_async, log_tail
 
 
 def test_district_provisions_and_second_apply_is_a_no_op(world):
@@ -201,10 +204,7 @@ def test_departure_deactivates_and_return_reactivates(world):
     user = world.user(gv2)
     assert user["deactivated"] is True and not user.get("erased")
     # Synapse parts a deactivated user from their rooms in the background
-    deadline = time.monotonic() + 30
-    while world.joined_rooms(gv2) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert world.joined_rooms(gv2) == set()
+    eventually(lambda: world.joined_rooms(gv2) == set(), 30, "gv2 to leave every room")
     assert world.plan().total == 0
     d.staff.append(row)
     world.load()
@@ -257,15 +257,31 @@ def test_losing_the_mappings_then_applying_readopts_rooms_and_accounts(world):
     assert world.plan().total == 0
 
 
-def test_one_apply_at_a_time(world):
+def test_one_apply_at_a_time(world, monkeypatch):
     world.load()
+    refusals: list[str] = []
+
+    def watched(*args: object) -> str | None:
+        """The lock's own try_acquire, each refusal noted (the held lock's description)."""
+        current = try_acquire(*args)
+        if current is not None:
+            refusals.append(current)
+        return current
+
+    monkeypatch.setattr(lock, "try_acquire", watched)
+
+    async def refused_twice() -> bool:
+        return len(refusals) >= 2
 
     async def scenario() -> None:
         async with apply_lock(world.engine, world.config.homeserver.server_name):
             with pytest.raises(ApplyLocked, match="đang chạy"):
                 await apply(world.engine, world.config)
+            refusals.clear()
             waiting = asyncio.create_task(apply(world.engine, world.config, wait=True))
-            await asyncio.sleep(1.5)
+            # refused twice: it took the first refusal as "wait and try again", not as an
+            # error, and it did not go ahead without the lock
+            await eventually_async(refused_twice, 30, "two refusals of the lock")
             assert not waiting.done()  # it waits for the first
         result = await waiting
         assert result.done > 0
@@ -320,26 +336,35 @@ def test_apply_killed_midway_then_rerun_converges_without_duplicates(world, tmp_
         "DIEUHANH_HOMESERVER_ADMIN_TOKEN": world.config.homeserver.admin_token,
         "DIEUHANH_PROVISIONING_CONCURRENCY": "4",
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dieuhanh.cli",
-            "apply",
-            "--config",
-            str(world.synapse.config_path),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    log_path = tmp_path / "apply.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dieuhanh",
+                "apply",
+                "--config",
+                str(world.synapse.config_path),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def midway() -> bool:
         with world.engine.connect() as conn:
             joined = conn.scalar(text("SELECT count(*) FROM matrix_members"))
-        if joined >= 60:
-            break
-        time.sleep(0.05)
+        assert proc.poll() is None, log_path.read_text()[-3000:]  # it must still be running
+        return joined >= 60
+
+    eventually(
+        midway,
+        120,
+        "apply to record 60 memberships",
+        interval=0.05,
+        diagnostic=log_tail(log_path),
+    )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert world.plan().total > 0  # it really was midway

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from unpaddedbase64 import decode_base64
 from provisioning.matrix.client import MatrixClient, q
 
 from ..bot.test_bot_matrix import Setup, keys, send
+from ..waiting import eventually_async
 
 KEY_FILE = "cross_signing.json"
 
@@ -163,20 +163,20 @@ async def open_encrypted_dm(client: AsyncClient, bot: str) -> str:
         ],
     )
     room_id = created.room_id
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # until the bot accepted the invite
+
+    async def joined() -> bool:
         await client.sync(timeout=1000)
         room = client.rooms.get(room_id)
-        if room is not None and bot in room.users:
-            break
+        return room is not None and bot in room.users
+
+    await eventually_async(joined, 60, "the bot to accept the invite", interval=0)
     assert client.rooms[room_id].encrypted
     await keys(client, room_id)
     return room_id
 
 
 async def decrypted_reply(client: AsyncClient, room_id: str, bot: str, to: str) -> Any:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    async def reply() -> Any:
         response = await client.sync(timeout=1000)
         await keys(client)
         room = response.rooms.join.get(room_id)
@@ -185,7 +185,9 @@ async def decrypted_reply(client: AsyncClient, room_id: str, bot: str, to: str) 
                 assert event.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == to
                 assert event.decrypted
                 return event
-    raise AssertionError("no decrypted reply from the bot")
+        return None
+
+    return await eventually_async(reply, 60, "a decrypted reply from the bot", interval=0)
 
 
 def test_an_encrypted_dm_reply_comes_from_the_cross_signed_device(setup):

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
 import urllib.request
 
@@ -20,7 +19,16 @@ import pytest
 
 from bridge.config import WebConfig
 
-from ..identity.test_login import fake_ip, form_token, http, new_phone, provision, sms_to
+from ..identity.test_login import (
+    fake_ip,
+    form_token,
+    http,
+    new_phone,
+    provision,
+    sms_sink_settled,
+    sms_to,
+)
+from ..waiting import eventually
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 EVIL = "https://evil.example"
@@ -36,7 +44,7 @@ def post_form(synapse, phone: str, cookie: str | None, token: str | None, **extr
 
 
 def no_sms_for(synapse, phone: str) -> bool:
-    time.sleep(0.3)  # the SMS is sent in the background: give a wrongly sent one a chance
+    sms_sink_settled(synapse)  # sent in the background: a wrongly sent one is there by now
     return sms_to(synapse, phone) == []
 
 
@@ -57,10 +65,7 @@ def test_the_form_with_its_token_works_and_answers_alike(synapse):
     answers = [post_form(synapse, p, cookie, token) for p in (registered, new_phone())]
     assert answers[0] == answers[1] and answers[0][0] == 200
     assert "đã được đăng ký" in answers[0][1].decode()
-    deadline = time.monotonic() + 10
-    while not sms_to(synapse, registered):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    eventually(lambda: sms_to(synapse, registered), 10, "the SMS to the registered number")
 
 
 @pytest.mark.parametrize(

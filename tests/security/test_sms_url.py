@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from provisioning.identity.synapse_module import PhoneLogin
 from ..conftest import running_synapse
 from ..identity.test_login import SHAPES, login, provision, request_code
 from ..identity.test_sms import Provider
+from ..waiting import eventually
 
 SECRET = "s" * 32
 KEY = "K3yOfTheProvider9"
@@ -89,10 +89,11 @@ def test_a_get_gateway_with_the_text_in_its_url_never_runs(tmp_path):
             # reached only if the configuration was accepted: then codes end up in the log
             _, phone = provision(synapse)
             assert request_code(synapse, phone)[0] == 200
-            deadline = time.monotonic() + 10
-            while "Received response to GET" not in every_log(synapse):
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+            eventually(
+                lambda: "Received response to GET" in every_log(synapse),
+                10,
+                "Synapse to log the gateway's GET",
+            )
             code = re.search(r"text=[^&]*?(\d{6})", every_log(synapse))
             assert code is None, f"the code is in Synapse's log: {code.group(0)}"
     finally:
@@ -110,10 +111,7 @@ def test_no_code_nor_key_in_any_log_after_a_login_through_the_http_gateway(tmp_p
         with running_synapse(tmp_path, post_gateway) as synapse:
             user_id, phone = provision(synapse)
             assert request_code(synapse, phone)[0] == 200
-            deadline = time.monotonic() + 10
-            while not provider.received:
-                assert time.monotonic() < deadline, "the provider got nothing"
-                time.sleep(0.05)
+            eventually(lambda: provider.received, 10, "the provider to receive the SMS")
             sms = json.loads(provider.received[-1]["body"])
             code = re.search(r"\b(\d{6})\b", sms["message"]).group(1)
             assert provider.received[-1]["path"] == f"/sms?to=%2B{phone[1:]}"

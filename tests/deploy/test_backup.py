@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,6 +21,7 @@ from ..bot.test_bot_matrix import BotProcess, Setup, keys, send
 from ..bot.test_directives_matrix import open_dm, say
 from ..conftest import running_synapse
 from ..identity.test_login import code_for, national
+from ..waiting import eventually_async, log_tail
 
 
 def bot_id(s) -> str:
@@ -40,21 +40,22 @@ async def encrypted_dm(s, client: AsyncClient) -> str:
             }
         ],
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    async def joined() -> bool:
         await client.sync(timeout=1000)
         room = client.rooms.get(created.room_id)
-        if room is not None and bot_id(s) in room.users:
-            return created.room_id
-    raise AssertionError("the bot did not join the encrypted DM")
+        return room is not None and bot_id(s) in room.users
+
+    await eventually_async(joined, 60, "the bot to join the encrypted DM", interval=0)
+    return created.room_id
 
 
 async def ask_encrypted(s, client: AsyncClient, room_id: str, body: str) -> dict:
     """Send an encrypted command and return the bot's decrypted answer."""
     await keys(client, room_id)
     event_id = await send(client, room_id, body)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    async def answer() -> dict | None:
         response = await client.sync(timeout=1000)
         await keys(client)
         joined = response.rooms.join.get(room_id)
@@ -64,7 +65,10 @@ async def ask_encrypted(s, client: AsyncClient, room_id: str, body: str) -> dict
                 if content["m.relates_to"]["m.in_reply_to"]["event_id"] == event_id:
                     assert event.decrypted  # encrypted on the wire
                     return content
-    raise AssertionError("no decrypted answer:\n" + s.bot.log_path.read_text()[-3000:])
+        return None
+
+    return await eventually_async(answer, 60, "the bot's decrypted answer", interval=0,
+                                  diagnostic=log_tail(s.bot.log_path))  # fmt: skip
 
 
 def test_backup_while_running_then_restore_on_a_fresh_data_directory(tmp_path):

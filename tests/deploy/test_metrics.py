@@ -8,7 +8,6 @@ import asyncio
 import copy
 import datetime as dt
 import json
-import time
 import urllib.error
 import urllib.request
 
@@ -29,6 +28,7 @@ from ..bot.test_bot_matrix import Setup, send
 from ..bot.test_directives_matrix import open_dm, say
 from ..bridge.conftest import feed_server, news_world  # noqa: F401 - fixtures
 from ..directory.conftest import STAFF_HEADER, UNIT_HEADER, write_csv
+from ..waiting import eventually
 
 
 def scrape(url: str) -> dict[tuple[str, tuple], float]:
@@ -122,13 +122,14 @@ def test_bot_counts_commands_latency_sync_lag_and_directives(bot_setup):
             await director.close()
 
     asyncio.run(run())
-    deadline = time.monotonic() + 60
-    while True:
+
+    def delivered():
         samples = scrape(url + "/metrics")
-        if value(samples, "dieuhanh_bot_deliveries", state="sent") >= 1:
-            break
-        assert time.monotonic() < deadline, samples
-        time.sleep(0.2)
+        sent = value(samples, "dieuhanh_bot_deliveries", state="sent")
+        pending = value(samples, "dieuhanh_bot_deliveries", state="pending")
+        return samples if sent >= 1 and pending == 0 else None
+
+    samples = eventually(delivered, 60, "every delivery of the directive to be sent")
     assert value(samples, "dieuhanh_bot_commands_total", command="thongke", outcome="ok") == 1
     assert value(samples, "dieuhanh_bot_commands_total", command="unknown", outcome="ok") == 1
     assert value(samples, "dieuhanh_bot_commands_total", command="gui", outcome="ok") == 1

@@ -39,6 +39,7 @@ from ..conftest import POSTGRES_URL
 from ..directory.conftest import STAFF_HEADER, UNIT_HEADER, write_csv
 from ..identity.test_login import code_for, national
 from ..provisioning.conftest import make_district
+from ..waiting import eventually, eventually_async, log_tail
 
 pytestmark = pytest.mark.workers
 
@@ -113,18 +114,25 @@ def start_profile(root: Path, answers: Answers) -> Profile:
         "--generic-workers",
         "1",
     ]
-    output = (root.parent / "deploy-run.log").open("wb")
+    log_path = root.parent / "deploy-run.log"
+    output = log_path.open("wb")
     process = subprocess.Popen(
         argv, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
     )
     ready = root / "ready.json"
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
+
+    def started() -> bool:
+        if process.poll() is not None:
             stop(process)
-            log = (root.parent / "deploy-run.log").read_text(errors="replace")[-5000:]
-            raise AssertionError(f"the worker profile did not start:\n{log}")
-        time.sleep(0.5)
+            raise AssertionError("the worker profile exited:\n" + log_tail(log_path, 5000)())
+        return ready.exists()
+
+    try:
+        eventually(started, START_TIMEOUT, "the worker profile to start",
+                   interval=0.5, diagnostic=log_tail(log_path, 5000))  # fmt: skip
+    except AssertionError:
+        stop(process)
+        raise
     return Profile(root, json.loads(ready.read_text()), process, answers)
 
 
@@ -179,13 +187,7 @@ def metric(values: dict, name: str, **labels: str) -> float:
 
 
 def wait_until(check, what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+    return eventually(check, timeout, what, interval=0.3)
 
 
 def http_status(url: str) -> int:
@@ -300,13 +302,13 @@ def test_import_apply_login_directives_and_report_on_the_worker_profile(
                     )
             finally:
                 await reader.close()
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                report = (await say(staff, sender, dm, f"!baocao {group_code}"))[
-                    "vn.dieuhanh.report"
-                ]
-                if report["read"] >= 1:
-                    break
+
+            async def read_once() -> dict | None:
+                answer = await say(staff, sender, dm, f"!baocao {group_code}")
+                report = answer["vn.dieuhanh.report"]
+                return report if report["read"] >= 1 else None
+
+            report = await eventually_async(read_once, 60, "!baocao to count the receipt")
             return group_code, inbox_code, {"report": report, "turn": turn}
         finally:
             await sender.close()

@@ -81,16 +81,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200, help="commands per case")
     args = parser.parse_args()
 
-    from _directory import directory_with_accounts, user_id
+    from _directory import directory_with_accounts
 
     from bot.directory import DirectoryCache
     from bot.service import BotService
     from provisioning.view import load_view
-    from provisioning.vocab import Position, UnitKind
 
     with tempfile.TemporaryDirectory() as scratch:
         engine = directory_with_accounts(args.preset, Path(scratch) / "directory.db")
-
         t = time.perf_counter()
         view = load_view(engine)
         baseline = (time.perf_counter() - t) * 1000
@@ -101,60 +99,73 @@ def main() -> None:
             f"bot snapshot loaded in {time.perf_counter() - t:.2f} s "
             f"({len(view.people):,} people, {len(view.units):,} units)"
         )
-
-        def holder(kind: UnitKind, positions: set[Position]) -> str:
-            for person in view.people.values():
-                for unit_id, position in person.positions:
-                    unit = view.units[unit_id]
-                    if unit.kind is kind and position in positions:
-                        return user_id(person.code)
-            raise SystemExit(f"no {kind} official in the data")
-
-        so = holder(
-            UnitKind.DEPARTMENT, {Position.DIRECTOR, Position.DEPUTY_DIRECTOR, Position.SPECIALIST}
-        )
-        office = holder(UnitKind.COMMUNE, {Position.HEAD, Position.SPECIALIST})
-        principal = holder(UnitKind.SCHOOL, {Position.PRINCIPAL})
-        rng = random.Random(7)
-        names = [p.full_name for p in rng.sample(list(view.people.values()), args.repeat)]
-        levels = ["MN", "TH", "THCS", "THPT", "liên cấp", "GDTX"]
         service = BotService(cache)
-        cases = {
-            "!thongke (Sở, whole city)": [
-                (so, f"!thongke {levels[i % 6]}") for i in range(args.repeat)
-            ],
-            "!thongke (xã/phường)": [
-                (office, f"!thống kê {levels[i % 3]}") for i in range(args.repeat)
-            ],
-            "!thongke (principal)": [(principal, "!thongke") for _ in range(args.repeat)],
-            "!danhba full name (Sở)": [(so, f"!danhba {n}") for n in names],
-            "!danhba family name (Sở)": [(so, f"!danhba {n.split()[0]}") for n in names],
-            "!danhba given name (xã)": [(office, f"!danhba {n.split()[-1]}") for n in names],
-        }
+        askers = officials(view)
         print(f"\nbaseline: load_view from the database = {baseline:.0f} ms per command\n")
-        print(
-            f"{'case':28} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
-            f"{'p95/baseline':>13}"
-        )
-        worst = 0.0
-        for label, case in cases.items():
-            # the first command after a (re)load also builds that snapshot's caches
-            first = asyncio.run(measure(service, case[:5]))[0]
-            times = asyncio.run(measure(service, case))
-            p95 = percentile(times, 0.95)
-            worst = max(worst, p95)
-            print(
-                f"{label:28} {first:>9.1f} {statistics.median(times):>8.1f} {p95:>8.1f} "
-                f"{max(times):>8.1f} {p95 / baseline:>13.3f}"
-            )
-        print(f"\nworst p95: {worst:.1f} ms (goal: under 100 ms)")
-        print("first = the first command of that case on a fresh snapshot (one-time caches)")
-        stall, took, probes = asyncio.run(loop_lag_during_reload(service, engine, so))
+        run_cases(service, command_cases(view, askers, args.repeat), baseline)
+        stall, took, probes = asyncio.run(loop_lag_during_reload(service, engine, askers["so"]))
         print(
             f"\nevent loop during a directory reload ({took:.2f} s, {probes} probes of 5 ms): "
             f"longest stall {stall:.0f} ms (goal: under 50 ms)"
         )
         engine.dispose()
+
+
+def officials(view) -> dict[str, str]:
+    """A user id each for the Sở, a xã/phường and a principal."""
+    from _directory import user_id
+
+    from provisioning.vocab import Position, UnitKind
+
+    def holder(kind: UnitKind, positions: set[Position]) -> str:
+        for person in view.people.values():
+            for unit_id, position in person.positions:
+                if view.units[unit_id].kind is kind and position in positions:
+                    return user_id(person.code)
+        raise SystemExit(f"no {kind} official in the data")
+
+    return {
+        "so": holder(
+            UnitKind.DEPARTMENT, {Position.DIRECTOR, Position.DEPUTY_DIRECTOR, Position.SPECIALIST}
+        ),
+        "office": holder(UnitKind.COMMUNE, {Position.HEAD, Position.SPECIALIST}),
+        "principal": holder(UnitKind.SCHOOL, {Position.PRINCIPAL}),
+    }
+
+
+def command_cases(view, askers: dict[str, str], repeat: int) -> dict[str, list]:
+    so, office, principal = askers["so"], askers["office"], askers["principal"]
+    rng = random.Random(7)
+    names = [p.full_name for p in rng.sample(list(view.people.values()), repeat)]
+    levels = ["MN", "TH", "THCS", "THPT", "liên cấp", "GDTX"]
+    return {
+        "!thongke (Sở, whole city)": [(so, f"!thongke {levels[i % 6]}") for i in range(repeat)],
+        "!thongke (xã/phường)": [(office, f"!thống kê {levels[i % 3]}") for i in range(repeat)],
+        "!thongke (principal)": [(principal, "!thongke") for _ in range(repeat)],
+        "!danhba full name (Sở)": [(so, f"!danhba {n}") for n in names],
+        "!danhba family name (Sở)": [(so, f"!danhba {n.split()[0]}") for n in names],
+        "!danhba given name (xã)": [(office, f"!danhba {n.split()[-1]}") for n in names],
+    }
+
+
+def run_cases(service, cases: dict[str, list], baseline: float) -> None:
+    print(
+        f"{'case':28} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
+        f"{'p95/baseline':>13}"
+    )
+    worst = 0.0
+    for label, case in cases.items():
+        # the first command after a (re)load also builds that snapshot's caches
+        first = asyncio.run(measure(service, case[:5]))[0]
+        times = asyncio.run(measure(service, case))
+        p95 = percentile(times, 0.95)
+        worst = max(worst, p95)
+        print(
+            f"{label:28} {first:>9.1f} {statistics.median(times):>8.1f} {p95:>8.1f} "
+            f"{max(times):>8.1f} {p95 / baseline:>13.3f}"
+        )
+    print(f"\nworst p95: {worst:.1f} ms (goal: under 100 ms)")
+    print("first = the first command of that case on a fresh snapshot (one-time caches)")
 
 
 if __name__ == "__main__":

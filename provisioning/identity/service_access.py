@@ -38,6 +38,7 @@ from synapse.module_api import (
 from synapse.module_api.errors import ConfigError
 
 from provisioning.identity import service_api
+from provisioning.identity.module_config import parse_dataclass
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +71,7 @@ class Refused(Exception):
 class ServiceAccess:
     @staticmethod
     def parse_config(config: dict[str, Any]) -> ServiceAccessConfig:
-        if not isinstance(config, dict):
-            raise ConfigError("dieuhanh service access: the module config must be a mapping")
-        known = set(ServiceAccessConfig.__dataclass_fields__)
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise ConfigError(f"dieuhanh service access: unknown settings {', '.join(unknown)}")
-        try:
-            parsed = ServiceAccessConfig(**config)
-        except TypeError as exc:
-            raise ConfigError(f"dieuhanh service access: {exc}") from None
+        parsed = parse_dataclass(ServiceAccessConfig, config, "dieuhanh service access")
         if not re.fullmatch(r"@[^:]+:.+", str(parsed.bot_user_id)):
             raise ConfigError("dieuhanh service access: `bot_user_id` must be a full user id")
         if not parsed.appservice_id or not parsed.ghost_name_prefix.strip():

@@ -46,6 +46,7 @@ from provisioning.identity.client_ip import (
     limit_key,
     parse_networks,
 )
+from provisioning.identity.module_config import parse_dataclass
 from provisioning.identity.sms import SmsError, check_url_template, gateway_from_config
 from provisioning.phone import normalize_phone
 
@@ -91,15 +92,9 @@ class LoginConfig:
 class PhoneLogin:
     @staticmethod
     def parse_config(config: dict[str, Any]) -> LoginConfig:
-        if not isinstance(config, dict):
-            raise ConfigError("dieuhanh phone login: the module config must be a mapping")
-        known = set(LoginConfig.__dataclass_fields__)
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise ConfigError(f"dieuhanh phone login: unknown settings {', '.join(unknown)}")
-        if not config.get("secret") or len(str(config["secret"])) < 16:
+        parsed = parse_dataclass(LoginConfig, config, "dieuhanh phone login")
+        if not parsed.secret or len(str(parsed.secret)) < 16:
             raise ConfigError("dieuhanh phone login: `secret` must be at least 16 characters")
-        parsed = LoginConfig(**config)
         for name in (
             "code_ttl_seconds",
             "max_attempts",

@@ -225,6 +225,33 @@ async def keys(client: AsyncClient, room_id: str | None = None) -> None:
         await client.keys_claim(missing or client.get_users_for_key_claiming())
 
 
+async def open_encrypted_dm(client: AsyncClient, bot: str) -> str:
+    """What Element does for "Start chat" with the bot: an encrypted DM, the bot invited;
+    the room id once the bot has joined and the keys to reach it are known."""
+    created = await client.room_create(
+        is_direct=True,
+        invite=[bot],
+        initial_state=[
+            {
+                "type": "m.room.encryption",
+                "state_key": "",
+                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+            }
+        ],
+    )
+    room_id = created.room_id
+
+    async def joined() -> bool:
+        await client.sync(timeout=1000)
+        room = client.rooms.get(room_id)
+        return room is not None and bot in room.users
+
+    await eventually_async(joined, 60, "the bot to accept the invite", interval=0)
+    assert client.rooms[room_id].encrypted
+    await keys(client, room_id)
+    return room_id
+
+
 async def send(client: AsyncClient, room_id: str, text: str) -> str:
     response = await client.room_send(
         room_id,
@@ -280,27 +307,7 @@ def test_thongke_in_an_encrypted_dm(setup):
         client = await setup.client("ht1", encrypted=True)
         bot = f"@{setup.config.bot.localpart}:{setup.synapse.server_name}"
         try:
-            created = await client.room_create(
-                is_direct=True,
-                invite=[bot],
-                initial_state=[
-                    {
-                        "type": "m.room.encryption",
-                        "state_key": "",
-                        "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-                    }
-                ],
-            )
-            room_id = created.room_id
-
-            async def joined() -> bool:
-                await client.sync(timeout=1000)
-                room = client.rooms.get(room_id)
-                return room is not None and bot in room.users
-
-            await eventually_async(joined, 60, "the bot to accept the invite", interval=0)
-            assert client.rooms[room_id].encrypted
-            await keys(client, room_id)
+            room_id = await open_encrypted_dm(client, bot)
             event_id = await send(client, room_id, "!thống kê THCS")
 
             async def reply() -> dict | None:

@@ -392,33 +392,12 @@ def test_bot_killed_mid_delivery_resumes_and_nobody_gets_two_copies(setup, one_a
 def test_attachment_from_an_encrypted_dm_is_decrypted_and_uploaded_once(setup):
     """Element's DMs are encrypted: the bot decrypts the file and uploads it once, in clear,
     for the (unencrypted) rooms that carry directives."""
-    from .test_bot_matrix import keys
+    from .test_bot_matrix import keys, open_encrypted_dm
 
     async def compose() -> str:
         client = await setup.client("ht1", encrypted=True)
         try:
-            created = await client.room_create(
-                is_direct=True,
-                invite=[bot_id(setup)],
-                initial_state=[
-                    {
-                        "type": "m.room.encryption",
-                        "state_key": "",
-                        "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-                    }
-                ],
-            )
-            dm = created.room_id
-
-            async def joined() -> bool:
-                room = client.rooms.get(dm)
-                if room is not None and bot_id(setup) in room.users:
-                    return True
-                await client.sync(timeout=500)
-                return False
-
-            await eventually_async(joined, 30, "the bot to join the DM", interval=0)
-            await keys(client, dm)
+            dm = await open_encrypted_dm(client, bot_id(setup))
 
             async def ask(body: str | dict) -> dict:
                 content = body if isinstance(body, dict) else {"msgtype": "m.text", "body": body}

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from dieuhanh.cli import app
 from dieuhanh.db import open_database
 
-from ..bot.test_bot_matrix import BotProcess, Setup, keys, send
+from ..bot.test_bot_matrix import BotProcess, Setup, keys, open_encrypted_dm, send
 from ..bot.test_directives_matrix import open_dm, say
 from ..conftest import running_synapse
 from ..identity.test_login import code_for, national
@@ -29,25 +29,7 @@ def bot_id(s) -> str:
 
 
 async def encrypted_dm(s, client: AsyncClient) -> str:
-    created = await client.room_create(
-        is_direct=True,
-        invite=[bot_id(s)],
-        initial_state=[
-            {
-                "type": "m.room.encryption",
-                "state_key": "",
-                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-            }
-        ],
-    )
-
-    async def joined() -> bool:
-        await client.sync(timeout=1000)
-        room = client.rooms.get(created.room_id)
-        return room is not None and bot_id(s) in room.users
-
-    await eventually_async(joined, 60, "the bot to join the encrypted DM", interval=0)
-    return created.room_id
+    return await open_encrypted_dm(client, bot_id(s))
 
 
 async def ask_encrypted(s, client: AsyncClient, room_id: str, body: str) -> dict:

@@ -24,7 +24,7 @@ from unpaddedbase64 import decode_base64
 
 from provisioning.matrix.client import MatrixClient, q
 
-from ..bot.test_bot_matrix import Setup, keys, send
+from ..bot.test_bot_matrix import Setup, keys, open_encrypted_dm, send
 from ..waiting import eventually_async
 
 KEY_FILE = "cross_signing.json"
@@ -148,31 +148,6 @@ def test_a_restart_keeps_the_keys_and_the_signatures(setup):
         assert after[section][bot] == before[section][bot]
     assert after["device_keys"][bot][device] == before["device_keys"][bot][device]
     assert device in cross_signed_devices(after, bot)
-
-
-async def open_encrypted_dm(client: AsyncClient, bot: str) -> str:
-    created = await client.room_create(
-        is_direct=True,
-        invite=[bot],
-        initial_state=[
-            {
-                "type": "m.room.encryption",
-                "state_key": "",
-                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-            }
-        ],
-    )
-    room_id = created.room_id
-
-    async def joined() -> bool:
-        await client.sync(timeout=1000)
-        room = client.rooms.get(room_id)
-        return room is not None and bot in room.users
-
-    await eventually_async(joined, 60, "the bot to accept the invite", interval=0)
-    assert client.rooms[room_id].encrypted
-    await keys(client, room_id)
-    return room_id
 
 
 async def decrypted_reply(client: AsyncClient, room_id: str, bot: str, to: str) -> Any:

@@ -24,6 +24,8 @@ from typing import Any, Protocol, TypeVar
 
 import yaml
 
+from provisioning.identity.client_ip import DEFAULT_TRUSTED_PROXIES
+
 ENV_PREFIX = "DIEUHANH"
 T = TypeVar("T")
 
@@ -88,7 +90,7 @@ class LoginConfig:
     global_per_hour: int = 2000
     response_delay_seconds: float = 1.0
     # proxies whose X-Forwarded-For is believed (identity module and bridge alike)
-    trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    trusted_proxies: list[str] = field(default_factory=lambda: list(DEFAULT_TRUSTED_PROXIES))
 
 
 #: The default of ``provisioning.max_removal_share``.

@@ -17,7 +17,7 @@ import yaml
 
 from dieuhanh.deploy import routes
 from dieuhanh.deploy.answers import Answers, Layout, PostgresServer, Process, RedisServer
-from dieuhanh.embedded.synapse import write_synapse_config
+from dieuhanh.embedded.synapse import log_settings, write_synapse_config
 
 #: Settings of the embedded profile this one replaces (every other one is kept).
 REPLACED = (
@@ -187,27 +187,5 @@ def worker_config(answers: Answers, proc: Process) -> dict[str, Any]:
 
 
 def log_config(answers: Answers, proc: Process) -> dict[str, Any]:
-    """INFO to a rotating file per process; never DEBUG for SQL (it would log tokens)."""
-    path = answers.log_dir / f"synapse-{proc.name}.log"
-    return {
-        "version": 1,
-        "formatters": {
-            "precise": {
-                "format": "%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - "
-                "%(request)s - %(message)s"
-            }
-        },
-        "handlers": {
-            "file": {
-                "class": "logging.handlers.RotatingFileHandler",
-                "formatter": "precise",
-                "filename": str(path),
-                "maxBytes": 50_000_000,
-                "backupCount": 5,
-                "encoding": "utf8",
-            }
-        },
-        "loggers": {"synapse.storage.SQL": {"level": "INFO"}},
-        "root": {"level": "INFO", "handlers": ["file"]},
-        "disable_existing_loggers": False,
-    }
+    """INFO to a rotating file per process, as the embedded Synapse logs."""
+    return log_settings(answers.log_dir / f"synapse-{proc.name}.log", max_bytes=50_000_000)

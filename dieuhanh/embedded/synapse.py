@@ -288,7 +288,12 @@ def _rate_limits_yaml() -> str:
 
 def _log_config(log_path: Path) -> str:
     """Synapse logging: INFO to a rotating file, nothing on the console."""
-    config = {
+    return yaml.safe_dump(log_settings(log_path), sort_keys=False)
+
+
+def log_settings(log_path: Path, max_bytes: int = 20_000_000) -> dict[str, Any]:
+    """Synapse's logging configuration: INFO to a rotating file; never DEBUG for SQL."""
+    return {
         "version": 1,
         "formatters": {
             "precise": {
@@ -303,7 +308,7 @@ def _log_config(log_path: Path) -> str:
                 "class": "logging.handlers.RotatingFileHandler",
                 "formatter": "precise",
                 "filename": str(log_path),
-                "maxBytes": 20_000_000,
+                "maxBytes": max_bytes,
                 "backupCount": 5,
                 "encoding": "utf8",
             }
@@ -313,7 +318,6 @@ def _log_config(log_path: Path) -> str:
         "root": {"level": "INFO", "handlers": ["file"]},
         "disable_existing_loggers": False,
     }
-    return yaml.safe_dump(config, sort_keys=False)
 
 
 def _ensure_signing_key(path: Path) -> None:

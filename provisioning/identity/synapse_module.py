@@ -38,9 +38,9 @@ from synapse.http.server import DirectServeHtmlResource, DirectServeJsonResource
 from synapse.module_api import ModuleApi
 from synapse.module_api.errors import ConfigError
 
+from provisioning.config import LoginConfig as LoginSettings
 from provisioning.identity import codes, csrf, page, service_accounts, store
 from provisioning.identity.client_ip import (
-    DEFAULT_TRUSTED_PROXIES,
     IPNetwork,
     client_address,
     limit_key,
@@ -60,16 +60,10 @@ T = TypeVar("T")
 
 
 @dataclass
-class LoginConfig:
-    secret: str
-    code_ttl_seconds: int = 600
-    max_attempts: int = 5
-    max_failures_per_day: int = 100
-    per_phone_per_hour: int = 5
-    per_ip_per_hour: int = 60
-    global_per_hour: int = 2000
-    response_delay_seconds: float = 1.0
-    trusted_proxies: list[str] = field(default_factory=lambda: list(DEFAULT_TRUSTED_PROXIES))
+class LoginConfig(LoginSettings):
+    """The ``login`` section as Synapse hands it to the module, with what ``dieuhanh``
+    adds when it writes homeserver.yaml: the service accounts and the SMS settings."""
+
     service_name: str = "Điều hành"
     #: localpart -> digest of the password, for the admin and the bot (service_accounts.py)
     service_accounts: dict[str, str] = field(default_factory=dict)

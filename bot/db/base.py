@@ -6,27 +6,4 @@ is part of a larger transaction takes a connection instead and stays synchronous
 (its name starts with an underscore); the coroutine that opens the transaction runs it.
 """
 
-from __future__ import annotations
-
-import asyncio
-import datetime as dt
-import functools
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def in_thread(query: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    """``query`` (blocking) as a coroutine that runs it in a worker thread."""
-
-    @functools.wraps(query)
-    async def off_the_loop(*args: P.args, **kwargs: P.kwargs) -> R:
-        return await asyncio.to_thread(query, *args, **kwargs)
-
-    return off_the_loop
+from provisioning.db.threads import in_thread, utcnow  # noqa: F401 - what bot.db uses

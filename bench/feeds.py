@@ -126,24 +126,23 @@ async def run(args: argparse.Namespace, urls: list[str], db_url: str) -> list[tu
     from sqlalchemy import update
 
     from bridge.config import BridgeConfig
-    from bridge.db import Database, now_utc
     from bridge.db.feed import BridgeFeed, Feed
     from bridge.directory import BridgeDirectory
     from bridge.poller import Poller
     from dieuhanh.db import open_database
+    from provisioning.db.threads import utcnow
 
     engine = open_database(db_url)
     seed(engine, urls)
     settings = BridgeConfig()  # the defaults: concurrency, timeout, sizes
-    db = Database(engine)
-    directory, sink = BridgeDirectory(db), Sink()
+    directory, sink = BridgeDirectory(engine), Sink()
     rows = []
     async with aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=max(settings.poll_concurrency * 2, 16)),
         cookie_jar=aiohttp.DummyCookieJar(),
     ) as session:
-        poller = Poller(db, directory, sink, settings, session)
-        clock = now_utc()
+        poller = Poller(engine, directory, sink, settings, session)
+        clock = utcnow()
 
         async def round_(label: str) -> None:
             nonlocal clock
@@ -163,7 +162,7 @@ async def run(args: argparse.Namespace, urls: list[str], db_url: str) -> list[tu
         await round_("poller: first sight (200, parse, store)")
         posted = sink.posted
         await round_("poller: all answer 304")
-        etags = {f.url: f.etag for f in Feed.all(engine)}
+        etags = {f.url: f.etag for f in await Feed.all(engine)}
         b304 = await baseline(urls, settings.poll_concurrency, etags)
         rows.append(("baseline: bare conditional GET (304)", b304, 0, 0))
         with engine.begin() as conn:  # portals that ignore validators

@@ -21,15 +21,16 @@ from typing import Any
 
 from mautrix.appservice import IntentAPI
 from mautrix.types import EventType, RoomID
+from sqlalchemy import Engine
 
 from bridge import post
-from bridge.db import Database, now_utc
 from bridge.db.delivery import Delivery
 from bridge.db.item import NewsItem
 from bridge.db.media import Image
 from bridge.directory import BridgeDirectory
 from bridge.ghosts import DEVICE_ID, GhostError, Ghosts, is_refusal
 from bridge.media import Media
+from provisioning.db.threads import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def txn_id(item: NewsItem, room_id: str, part: str, ghost: str) -> str:
 class Deliverer:
     def __init__(
         self,
-        db: Database,
+        engine: Engine,
         directory: BridgeDirectory,
         ghosts: Ghosts,
         media: Media,
@@ -77,7 +78,7 @@ class Deliverer:
         summary_chars: int,
         concurrency: int = 8,
     ) -> None:
-        self.db = db
+        self.engine = engine
         self.directory = directory
         self.ghosts = ghosts
         self.media = media
@@ -107,18 +108,18 @@ class Deliverer:
                         )
                     )
                     continue
-                delivery, _ = await self.db.run(
-                    Delivery.claim, item.id, room_id, unit_code, via, by_user_id, now_utc()
+                delivery, _ = await Delivery.claim(
+                    self.engine, item.id, room_id, unit_code, via, by_user_id, utcnow()
                 )
                 jobs.append(self._deliver_one(item, delivery))
         return list(await asyncio.gather(*jobs))
 
     async def resume(self) -> int:
         """Retry deliveries left unsent (Matrix was down, the process stopped mid-way)."""
-        pending = await self.db.run(Delivery.unfinished, now_utc() - RETRY_WINDOW, MAX_ATTEMPTS)
+        pending = await Delivery.unfinished(self.engine, utcnow() - RETRY_WINDOW, MAX_ATTEMPTS)
         if not pending:
             return 0
-        items = await self.db.run(NewsItem.get_many, [d.item_id for d in pending])
+        items = await NewsItem.get_many(self.engine, [d.item_id for d in pending])
         outcomes = await asyncio.gather(
             *(self._deliver_one(items[d.item_id], d) for d in pending if d.item_id in items)
         )
@@ -130,7 +131,7 @@ class Deliverer:
         lock = self._inflight.setdefault(delivery.id, asyncio.Lock())
         try:
             async with lock:
-                current = await self.db.run(Delivery.get, delivery.id) or delivery
+                current = await Delivery.get(self.engine, delivery.id) or delivery
                 if current.status == "sent":
                     return Outcome(item, delivery.unit_code, "already", current.event_id)
                 async with self._sem:
@@ -140,7 +141,7 @@ class Deliverer:
                 self._inflight.pop(delivery.id, None)
 
     async def _send(self, item: NewsItem, delivery: Delivery) -> Outcome:
-        await self.db.run(Delivery.count_attempt, delivery.id)
+        await Delivery.count_attempt(self.engine, delivery.id)
         room_id = delivery.room_id
         try:
             intent = await self.ghosts.intent(
@@ -149,15 +150,15 @@ class Deliverer:
             image = await self.media.image_for(item, intent)
             event_id, image_event_id = await self._post(intent, item, room_id, image)
         except GhostError as exc:
-            await self.db.run(Delivery.mark_failed, delivery.id, str(exc))
+            await Delivery.mark_failed(self.engine, delivery.id, str(exc))
             log.warning("item %s not delivered to %s: %s", item.item_id, room_id, exc)
             return Outcome(item, delivery.unit_code, "failed", reason=exc.message, error=str(exc))
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            await self.db.run(Delivery.mark_failed, delivery.id, error)
+            await Delivery.mark_failed(self.engine, delivery.id, error)
             log.warning("item %s not delivered to %s: %s", item.item_id, room_id, error)
             return Outcome(item, delivery.unit_code, "failed", reason=SEND_FAILED, error=error)
-        await self.db.run(Delivery.mark_sent, delivery.id, event_id, image_event_id, now_utc())
+        await Delivery.mark_sent(self.engine, delivery.id, event_id, image_event_id, utcnow())
         self.sent += 1
         log.info("delivered %s of %s to %s as %s", item.item_id, item.unit_code, room_id, event_id)
         return Outcome(item, delivery.unit_code, "delivered", event_id)

@@ -5,8 +5,8 @@
 - The tree and people (``load_view``), cached until the directory's revision changes.
 - Who a Matrix user is (``matrix_accounts``), and a unit's managers (to mention them).
 
-Every read runs in a worker thread (``Database.run``): loading the view takes about a second
-at city scale, and the event loop must not wait for it.
+Every read is a coroutine that runs in a worker thread (``in_thread``): loading the view
+takes about a second at city scale, and the event loop must not wait for it.
 
 The bridge never creates rooms: a unit without a news room yet is simply not delivered to.
 """
@@ -17,10 +17,11 @@ import asyncio
 import logging
 import time
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
-from bridge.db import Database, chunks
+from bridge.db import chunks
 from provisioning.db.models import DirectoryState, MatrixAccount, MatrixRoom, Unit
+from provisioning.db.threads import in_thread
 from provisioning.domain import MANAGER_POSITIONS, TEAM_MANAGER_POSITIONS
 from provisioning.matrix.layout import Purpose
 from provisioning.matrix.layout import unit_room_key as _room_key
@@ -38,8 +39,8 @@ class BridgeDirectory:
     """The directory as the bridge's async code reads it: every query (and the loading of
     the view, about a second at city scale) runs in a worker thread."""
 
-    def __init__(self, db: Database, *, check_interval: float = 2.0) -> None:
-        self.db = db
+    def __init__(self, engine: Engine, *, check_interval: float = 2.0) -> None:
+        self.engine = engine
         self.check_interval = check_interval
         self._view: DirectoryView | None = None
         self._revision: str | None = None
@@ -56,8 +57,8 @@ class BridgeDirectory:
         async with self._loading:  # one check (and load) at a time; the others wait for it
             if not self._fresh():
                 self._checked = time.monotonic()
-                self._view, self._revision = await self.db.run(
-                    _current_view, self._view, self._revision
+                self._view, self._revision = await current_view(
+                    self.engine, self._view, self._revision
                 )
         assert self._view is not None
         return self._view
@@ -73,16 +74,16 @@ class BridgeDirectory:
 
     async def news_rooms(self, unit_codes: list[str] | set[str] | None = None) -> dict[str, str]:
         """unit code → room id of its "Tin tức" room, for those that have one."""
-        return await self.db.run(_news_rooms, unit_codes)
+        return await news_room_ids(self.engine, unit_codes)
 
     async def feed_sources(self) -> dict[str, str]:
         """unit code → feed URL, for active units that have both a feed and a news room."""
-        return await self.db.run(_feed_sources)
+        return await feed_urls(self.engine)
 
     # ------------------------------------------------------------------ people
 
     async def person_of_user(self, user_id: str) -> PersonView | None:
-        person_id = await self.db.run(_person_of_user, user_id)
+        person_id = await person_id_of(self.engine, user_id)
         if person_id is None:
             return None
         return (await self.view()).people.get(person_id)
@@ -99,7 +100,7 @@ class BridgeDirectory:
             for pid, positions in view.active_people_in([unit.id]).items()
             if any(p in wanted for p in positions)
         ]
-        accounts = await self.db.run(_user_ids, [p.id for p in people])
+        accounts = await user_ids_of(self.engine, [p.id for p in people])
         found = [(accounts[p.id], p.full_name) for p in people if p.id in accounts]
         return sorted(found, key=lambda m: m[1])
 
@@ -107,7 +108,8 @@ class BridgeDirectory:
 # ---------------------------------------------------------------------- the queries
 
 
-def _current_view(
+@in_thread
+def current_view(
     engine: Engine, view: DirectoryView | None, revision: str | None
 ) -> tuple[DirectoryView, str | None]:
     """The view at the directory's current revision (``view`` itself if that did not change)."""
@@ -120,22 +122,30 @@ def _current_view(
     return view, current
 
 
-def _news_rooms(engine: Engine, unit_codes: list[str] | set[str] | None) -> dict[str, str]:
+@in_thread
+def news_room_ids(engine: Engine, unit_codes: list[str] | set[str] | None) -> dict[str, str]:
+    """unit code → room id of its "Tin tức" room (of every unit, if ``unit_codes`` is None)."""
+    with engine.connect() as conn:
+        return _news_rooms(conn, unit_codes)
+
+
+def _news_rooms(conn: Connection, unit_codes: list[str] | set[str] | None) -> dict[str, str]:
     query = select(MatrixRoom.unit_code, MatrixRoom.room_id).where(
         MatrixRoom.purpose == Purpose.NEWS.value, MatrixRoom.room_id.is_not(None)
     )
-    with engine.connect() as conn:
-        if unit_codes is None:
-            return dict(conn.execute(query).all())
-        found: dict[str, str] = {}
-        for chunk in chunks(news_room_key(c) for c in sorted(set(unit_codes))):
-            found.update(conn.execute(query.where(MatrixRoom.key.in_(chunk))).all())
-        return found
+    if unit_codes is None:
+        return dict(conn.execute(query).all())
+    found: dict[str, str] = {}
+    for chunk in chunks(news_room_key(c) for c in sorted(set(unit_codes))):
+        found.update(conn.execute(query.where(MatrixRoom.key.in_(chunk))).all())
+    return found
 
 
-def _feed_sources(engine: Engine) -> dict[str, str]:
-    rooms = _news_rooms(engine, None)
+@in_thread
+def feed_urls(engine: Engine) -> dict[str, str]:
+    """unit code → feed URL, for active units that have both a feed and a news room."""
     with engine.connect() as conn:
+        rooms = _news_rooms(conn, None)
         rows = conn.execute(
             select(Unit.code, Unit.rss_url).where(
                 Unit.active.is_(True), Unit.rss_url.is_not(None), Unit.rss_url != ""
@@ -148,7 +158,8 @@ def _feed_sources(engine: Engine) -> dict[str, str]:
     }
 
 
-def _person_of_user(engine: Engine, user_id: str) -> int | None:
+@in_thread
+def person_id_of(engine: Engine, user_id: str) -> int | None:
     with engine.connect() as conn:
         return conn.scalar(
             select(MatrixAccount.person_id).where(
@@ -157,7 +168,8 @@ def _person_of_user(engine: Engine, user_id: str) -> int | None:
         )
 
 
-def _user_ids(engine: Engine, person_ids: list[int]) -> dict[int, str]:
+@in_thread
+def user_ids_of(engine: Engine, person_ids: list[int]) -> dict[int, str]:
     if not person_ids:
         return {}
     with engine.connect() as conn:

@@ -28,10 +28,11 @@ from mautrix.appservice import AppService, IntentAPI
 from mautrix.appservice.api.intent import IntentError
 from mautrix.errors import MatrixRequestError, MUserInUse
 from mautrix.types import RoomID, UserID
+from sqlalchemy import Engine
 
 from bridge import post
-from bridge.db import Database, now_utc
 from bridge.db.ghost import Ghost, GhostRoom
+from provisioning.db.threads import utcnow
 from provisioning.identity import service_api
 from provisioning.matrix.client import MatrixClient, MatrixError
 from provisioning.text import fold
@@ -67,14 +68,14 @@ class Ghosts:
         self,
         appservice: AppService,
         homeserver: MatrixClient,
-        db: Database,
+        engine: Engine,
         *,
         server_name: str,
         user_prefix: str,
     ) -> None:
         self.az = appservice
         self.homeserver = homeserver  # with the appservice's token: our module's endpoints
-        self.db = db
+        self.engine = engine
         self.server_name = server_name
         self.user_prefix = user_prefix
         self._ready: set[str] = set()  # ghosts registered, named and with a device this run
@@ -96,7 +97,7 @@ class Ghosts:
         async with self._lock(user_id):
             if user_id in self._ready:
                 return intent
-            known = await self.db.run(Ghost.get, user_id)
+            known = await Ghost.get(self.engine, user_id)
             displayname = post.ghost_displayname(unit_name)
             if known is None:
                 await self._register(intent)
@@ -105,7 +106,7 @@ class Ghosts:
                 log.info("ghost %s is now %r", user_id, displayname)
             if not (known and known.device_ready):
                 await self._make_device(intent)
-            await self.db.run(Ghost(user_id, unit_code, displayname, True).save)
+            await Ghost(user_id, unit_code, displayname, True).save(self.engine)
             self._ready.add(user_id)
         return intent
 
@@ -145,7 +146,7 @@ class Ghosts:
         """Joined and able to post in ``room_id`` (admitted by our module, then joined)."""
         user_id = str(intent.mxid)
         if user_id not in self._rooms:
-            rooms = await self.db.run(GhostRoom.of_ghost, user_id)
+            rooms = await GhostRoom.of_ghost(self.engine, user_id)
             self._rooms.setdefault(user_id, {r.room_id for r in rooms})
         if room_id in self._rooms[user_id]:
             return
@@ -162,7 +163,7 @@ class Ghosts:
             await self.az.state_store.joined(RoomID(room_id), UserID(user_id))
             # what the ghost may do there now (mautrix checks it before each send)
             await intent.get_power_levels(RoomID(room_id), ignore_cache=True, ensure_joined=False)
-            await self.db.run(GhostRoom(user_id, room_id, now_utc()).insert)
+            await GhostRoom(user_id, room_id, utcnow()).insert(self.engine)
             self._rooms[user_id].add(room_id)
             log.info("ghost %s joined %s with power %d", user_id, room_id, POST_LEVEL)
 
@@ -170,7 +171,7 @@ class Ghosts:
         """Forget that the ghost is ready in a room (a send was refused): redo it next time."""
         user_id = str(intent.mxid)
         self._rooms.get(user_id, set()).discard(room_id)
-        await self.db.run(GhostRoom.forget, user_id, room_id)
+        await GhostRoom.forget(self.engine, user_id, room_id)
 
 
 def _refusal_message(exc: MatrixError) -> str:

@@ -18,12 +18,13 @@ import warnings
 import aiohttp
 from mautrix.appservice import IntentAPI
 from PIL import Image as PILImage
+from sqlalchemy import Engine
 
 from bridge import outbound
-from bridge.db import Database, now_utc
 from bridge.db.item import NewsItem
 from bridge.db.media import Image, MediaRecord, image_filename
 from bridge.feeds import USER_AGENT
+from provisioning.db.threads import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +60,13 @@ class Media:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        db: Database,
+        engine: Engine,
         *,
         max_bytes: int,
         timeout: float,
     ) -> None:
         self.session = session
-        self.db = db
+        self.engine = engine
         self.max_bytes = max_bytes
         self.timeout = timeout
         self._locks: dict[str, asyncio.Lock] = {}
@@ -79,11 +80,11 @@ class Media:
         url_hash = hashlib.sha256(url.encode()).hexdigest()
         lock = self._locks.setdefault(url_hash, asyncio.Lock())
         async with lock:
-            known = await self.db.run(MediaRecord.get, url_hash)
+            known = await MediaRecord.get(self.engine, url_hash)
             if known is not None:
                 if (image := known.image) is not None:
                     return image
-                if now_utc() - known.fetched_at < RETRY_AFTER:
+                if utcnow() - known.fetched_at < RETRY_AFTER:
                     return None
             try:
                 data = await self._download(url)
@@ -104,7 +105,7 @@ class Media:
             return image
 
     async def _save(self, url_hash: str, url: str, image: Image | None, error: str | None) -> None:
-        await self.db.run(MediaRecord.of(url_hash, url, image, error, now_utc()).save)
+        await MediaRecord.of(url_hash, url, image, error, utcnow()).save(self.engine)
 
     async def _download(self, url: str) -> bytes:
         try:

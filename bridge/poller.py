@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
+from sqlalchemy import Engine
 
 from bridge import feeds, post
 from bridge.config import BridgeConfig
-from bridge.db import Database, now_utc
 from bridge.db.feed import Feed
 from bridge.db.item import NewsItem
 from bridge.directory import BridgeDirectory
+from provisioning.db.threads import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +86,13 @@ def jittered(seconds: float) -> dt.timedelta:
 class Poller:
     def __init__(
         self,
-        db: Database,
+        engine: Engine,
         directory: BridgeDirectory,
         deliveries: Deliveries,
         settings: BridgeConfig,
         session: aiohttp.ClientSession,
     ) -> None:
-        self.db = db
+        self.engine = engine
         self.directory = directory
         self.deliveries = deliveries
         self.settings = settings
@@ -118,9 +119,9 @@ class Poller:
             wait = MAX_IDLE
             try:
                 sources = await self.directory.feed_sources()
-                due = await self.db.run(Feed.first_due_at, set(sources))
+                due = await Feed.first_due_at(self.engine, set(sources))
                 if due is not None:
-                    wait = (due - now_utc()).total_seconds()
+                    wait = (due - utcnow()).total_seconds()
             except Exception:
                 log.exception("cannot read the next poll time")
             with contextlib.suppress(TimeoutError):
@@ -128,10 +129,10 @@ class Poller:
 
     async def poll_due(self, now: dt.datetime | None = None) -> list[PollResult]:
         """Poll every feed that is due at ``now`` (default: now)."""
-        now = now or now_utc()
+        now = now or utcnow()
         sources = await self.directory.feed_sources()
-        await self.db.run(Feed.sync, sources, now)
-        due = await self.db.run(Feed.due, now, set(sources))
+        await Feed.sync(self.engine, sources, now)
+        due = await Feed.due(self.engine, now, set(sources))
         if not due:
             return []
         results = await asyncio.gather(*(self.poll_feed(state, now) for state in due))
@@ -154,8 +155,8 @@ class Poller:
                 )
             if fetched.not_modified:
                 self.stats.not_modified += 1
-                before = await self.db.run(
-                    Feed.record_ok, code, now, self._next(now), fetched.etag, fetched.last_modified
+                before = await Feed.record_ok(
+                    self.engine, code, now, self._next(now), fetched.etag, fetched.last_modified
                 )
                 await self._maybe_recovered(before)
                 return PollResult(code, "not_modified")
@@ -164,9 +165,9 @@ class Poller:
         except feeds.FeedError as exc:
             return await self._failed(state, exc, now)
 
-        fresh = await self.db.run(NewsItem.store_from_feed, code, items, now)
-        before = await self.db.run(
-            Feed.record_ok, code, now, self._next(now), fetched.etag, fetched.last_modified
+        fresh = await NewsItem.store_from_feed(self.engine, code, items, now)
+        before = await Feed.record_ok(
+            self.engine, code, now, self._next(now), fetched.etag, fetched.last_modified
         )
         first_sight = before is None or not before.initialized
         limit = (
@@ -195,8 +196,8 @@ class Poller:
 
     async def _failed(self, state: Feed, exc: feeds.FeedError, now: dt.datetime) -> PollResult:
         failures = state.error_count + 1
-        after = await self.db.run(
-            Feed.record_failure,
+        after = await Feed.record_failure(
+            self.engine,
             state.unit_code,
             now,
             exc.reason,
@@ -230,7 +231,7 @@ class Poller:
         except Exception:
             log.exception("could not report the failing feed of %s (will try again)", code)
             return
-        if sent is not None and await self.db.run(Feed.mark_reported, code, now):
+        if sent is not None and await Feed.mark_reported(self.engine, code, now):
             self.stats.reported += 1
             log.info("reported the failing feed of %s to its managers", code)
 

@@ -27,7 +27,6 @@ from sqlalchemy import Engine
 
 from bridge import outbound
 from bridge.config import BridgeSettings
-from bridge.db import Database
 from bridge.delivery import Deliverer
 from bridge.directory import BridgeDirectory
 from bridge.ghosts import Ghosts
@@ -77,8 +76,7 @@ class BridgeService:
     def __init__(self, config: BridgeSettings, engine: Engine) -> None:
         self.config = config
         self.engine = engine
-        self.db = Database(engine)
-        self.directory = BridgeDirectory(self.db)
+        self.directory = BridgeDirectory(engine)
         self.templates = templates()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -133,27 +131,27 @@ class BridgeService:
         self.ghosts = Ghosts(
             self.appservice,
             self.homeserver,
-            self.db,
+            self.engine,
             server_name=cfg.homeserver.server_name,
             user_prefix=bridge.user_prefix,
         )
         self.media = Media(
             self.portals,
-            self.db,
+            self.engine,
             max_bytes=bridge.max_image_bytes,
             timeout=bridge.feed_timeout_seconds,
         )
         self.deliverer = Deliverer(
-            self.db,
+            self.engine,
             self.directory,
             self.ghosts,
             self.media,
             summary_chars=bridge.summary_chars,
             concurrency=SEND_CONCURRENCY,
         )
-        self.poller = Poller(self.db, self.directory, self.deliverer, bridge, self.portals)
+        self.poller = Poller(self.engine, self.directory, self.deliverer, bridge, self.portals)
         self.auth = Auth(
-            self.db,
+            self.engine,
             self.http,
             homeserver_url=cfg.homeserver.url,
             secret=bridge.as_token,

@@ -30,11 +30,11 @@ from typing import Any
 from aiohttp import web
 
 from bridge import authority, post, sanitize
-from bridge.db import now_utc
 from bridge.db.item import NewsItem
 from bridge.db.webhook_token import WebhookToken
 from bridge.delivery import Outcome
 from bridge.feeds import MAX_ID_CHARS, MAX_TITLE_CHARS
+from provisioning.db.threads import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Webhook:
         token = header[7:].strip()
         if not token:
             return None
-        found = await self.service.db.run(WebhookToken.active, token_hash(token))
+        found = await WebhookToken.active(self.service.engine, token_hash(token))
         if found:
             return found.unit_code
         for unit_code, configured in self.service.config.bridge.webhook_tokens.items():
@@ -115,10 +115,10 @@ class Webhook:
         if refusal is not None:
             return refusal
         # store, deliver, answer
-        now = now_utc()
+        now = utcnow()
         stored = [
-            await self.service.db.run(
-                NewsItem.store_pushed, unit_code, item["id"], now=now, **item["fields"]
+            await NewsItem.store_pushed(
+                self.service.engine, unit_code, item["id"], now=now, **item["fields"]
             )
             for item in items
         ]

@@ -1,5 +1,5 @@
 """The bridge's tables, one module per table (mautrix-telegram style): its SQLAlchemy table
-class, a dataclass for one row (``_from_row``) and the queries that concern it, as class
+class, a dataclass for one row (``_from_row``) and the queries that concern it, as (class)
 methods that take the engine first.
 
 - ``feed``           a unit's feed: validators, schedule, backoff, failure reporting
@@ -11,17 +11,17 @@ methods that take the engine first.
 - ``admin_session``  sessions of the "Gửi thông báo" page (hashed)
 
 ``models`` imports them all for the metadata; ``migrations/`` has the chain (own version
-table). The queries are synchronous; from the event loop they are run through
-``Database.run``, in a worker thread, so the loop never waits for the database.
+table). As in ``bot.db``, every query is a coroutine that runs its SQL in a worker thread
+(``provisioning.db.threads.in_thread``), so the event loop never waits for the database; a
+query that is part of a larger transaction takes a connection and stays synchronous (its
+name starts with an underscore).
 """
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Row, Table
 
@@ -30,7 +30,6 @@ VERSION_TABLE = "bridge_alembic_version"
 #: Values per IN (…) list.
 CHUNK = 500
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 
@@ -40,27 +39,6 @@ def upgrade(engine: Engine) -> None:
     from provisioning.db.engine import migrate
 
     migrate(engine, MIGRATIONS, VERSION_TABLE, models.Base.metadata)
-
-
-class Database:
-    """The engine as async code reaches it: every query runs in a worker thread."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    async def run(
-        self,
-        query: Callable[Concatenate[Engine, P], T],
-        /,
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        """``query(engine, *args, **kwargs)`` off the event loop."""
-        return await asyncio.to_thread(query, self.engine, *args, **kwargs)
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:

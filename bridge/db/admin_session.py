@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.db import columns
 from provisioning.db.models import Base
+from provisioning.db.threads import in_thread
 from provisioning.db.types import UtcDateTime
 
 
@@ -44,6 +45,7 @@ class AdminSession:
         return cls(**columns(row, SESSIONS, _FIELDS))
 
     @classmethod
+    @in_thread
     def valid(cls, engine: Engine, token_hash: str, now: dt.datetime) -> AdminSession | None:
         """The session of this cookie hash, unless it expired."""
         with engine.connect() as conn:
@@ -54,6 +56,7 @@ class AdminSession:
             ).first()
         return cls._from_row(row) if row else None
 
+    @in_thread
     def insert(self, engine: Engine) -> None:
         """Store this new session (and forget those expired by its start)."""
         with engine.begin() as conn:
@@ -61,6 +64,7 @@ class AdminSession:
             conn.execute(insert(SESSIONS).values(asdict(self)))
 
     @classmethod
+    @in_thread
     def end(cls, engine: Engine, token_hash: str) -> None:
         """Forget the session of this cookie hash (logged out)."""
         with engine.begin() as conn:

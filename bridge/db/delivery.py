@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bridge.db import chunks, columns
 from bridge.db.item import ITEMS, NewsItem
 from provisioning.db.models import Base
+from provisioning.db.threads import in_thread
 from provisioning.db.types import UtcDateTime
 
 
@@ -79,12 +80,14 @@ class Delivery:
     # ------------------------------------------------------------------ reading
 
     @classmethod
+    @in_thread
     def get(cls, engine: Engine, delivery_id: int) -> Delivery | None:
         with engine.connect() as conn:
             row = conn.execute(select(DELIVERIES).where(DELIVERIES.c.id == delivery_id)).first()
         return cls._from_row(row) if row else None
 
     @classmethod
+    @in_thread
     def unfinished(cls, engine: Engine, since: dt.datetime, max_attempts: int) -> list[Delivery]:
         """Deliveries to retry: not sent, recent, not tried too often."""
         with engine.connect() as conn:
@@ -100,6 +103,7 @@ class Delivery:
         return [cls._from_row(r) for r in rows]
 
     @classmethod
+    @in_thread
     def of_items(cls, engine: Engine, item_ids: Iterable[int]) -> dict[int, list[Delivery]]:
         """item row id → its deliveries, oldest first."""
         found: dict[int, list[Delivery]] = defaultdict(list)
@@ -114,6 +118,7 @@ class Delivery:
         return found
 
     @classmethod
+    @in_thread
     def recent_requested(
         cls, engine: Engine, unit_codes: Iterable[str], limit: int = 20
     ) -> list[tuple[Delivery, NewsItem]]:
@@ -134,6 +139,7 @@ class Delivery:
     # ------------------------------------------------------------------ writing
 
     @classmethod
+    @in_thread
     def claim(
         cls,
         engine: Engine,
@@ -171,10 +177,12 @@ class Delivery:
         return cls._from_row(row), created
 
     @classmethod
+    @in_thread
     def count_attempt(cls, engine: Engine, delivery_id: int) -> None:
         _set(engine, delivery_id, attempts=DELIVERIES.c.attempts + 1)
 
     @classmethod
+    @in_thread
     def mark_sent(
         cls,
         engine: Engine,
@@ -194,6 +202,7 @@ class Delivery:
         )
 
     @classmethod
+    @in_thread
     def mark_failed(cls, engine: Engine, delivery_id: int, error: str) -> None:
         _set(engine, delivery_id, status="failed", error=error[:2000])
 

@@ -22,10 +22,12 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.db import columns
 from provisioning.db.models import Base
+from provisioning.db.threads import in_thread
 from provisioning.db.types import UtcDateTime
 
 
@@ -84,17 +86,24 @@ class Feed:
     # ------------------------------------------------------------------ reading
 
     @classmethod
+    @in_thread
     def get(cls, engine: Engine, unit_code: str) -> Feed | None:
         with engine.connect() as conn:
-            row = conn.execute(select(FEEDS).where(FEEDS.c.unit_code == unit_code)).first()
+            return cls._get(conn, unit_code)
+
+    @classmethod
+    def _get(cls, conn: Connection, unit_code: str) -> Feed | None:
+        row = conn.execute(select(FEEDS).where(FEEDS.c.unit_code == unit_code)).first()
         return cls._from_row(row) if row else None
 
     @classmethod
+    @in_thread
     def all(cls, engine: Engine) -> list[Feed]:
         with engine.connect() as conn:
             return [cls._from_row(r) for r in conn.execute(select(FEEDS))]
 
     @classmethod
+    @in_thread
     def due(cls, engine: Engine, now: dt.datetime, units: set[str]) -> list[Feed]:
         """The feeds of ``units`` due at ``now``, the longest waiting first."""
         with engine.connect() as conn:
@@ -104,6 +113,7 @@ class Feed:
         return [cls._from_row(r) for r in rows if r.unit_code in units]
 
     @classmethod
+    @in_thread
     def first_due_at(cls, engine: Engine, units: set[str]) -> dt.datetime | None:
         """When the first of the feeds of ``units`` is due."""
         with engine.connect() as conn:
@@ -114,6 +124,7 @@ class Feed:
     # ------------------------------------------------------------------ writing
 
     @classmethod
+    @in_thread
     def sync(cls, engine: Engine, sources: dict[str, str], now: dt.datetime) -> None:
         """Make a row for each unit's feed URL; a changed URL starts over (first sight)."""
         with engine.begin() as conn:
@@ -134,6 +145,7 @@ class Feed:
                     )
 
     @classmethod
+    @in_thread
     def record_ok(
         cls,
         engine: Engine,
@@ -144,8 +156,8 @@ class Feed:
         last_modified: str | None,
     ) -> Feed | None:
         """Record a good answer (200 or 304); the state before, to see a recovery."""
-        before = cls.get(engine, unit_code)
         with engine.begin() as conn:
+            before = cls._get(conn, unit_code)
             conn.execute(
                 update(FEEDS)
                 .where(FEEDS.c.unit_code == unit_code)
@@ -164,6 +176,7 @@ class Feed:
         return before
 
     @classmethod
+    @in_thread
     def record_failure(
         cls, engine: Engine, unit_code: str, now: dt.datetime, error: str, next_poll_at: dt.datetime
     ) -> Feed:
@@ -180,11 +193,12 @@ class Feed:
                     next_poll_at=next_poll_at,
                 )
             )
-        state = cls.get(engine, unit_code)
+            state = cls._get(conn, unit_code)
         assert state is not None
         return state
 
     @classmethod
+    @in_thread
     def mark_reported(cls, engine: Engine, unit_code: str, now: dt.datetime) -> bool:
         """Mark the failure as reported; False if it already was (reported once only)."""
         with engine.begin() as conn:

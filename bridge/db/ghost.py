@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.db import columns
 from provisioning.db.models import Base
+from provisioning.db.threads import in_thread
 from provisioning.db.types import UtcDateTime
 
 
@@ -52,11 +53,13 @@ class Ghost:
         return cls(**columns(row, GHOSTS, _GHOST_FIELDS))
 
     @classmethod
+    @in_thread
     def get(cls, engine: Engine, user_id: str) -> Ghost | None:
         with engine.connect() as conn:
             row = conn.execute(select(GHOSTS).where(GHOSTS.c.user_id == user_id)).first()
         return cls._from_row(row) if row else None
 
+    @in_thread
     def save(self, engine: Engine) -> None:
         """Insert or update this ghost's row."""
         values = asdict(self)
@@ -78,11 +81,13 @@ class GhostRoom:
         return cls(**columns(row, GHOST_ROOMS, _ROOM_FIELDS))
 
     @classmethod
+    @in_thread
     def of_ghost(cls, engine: Engine, user_id: str) -> list[GhostRoom]:
         with engine.connect() as conn:
             rows = conn.execute(select(GHOST_ROOMS).where(GHOST_ROOMS.c.user_id == user_id))
             return [cls._from_row(r) for r in rows]
 
+    @in_thread
     def insert(self, engine: Engine) -> None:
         """Remember this room as ready (once: a second insert changes nothing)."""
         try:
@@ -92,6 +97,7 @@ class GhostRoom:
             pass
 
     @classmethod
+    @in_thread
     def forget(cls, engine: Engine, user_id: str, room_id: str) -> None:
         with engine.begin() as conn:
             conn.execute(

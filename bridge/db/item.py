@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bridge.db import chunks, columns
 from bridge.feeds import FeedItem, item_key
 from provisioning.db.models import Base
+from provisioning.db.threads import in_thread
 from provisioning.db.types import UtcDateTime
 
 
@@ -89,6 +90,7 @@ class NewsItem:
     # ------------------------------------------------------------------ reading
 
     @classmethod
+    @in_thread
     def get_many(cls, engine: Engine, ids: Iterable[int]) -> dict[int, NewsItem]:
         """The items of these row ids that exist, by id."""
         found: dict[int, NewsItem] = {}
@@ -99,6 +101,7 @@ class NewsItem:
         return found
 
     @classmethod
+    @in_thread
     def recent(cls, engine: Engine, unit_codes: Iterable[str], limit: int = 30) -> list[NewsItem]:
         """The newest items of these portals (by date, then by when first seen)."""
         codes = list(unit_codes)
@@ -115,6 +118,7 @@ class NewsItem:
         return [cls._from_row(r) for r in rows]
 
     @classmethod
+    @in_thread
     def units_with_items(cls, engine: Engine) -> set[str]:
         """Units that have at least one stored item."""
         with engine.connect() as conn:
@@ -123,6 +127,7 @@ class NewsItem:
     # ------------------------------------------------------------------ storing
 
     @classmethod
+    @in_thread
     def store_from_feed(
         cls, engine: Engine, unit_code: str, items: list[FeedItem], now: dt.datetime
     ) -> list[NewsItem]:
@@ -147,6 +152,7 @@ class NewsItem:
         return [found[item.key] for item in items if item.key in found]
 
     @classmethod
+    @in_thread
     def store_pushed(
         cls,
         engine: Engine,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.db import columns
 from provisioning.db.models import Base
+from provisioning.db.threads import in_thread
 from provisioning.db.types import UtcDateTime
 
 
@@ -96,11 +97,13 @@ class MediaRecord:
         )
 
     @classmethod
+    @in_thread
     def get(cls, engine: Engine, url_hash: str) -> MediaRecord | None:
         with engine.connect() as conn:
             row = conn.execute(select(MEDIA).where(MEDIA.c.url_hash == url_hash)).first()
         return cls._from_row(row) if row else None
 
+    @in_thread
     def save(self, engine: Engine) -> None:
         """Insert or update this URL's row."""
         values = asdict(self)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.db import columns
 from provisioning.db.models import Base
+from provisioning.db.threads import in_thread
 from provisioning.db.types import UtcDateTime
 
 
@@ -42,6 +43,7 @@ class WebhookToken:
         return cls(**columns(row, TOKENS, _FIELDS))
 
     @classmethod
+    @in_thread
     def active(cls, engine: Engine, token_hash: str) -> WebhookToken | None:
         """The token with this hash, unless it was revoked."""
         with engine.connect() as conn:
@@ -53,6 +55,7 @@ class WebhookToken:
         return cls._from_row(row) if row else None
 
     @classmethod
+    @in_thread
     def add(
         cls,
         engine: Engine,
@@ -74,6 +77,7 @@ class WebhookToken:
         return revoked
 
     @classmethod
+    @in_thread
     def revoke_all(cls, engine: Engine, unit_code: str, now: dt.datetime) -> int:
         """Revoke the unit's tokens still in force; how many they were."""
         with engine.begin() as conn:

@@ -29,10 +29,11 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy import Engine
 
 from bridge.config import WebConfig
-from bridge.db import Database, now_utc
 from bridge.db.admin_session import AdminSession
+from provisioning.db.threads import utcnow
 from provisioning.identity.client_ip import IPNetwork, client_address, parse_networks
 from provisioning.identity.csrf import cookies_must_be_secure
 
@@ -79,7 +80,7 @@ def cookies_secure(web_config: WebConfig) -> bool:
 class Auth:
     def __init__(
         self,
-        db: Database,
+        engine: Engine,
         session: aiohttp.ClientSession,
         *,
         homeserver_url: str,
@@ -88,7 +89,7 @@ class Auth:
         secure_cookies: bool,
         trusted_proxies: Sequence[str] = ("127.0.0.0/8", "::1/128"),
     ) -> None:
-        self.db = db
+        self.engine = engine
         self.http = session
         self.homeserver_url = homeserver_url.rstrip("/")
         self._key = hmac.new(secret.encode(), b"dieuhanh bridge admin login", "sha256").digest()
@@ -188,12 +189,12 @@ class Auth:
 
     async def start(self, response: web.StreamResponse, user_id: str, person_id: int) -> None:
         token = secrets.token_urlsafe(32)
-        now = now_utc()
+        now = utcnow()
         expires = now + dt.timedelta(hours=max(self.session_hours, 1))
         session = AdminSession(
             _hash(token), user_id, person_id, secrets.token_urlsafe(24), now, expires
         )
-        await self.db.run(session.insert)
+        await session.insert(self.engine)
         response.set_cookie(
             SESSION_COOKIE,
             token,
@@ -209,12 +210,12 @@ class Auth:
         token = request.cookies.get(SESSION_COOKIE)
         if not token or len(token) > 100:
             return None
-        return await self.db.run(AdminSession.valid, _hash(token), now_utc())
+        return await AdminSession.valid(self.engine, _hash(token), utcnow())
 
     async def end(self, request: web.Request, response: web.StreamResponse) -> None:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
-            await self.db.run(AdminSession.end, _hash(token))
+            await AdminSession.end(self.engine, _hash(token))
         response.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)
 
     @staticmethod

@@ -217,7 +217,7 @@ class Pages:
     ) -> tuple[list[UnitView], UnitView | None]:
         """Units in scope whose portal gave us items (or that have a feed), and the one shown:
         the one asked for, else the first managed with items, else the first with items."""
-        with_items = await self.service.db.run(NewsItem.units_with_items) & scope
+        with_items = await NewsItem.units_with_items(self.service.engine) & scope
         with_feed = {u.code for u in ordered if u.rss_url}
         sources = [u for u in ordered if u.code in with_items | with_feed]
         source = next((u for u in sources if u.code == wanted), None)
@@ -230,9 +230,9 @@ class Pages:
 
     async def _item_rows(self, view: DirectoryView, source: UnitView | None) -> list[dict]:
         """The source's newest items, each with the units it was sent to."""
-        db = self.service.db
-        items = await db.run(NewsItem.recent, [source.code], RECENT_ITEMS) if source else []
-        deliveries = await db.run(Delivery.of_items, [i.id for i in items])
+        engine = self.service.engine
+        items = await NewsItem.recent(engine, [source.code], RECENT_ITEMS) if source else []
+        deliveries = await Delivery.of_items(engine, [i.id for i in items])
         rows = []
         for item in items:
             sent = [
@@ -252,7 +252,7 @@ class Pages:
                 "unit": _short(view, d.unit_code),
                 "status": HISTORY_TEXT.get(d.status, d.status),
             }
-            for d, item in await self.service.db.run(Delivery.recent_requested, scope, 20)
+            for d, item in await Delivery.recent_requested(self.service.engine, scope, 20)
         ]
 
     # ------------------------------------------------------------------ sending
@@ -274,7 +274,7 @@ class Pages:
             return self._error(who, 400, "Tin được chọn không hợp lệ.")
         unit_codes = list(dict.fromkeys(str(v) for v in form.getall("unit", [])))
         # authority: items from, and targets in, the person's units only
-        items = await self.service.db.run(NewsItem.get_many, item_ids)
+        items = await NewsItem.get_many(self.service.engine, item_ids)
         foreign = [i for i in item_ids if i not in items or items[i].unit_code not in scope]
         refused = authority.outside(scope, unit_codes)
         if foreign or refused:

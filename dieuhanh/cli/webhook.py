@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import typer
@@ -27,9 +28,9 @@ def token(
     config: ConfigOption = None,
 ) -> None:
     """Tạo mã truy cập webhook mới cho một đơn vị (chỉ hiện một lần)."""
-    from bridge.db import now_utc
     from bridge.db.webhook_token import WebhookToken
     from bridge.webhook import new_token, token_hash
+    from provisioning.db.threads import utcnow
     from provisioning.view import load_view
 
     engine = open_db(load_settings(config))
@@ -39,8 +40,8 @@ def token(
             errors.print(f"Không có đơn vị đang hoạt động mã {unit!r} trong danh bạ.")
             raise typer.Exit(1)
         value = new_token()
-        revoked = WebhookToken.add(
-            engine, unit, token_hash(value), now_utc(), revoke_others=not keep_old
+        revoked = asyncio.run(
+            WebhookToken.add(engine, unit, token_hash(value), utcnow(), revoke_others=not keep_old)
         )
     finally:
         engine.dispose()
@@ -58,12 +59,12 @@ def token(
 @webhook.command()
 def revoke(unit: UnitArgument, config: ConfigOption = None) -> None:
     """Thu hồi mọi mã truy cập webhook của một đơn vị."""
-    from bridge.db import now_utc
     from bridge.db.webhook_token import WebhookToken
+    from provisioning.db.threads import utcnow
 
     engine = open_db(load_settings(config))
     try:
-        count = WebhookToken.revoke_all(engine, unit, now_utc())
+        count = asyncio.run(WebhookToken.revoke_all(engine, unit, utcnow()))
     finally:
         engine.dispose()
     console.print(f"Đã thu hồi {count} mã truy cập webhook của đơn vị {unit}.")

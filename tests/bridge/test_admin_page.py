@@ -4,6 +4,7 @@ Debian's headless Chromium driven by Playwright (no downloaded browser)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -91,7 +92,7 @@ def wait_for_items(news_world, unit: str, count: int, timeout: float = 30) -> No
     """Until the running bridge has read the unit's feed."""
     engine = news_world.world.engine
     eventually(
-        lambda: len(NewsItem.recent(engine, [news_world.u(unit)])) >= count,
+        lambda: len(asyncio.run(NewsItem.recent(engine, [news_world.u(unit)]))) >= count,
         timeout,
         f"the bridge to read the feed of {unit}",
         interval=0.2,

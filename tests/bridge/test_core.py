@@ -16,7 +16,6 @@ from alembic.migration import MigrationContext
 from bridge import authority, feeds, post, sanitize
 from bridge import directory as directory_module
 from bridge.config import BridgeConfig
-from bridge.db import Database
 from bridge.db.feed import Feed
 from bridge.db.item import NewsItem
 from bridge.db.media import Image
@@ -326,11 +325,16 @@ def test_the_bridge_migrations_match_its_models(tmp_path):
 
 def test_times_come_back_aware_in_utc_from_sqlite(tmp_path):
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+    in_hanoi = DAY.astimezone(post.VIETNAM)
+    later = in_hanoi + dt.timedelta(hours=1)
+
+    async def main() -> list[Feed]:
+        await Feed.sync(engine, {"u1": "https://u1.example/rss"}, in_hanoi)
+        await Feed.record_failure(engine, "u1", in_hanoi, "HTTP 500", later)
+        return await Feed.all(engine)
+
     try:
-        in_hanoi = DAY.astimezone(post.VIETNAM)
-        Feed.sync(engine, {"u1": "https://u1.example/rss"}, in_hanoi)
-        Feed.record_failure(engine, "u1", in_hanoi, "HTTP 500", in_hanoi + dt.timedelta(hours=1))
-        [feed] = Feed.all(engine)
+        [feed] = asyncio.run(main())
     finally:
         engine.dispose()
     assert feed.next_poll_at == DAY + dt.timedelta(hours=1)
@@ -356,7 +360,7 @@ def test_the_directory_view_loads_off_the_event_loop(tmp_path, monkeypatch):
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
 
     async def main() -> DirectoryView:
-        loading = asyncio.create_task(BridgeDirectory(Database(engine)).view())
+        loading = asyncio.create_task(BridgeDirectory(engine).view())
         assert await asyncio.to_thread(started.wait, 30)
         released.set()  # only possible while the load runs elsewhere
         return await loading

@@ -14,7 +14,6 @@ import pytest_asyncio
 
 from bridge import poller as poller_module
 from bridge import post
-from bridge.db import now_utc
 from bridge.db.delivery import Delivery
 from bridge.db.feed import Feed
 from bridge.db.item import NewsItem
@@ -22,6 +21,7 @@ from bridge.delivery import txn_id
 from bridge.post import NEWS_KEY
 from bridge.service import BridgeService
 from dieuhanh.db import open_database
+from provisioning.db.threads import utcnow
 
 from .conftest import FEEDS, rss_items
 from .feedserver import rss
@@ -35,7 +35,7 @@ class Relay:
     def __init__(self, news_world) -> None:
         self.nw = news_world
         self.config = news_world.config()
-        self.clock = now_utc()
+        self.clock = utcnow()
         self.service: BridgeService | None = None
         self.parsed: list[str] = []
 
@@ -170,8 +170,9 @@ async def test_a_restart_reposts_nothing(relay, news_world):
         # even with our record of it lost, a retried send is de-duplicated by Synapse:
         # the same transaction id from the ghost's device gives back the same event
         engine, deliverer = relay.engine, relay.service.deliverer
-        [item] = [i for i in NewsItem.recent(engine, [nw.u("thcs1")], 50) if i.item_id == "thcs1-5"]
-        [sent] = Delivery.of_items(engine, [item.id])[item.id]
+        recent = await NewsItem.recent(engine, [nw.u("thcs1")], 50)
+        [item] = [i for i in recent if i.item_id == "thcs1-5"]
+        [sent] = (await Delivery.of_items(engine, [item.id]))[item.id]
         intent = await relay.service.ghosts.intent(nw.u("thcs1"), "Trường THCS Đỗ Văn Dậy")
         again = await deliverer.send(
             intent,
@@ -221,7 +222,7 @@ async def test_failing_feeds_are_survived_and_reported_once(relay, news_world):
         principal = nw.world.user_id(f"htb{unit[-1]}")
         assert content["m.mentions"]["user_ids"] == [principal]
         assert "Không lấy được tin tức từ cổng thông tin điện tử" in content["body"]
-    state = Feed.get(relay.engine, nw.u("bad4"))
+    state = await Feed.get(relay.engine, nw.u("bad4"))
     assert state.error_count == 4
     # exponential backoff, capped
     assert (state.next_poll_at - relay.clock).total_seconds() == pytest.approx(7200, rel=0.11)

@@ -17,11 +17,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from bridge import metrics as bridge_metrics
-from bridge.db import now_utc
 from bridge.service import BridgeService
 from dieuhanh.cli import app
 from dieuhanh.db import open_database
 from dieuhanh.embedded.ports import free_port
+from provisioning.db.threads import utcnow
 from provisioning.observability import MetricsServer
 
 from ..bot.test_bot_matrix import Setup, send
@@ -65,7 +65,7 @@ async def test_bridge_counts_polls_304s_and_deliveries(news_world):  # noqa: F81
     try:
         status, body = await asyncio.to_thread(health, url)
         assert status == 200 and body["status"] == "ok"
-        clock = now_utc()
+        clock = utcnow()
         first = await service.poller.poll_due(clock + dt.timedelta(days=1))
         news_world.feed("bad1").status = 500
         second = await service.poller.poll_due(clock + dt.timedelta(days=2))

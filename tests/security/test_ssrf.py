@@ -22,9 +22,9 @@ import pytest
 import pytest_asyncio
 
 from bridge import feeds
-from bridge.db import now_utc
 from bridge.service import BridgeService
 from dieuhanh.db import open_database
+from provisioning.db.threads import utcnow
 
 # This module's own district and portals: its feeds fail on purpose.
 from tests.bridge.conftest import feed_server, news_world  # noqa: F401
@@ -214,7 +214,7 @@ class Guarded:
             allowed_networks=f"{PORTAL_HOST}/32",
             webhook_tokens={nw.u("thcs2"): TOKEN},
         )
-        self.clock = now_utc()
+        self.clock = utcnow()
         self.portal = FeedServer(host=PORTAL_HOST)
 
     async def start(self) -> None:

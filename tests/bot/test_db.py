@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import inspect, text
 
+from bot import db as bot_db
 from bot.db.draft import Draft
 from bot.db.event import AnsweredEvent
 from bot.db.state import BotState
 from dieuhanh.db import migrate_all
+from provisioning.db import engine as engine_module
 
 
 async def test_times_come_back_aware_in_utc(engine):
@@ -28,10 +32,19 @@ async def test_times_come_back_aware_in_utc(engine):
     assert await Draft.expired(engine, dt.timedelta(minutes=30)) == []
 
 
+def downgrade_bot(engine, revision: str) -> None:
+    """The bot's tables taken back to ``revision`` by its migrations' downgrades."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("script_location", str(engine_module.MIGRATIONS))
+    cfg.set_main_option("version_locations", str(bot_db.MIGRATIONS))
+    cfg.attributes.update(engine=engine, version_table=bot_db.VERSION_TABLE, metadata=None)
+    command.downgrade(cfg, revision)
+
+
 async def test_the_sync_token_moves_to_the_bots_own_table(engine):
-    with engine.begin() as conn:  # a database of bot revision 0004: the token in the directory's
-        conn.execute(text("DROP TABLE bot_state"))
-        conn.execute(text("UPDATE bot_alembic_version SET version_num = '0004'"))
+    downgrade_bot(engine, "0004")  # a database of bot revision 0004: the token in the directory's
+    with engine.begin() as conn:
         conn.execute(
             text("INSERT INTO directory_state (key, value) VALUES ('bot.sync_token', 's42_7_0')")
         )

@@ -4,12 +4,17 @@ own table without being lost."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import pkgutil
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from bot import db as bot_db
+from bot.db.directive import Directive
 from bot.db.draft import Draft
 from bot.db.event import AnsweredEvent
 from bot.db.state import BotState
@@ -58,3 +63,48 @@ async def test_the_sync_token_moves_to_the_bots_own_table(engine):
     await BotState.put(engine, BotState.SYNC_TOKEN, "s43_7_0")
     saved = await BotState.get(engine, BotState.SYNC_TOKEN)
     assert saved is not None and saved.value == "s43_7_0"
+
+
+def test_the_bot_migrations_match_its_models(engine):
+    import bot.db
+    from provisioning.db.models import Base
+
+    for module in pkgutil.iter_modules(bot.db.__path__):  # every table module
+        importlib.import_module(f"bot.db.{module.name}")
+    bot_tables = {
+        "bot_events",
+        "bot_state",
+        "room_receipts",
+        "work_schedules",
+        *(name for name in Base.metadata.tables if name.startswith("directive")),
+    }
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        indexes = {i["name"] for i in inspect(conn).get_indexes("directive_reminders")}
+    assert [d for d in diff if any(t in repr(d) for t in bot_tables)] == []
+    assert "ix_directive_reminders_sent_at_due_at" in indexes  # the scheduler's lookup
+
+
+async def test_directives_sent_before_0006_stay_messages_and_can_be_searched(engine):
+    downgrade_bot(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO people (code, full_name, name_key, active) "
+                "VALUES ('P1', 'Nguyễn Văn An', 'nguyen van an', true)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO directives (code, sender_person_id, sender_user_id, body, "
+                "attachments, selection, status, created_at) VALUES ('K7QMA', "
+                "(SELECT id FROM people WHERE code = 'P1'), '@p1:test', 'Họp Giao Ban', '[]', "
+                "'{}', 'sent', :at)"
+            ),
+            {"at": dt.datetime(2026, 12, 1, tzinfo=dt.UTC)},
+        )
+    migrate_all(engine)
+    directive = await Directive.by_code(engine, "K7QMA")
+    assert directive is not None
+    assert (directive.kind, directive.fields, directive.urgent) == ("message", {}, False)
+    assert directive.search_text == "hop giao ban" and directive.scheduled_for is None

@@ -294,13 +294,23 @@ class MatrixBot:
                 if isinstance(event, UnknownEvent) and event.type == "m.reaction":
                     if relates.get("event_id"):
                         await Recipient.acknowledge(
-                            self.engine, room_id, relates["event_id"], event.sender, "reaction"
+                            self.engine,
+                            room_id,
+                            relates["event_id"],
+                            event.sender,
+                            "reaction",
+                            self.service.clock.now(),
                         )
                     continue
                 replied = (relates.get("m.in_reply_to") or {}).get("event_id")
                 if replied:
                     await Recipient.acknowledge(
-                        self.engine, room_id, replied, event.sender, "reply"
+                        self.engine,
+                        room_id,
+                        replied,
+                        event.sender,
+                        "reply",
+                        self.service.clock.now(),
                     )
                 if isinstance(event, (RoomMessageText, RoomMessageMedia, RoomEncryptedMedia)):
                     await self._answer(room_id, event)
@@ -326,13 +336,25 @@ class MatrixBot:
         target_ts = None
         for row in unread:
             if row.event_id == event_id:
-                await Recipient.mark_read(self.engine, row.directive_id, row.person_id, "receipt")
+                await Recipient.mark_read(
+                    self.engine,
+                    row.directive_id,
+                    row.person_id,
+                    "receipt",
+                    self.service.clock.now(),
+                )
                 continue
             if target_ts is None:
                 target_ts = await self._event_ts(room_id, event_id)
             sent = row.sent_at
             if target_ts is not None and sent is not None and target_ts >= sent.timestamp() * 1000:
-                await Recipient.mark_read(self.engine, row.directive_id, row.person_id, "receipt")
+                await Recipient.mark_read(
+                    self.engine,
+                    row.directive_id,
+                    row.person_id,
+                    "receipt",
+                    self.service.clock.now(),
+                )
 
     async def _event_ts(self, room_id: str, event_id: str) -> int | None:
         response = await self.client.room_get_event(room_id, event_id)

@@ -92,6 +92,18 @@ class Delivery:
 
     @classmethod
     @in_thread
+    def by_event(cls, engine: Engine, room_id: str, event_id: str) -> Delivery | None:
+        """The delivery whose (first) event this is: a reaction or a reply to it is about its
+        directive."""
+        with engine.connect() as conn:
+            return cls._from_row(
+                conn.execute(
+                    select(T).where(T.c.room_id == room_id, T.c.event_id == event_id)
+                ).first()
+            )
+
+    @classmethod
+    @in_thread
     def pending(cls, engine: Engine, limit: int = 2000) -> list[Delivery]:
         """Deliveries not yet sent (and not given up on), oldest first."""
         with engine.connect() as conn:

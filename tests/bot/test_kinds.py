@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.clock import FileClock, SystemClock, clock_from_env
 from bot.commands import CommandError
 from bot.commands import baocao as baocao_module
-from bot.db.delivery import DeliveryTable
+from bot.db.delivery import Delivery, DeliveryTable
 from bot.db.directive import Directive, DirectiveTable
 from bot.db.recipient import RecipientTable
 from bot.db.reminder import Reminder
@@ -554,3 +554,13 @@ async def test_baocao_gets_a_kinds_section_and_nhacnho_its_targets(bot, engine, 
     assert report.extra["vn.dieuhanh.report"]["kind"] == "invitation"
     reminded = await say(bot, SENDER, f"!nhacnho {code}")
     assert reminded.text.startswith("Đang nhắc 1 người chưa trả lời thư mời mã")
+
+
+async def test_the_directive_an_event_delivered_is_found_by_the_event(bot, engine):
+    reply = await say(bot, SENDER, "!thumoi THCS HT: Họp | 08:00 07/12/2026 | Phòng 2")
+    post = await stored_post(engine, reply.extra["vn.dieuhanh.sent"]["code"])
+    [first, *_] = await Delivery.pending(engine)
+    await Delivery.mark_sent_many(engine, [(first.id, "!room:test", "$card")])
+    found = await Delivery.by_event(engine, "!room:test", "$card")
+    assert found is not None and found.directive_id == post.id
+    assert await Delivery.by_event(engine, "!other:test", "$card") is None

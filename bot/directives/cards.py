@@ -6,7 +6,7 @@ time, the kind's fields (số hiệu, ngày ban hành, cơ quan; time and place;
 the sender's own words, and one event per attachment. The fields also travel in the event
 content, under ``vn.dieuhanh.post`` = {code, kind, urgent, fields}. An urgent post starts
 with "@room" and mentions the room (``m.mentions``), so it notifies everyone, even those
-who only get mentions.
+who only get mentions; any other post mentions nobody.
 
 Extension points: :func:`card_note` (closing lines of a kind's card: how to answer) and
 :func:`delivery_parts` (the events of a delivery kind other than the card itself, e.g. an
@@ -126,8 +126,9 @@ def card(directive: Directive, sender: str) -> dict[str, Any]:
             "fields": directive.fields,
         },
     }
-    if directive.urgent:
-        content["m.mentions"] = {"room": True}
+    # only a khẩn post mentions anyone: an empty m.mentions also turns off the legacy rules
+    # that would ping the room for "@room" typed in an ordinary post's text
+    content["m.mentions"] = {"room": True} if directive.urgent else {}
     return content
 
 

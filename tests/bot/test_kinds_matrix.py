@@ -168,7 +168,15 @@ def test_an_urgent_post_mentions_the_room_and_highlights_it(setup):
     client = asyncio.run(setup.client("ht1"))
     token = client.access_token
     asyncio.run(client.close())
-    [answer] = asyncio.run(director_says(setup, "!thongbao THCS HT: Nghỉ học do bão số 15 khẩn"))
+    ordinary, answer = asyncio.run(
+        director_says(
+            setup,
+            "!thongbao THCS HT: Trong tin thường, chữ @room không gọi ai.",
+            "!thongbao THCS HT: Nghỉ học do bão số 15 khẩn",
+        )
+    )
+    assert ordinary["vn.dieuhanh.sent"]["urgent"] is False
+    wait_all_sent(setup, ordinary["vn.dieuhanh.sent"]["code"])
     code = answer["vn.dieuhanh.sent"]["code"]
     assert answer["vn.dieuhanh.sent"]["urgent"] is True
     wait_all_sent(setup, code)
@@ -177,7 +185,8 @@ def test_an_urgent_post_mentions_the_room_and_highlights_it(setup):
     assert content["m.mentions"] == {"room": True} and content[POST]["urgent"] is True
     [(room_id, _)] = own_sync(setup, token, code)
     counts = initial_sync(setup, token)["rooms"]["join"][room_id]["unread_notifications"]
-    assert counts["highlight_count"] == 1  # the earlier, ordinary posts highlighted nothing
+    assert counts["highlight_count"] == 1  # the ordinary posts highlighted nothing
+    assert card_of(setup, "ht1", ordinary["vn.dieuhanh.sent"]["code"])["m.mentions"] == {}
 
 
 def restart(setup: Setup) -> None:

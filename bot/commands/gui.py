@@ -36,7 +36,7 @@ from bot.directives.kinds import (
     parse_field,
     parse_line,
 )
-from bot.directives.post import Post, field_context, send_post
+from bot.directives.post import Post, check, check_audience, field_context, send_post
 from bot.directives.when import split_options
 from bot.reply import Reply
 from provisioning.text import compact, format_number
@@ -166,6 +166,8 @@ async def attach_recent_pdf(ctx: Context, post: Post) -> Reply:
         post.attachments = recent
         return await send_post(ctx, post)
     post.attachments = recent
+    check(post, ctx.service.clock.now(), files_too=False)  # nothing to fix after the PDF
+    await check_audience(ctx, post)
     state = {"step": "pdf", "post": post.to_json()}
     await Draft.save(
         ctx.service.engine, incoming.sender, incoming.room_id, state, ctx.service.clock.now()

@@ -54,18 +54,29 @@ def field_context(ctx: Context, now: dt.datetime, at: dt.datetime | None) -> Fie
     return FieldContext(now=now, send_at=at or now, unit_name=primary[1].name if primary else "")
 
 
-def check(post: Post, now: dt.datetime) -> None:
-    """What must still hold when the post is confirmed (time went by since it was typed)."""
+def check(post: Post, now: dt.datetime, *, files_too: bool = True) -> None:
+    """What must still hold when the post is confirmed (time went by since it was typed);
+    without ``files_too``, all but its files (a văn bản whose PDF is yet to come)."""
     if post.at is not None and post.at <= now:
         raise CommandError(
             f"Thời điểm {format_time(post.at)} đã qua; hãy chọn một thời điểm sau bây giờ."
         )
     check_times(post.kind, post.fields, post.at or now)
+    if not files_too:
+        return
     if post.kind.needs_pdf and not any(files.is_pdf(a) for a in post.attachments):
         raise CommandError("Văn bản cần kèm tệp PDF; hãy gửi tệp PDF vào tin nhắn riêng với bot.")
     refused = next((a for a in post.attachments if not files.accepted(a)), None)
     if refused is not None:
         raise CommandError(files.refusal(refused))
+
+
+async def check_audience(ctx: Context, post: Post) -> None:
+    """Someone must be reached (by the directory's mirror of the rooms)."""
+    found = await preview(ctx.snapshot, ctx.asker, post.selection)
+    if not found.people:
+        chosen = post.selection.describe(ctx.snapshot)
+        raise CommandError(f"Không có cán bộ nào khớp với lựa chọn ({chosen}).")
 
 
 async def send_post(ctx: Context, post: Post) -> Reply:

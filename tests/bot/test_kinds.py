@@ -564,3 +564,10 @@ async def test_the_directive_an_event_delivered_is_found_by_the_event(bot, engin
     found = await Delivery.by_event(engine, "!room:test", "$card")
     assert found is not None and found.directive_id == post.id
     assert await Delivery.by_event(engine, "!other:test", "$card") is None
+
+
+async def test_vanban_to_nobody_is_refused_before_its_pdf_is_asked_for(bot, engine):
+    refused = await say(bot, SENDER, "!vanban MN HT: 1/KH | Kế hoạch")  # no MN principal
+    assert refused.text.startswith("Không có cán bộ nào khớp với lựa chọn")
+    assert await say(bot, SENDER, "", **PDF) is None  # no draft waits for it
+    assert count(engine, DIRECTIVES) == 0

@@ -17,6 +17,8 @@ class BotConfig:
     password: str = ""
     store_path: str = "data/bot"
     delivery_concurrency: int = 16
+    # how often the scheduler looks for scheduled posts and reminders that are due
+    scheduler_interval_seconds: float = 30.0
     # Prometheus metrics and /health (bot/metrics.py); port 0: not served
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0

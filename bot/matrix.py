@@ -62,6 +62,7 @@ from bot.db.event import AnsweredEvent
 from bot.db.receipt import Receipt
 from bot.db.recipient import Recipient
 from bot.db.state import BotState
+from bot.directives.scheduler import Scheduler
 from bot.directives.worker import DeliveryWorker
 from bot.reply import Reply
 from bot.service import BotService
@@ -118,6 +119,16 @@ class MatrixBot:
         )
         service.joined_members = self.joined_members
         service._on_directive = lambda _id: self.worker.wake.set()
+        self.scheduler = Scheduler(
+            engine,
+            service.directory,
+            service.clock,
+            interval=config.bot.scheduler_interval_seconds,
+            joined_members=self.joined_members,
+            wake=self.worker.wake.set,
+            notify=self.notify,
+            transport=_Transport(self),
+        )
 
     # ------------------------------------------------------------------ session
 
@@ -173,6 +184,7 @@ class MatrixBot:
         await self._cross_sign()
         background = [
             asyncio.create_task(self.worker.run(stop)),
+            asyncio.create_task(self.scheduler.run(stop)),
             asyncio.create_task(self._expire_drafts(stop)),
         ]
         try:
@@ -282,13 +294,23 @@ class MatrixBot:
                 if isinstance(event, UnknownEvent) and event.type == "m.reaction":
                     if relates.get("event_id"):
                         await Recipient.acknowledge(
-                            self.engine, room_id, relates["event_id"], event.sender, "reaction"
+                            self.engine,
+                            room_id,
+                            relates["event_id"],
+                            event.sender,
+                            "reaction",
+                            self.service.clock.now(),
                         )
                     continue
                 replied = (relates.get("m.in_reply_to") or {}).get("event_id")
                 if replied:
                     await Recipient.acknowledge(
-                        self.engine, room_id, replied, event.sender, "reply"
+                        self.engine,
+                        room_id,
+                        replied,
+                        event.sender,
+                        "reply",
+                        self.service.clock.now(),
                     )
                 if isinstance(event, (RoomMessageText, RoomMessageMedia, RoomEncryptedMedia)):
                     await self._answer(room_id, event)
@@ -314,13 +336,25 @@ class MatrixBot:
         target_ts = None
         for row in unread:
             if row.event_id == event_id:
-                await Recipient.mark_read(self.engine, row.directive_id, row.person_id, "receipt")
+                await Recipient.mark_read(
+                    self.engine,
+                    row.directive_id,
+                    row.person_id,
+                    "receipt",
+                    self.service.clock.now(),
+                )
                 continue
             if target_ts is None:
                 target_ts = await self._event_ts(room_id, event_id)
             sent = row.sent_at
             if target_ts is not None and sent is not None and target_ts >= sent.timestamp() * 1000:
-                await Recipient.mark_read(self.engine, row.directive_id, row.person_id, "receipt")
+                await Recipient.mark_read(
+                    self.engine,
+                    row.directive_id,
+                    row.person_id,
+                    "receipt",
+                    self.service.clock.now(),
+                )
 
     async def _event_ts(self, room_id: str, event_id: str) -> int | None:
         response = await self.client.room_get_event(room_id, event_id)
@@ -441,7 +475,7 @@ class MatrixBot:
         from bot.commands.gui import EXPIRED, TIMEOUT
 
         while not stop.is_set():
-            for draft in await Draft.expired(self.engine, TIMEOUT):
+            for draft in await Draft.expired(self.engine, TIMEOUT, self.service.clock.now()):
                 await Draft.drop(self.engine, draft.user_id, draft.room_id)
                 with contextlib.suppress(Exception):
                     await self.notify(draft.room_id, EXPIRED)
@@ -500,3 +534,15 @@ class _Transport:
         clean = {k: v for k, v in attachment.items() if k != "file"}
         clean["url"] = uploaded.content_uri
         return clean
+
+    async def upload(self, data: bytes, mimetype: str, filename: str) -> str:
+        """Upload a file the bot made (an invitation's .ics); its mxc URI."""
+        uploaded, _ = await self.bot.client.upload(
+            lambda *_: io.BytesIO(data),
+            content_type=mimetype,
+            filename=filename,
+            filesize=len(data),
+        )
+        if not isinstance(uploaded, UploadResponse):
+            raise RuntimeError(f"upload of {filename} failed: {uploaded}")
+        return uploaded.content_uri

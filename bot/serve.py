@@ -7,6 +7,7 @@ import logging
 
 from sqlalchemy import Engine
 
+from bot.clock import clock_from_env
 from bot.config import BotSettings
 from bot.directory import DirectoryCache
 from bot.matrix import MatrixBot
@@ -19,7 +20,8 @@ log = logging.getLogger("bot")
 async def serve(config: BotSettings, engine: Engine, stop: asyncio.Event) -> int:
     """Answer commands and deliver directives until ``stop`` is set; an exit status."""
     logging.getLogger("nio").setLevel(logging.WARNING)
-    bot = MatrixBot(config, engine, MeasuredBotService(DirectoryCache(engine)))
+    service = MeasuredBotService(DirectoryCache(engine), clock=clock_from_env())
+    bot = MatrixBot(config, engine, service)
     metrics = await start_metrics(bot, engine, config)
     log.info("bot started as %s on %s", bot.user_id, config.homeserver.url)
     try:

@@ -7,13 +7,16 @@ command continues the sender's open !gui draft in that room, if any.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.clock import Clock, SystemClock
 from bot.commands import (  # noqa: F401 - they register
     CommandError,
     Context,
@@ -23,12 +26,14 @@ from bot.commands import (  # noqa: F401 - they register
     danhba,
     gui,
     parse,
+    posts,
     suggestion,
     thongke,
     trogiup,
 )
 from bot.commands.trogiup import usage_reply
 from bot.db.draft import Draft
+from bot.directives import files
 from bot.directory import DirectoryCache
 from bot.reply import Reply
 
@@ -43,6 +48,10 @@ NOT_ALLOWED = (
 )
 
 
+#: files sent in a DM outside a draft are kept this long for a one-line !vanban
+RECENT_FILES = dt.timedelta(minutes=10)
+
+
 class BotService:
     def __init__(
         self,
@@ -50,11 +59,30 @@ class BotService:
         *,
         joined_members: Callable[[str], Awaitable[set[str]]] | None = None,
         on_directive: Callable[[int], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.directory = directory
         self.engine: Engine = directory.engine
         self.joined_members = joined_members
         self._on_directive = on_directive
+        self.clock: Clock = clock or SystemClock()
+        # (user id, DM room id) -> files sent there outside a draft, with when (in memory:
+        # a restart forgets them, and the bot then asks for the file)
+        self._recent_files: dict[tuple[str, str], list[tuple[dt.datetime, dict[str, Any]]]] = {}
+
+    def remember_file(self, message: Incoming) -> None:
+        """A file sent in a DM with no draft open: kept for a !vanban that follows."""
+        now = self.clock.now()
+        key = (message.sender, message.room_id)
+        kept = [(at, f) for at, f in self._recent_files.get(key, []) if now - at <= RECENT_FILES]
+        file = files.of_message(message.msgtype, message.content) or {}
+        self._recent_files[key] = [*kept[-9:], (now, files.attachment(file))]
+
+    def take_recent_files(self, user_id: str, room_id: str) -> list[dict[str, Any]]:
+        """The accepted files this person sent in this DM in the last 10 minutes (taken)."""
+        now = self.clock.now()
+        kept = self._recent_files.pop((user_id, room_id), [])
+        return [f for at, f in kept if now - at <= RECENT_FILES and files.accepted(f)]
 
     def directive_saved(self, directive_id: int) -> None:
         """A directive (or reminders) was stored: wake the sender worker."""
@@ -72,6 +100,8 @@ class BotService:
                 return None
             draft = await Draft.get(self.engine, message.sender, message.room_id)
             if draft is None:
+                if files.of_message(message.msgtype, message.content) is not None:
+                    self.remember_file(message)
                 return None
             return await self._guarded("gui", gui.continue_draft(ctx, draft), message.sender)
         if not asker.known:

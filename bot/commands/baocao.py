@@ -3,22 +3,80 @@
 Read = a public read receipt at or after the directive in the room that carried it, or a
 reply or reaction to it. People whose clients have never sent a public receipt the bot
 could see (private receipts, or never opened the app) are "chưa rõ", not "chưa đọc".
+
+Extension points for the kinds: :func:`report_section` adds a kind's own section to
+!baocao (an invitation's answers, a request's submissions); :func:`remind_targets` says
+whom !nhacnho reminds for a kind, and how (default: the unread and the unknown, with a
+read reminder).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from html import escape
+from typing import Any
 
 from bot.commands import CommandError, Context, command
 from bot.db.delivery import Delivery
 from bot.db.directive import Directive
 from bot.db.receipt import Receipt
 from bot.db.recipient import Recipient
-from bot.directives.message import VN
+from bot.directives.cards import kind_of
+from bot.directives.when import format_time
 from bot.reply import Reply
 from provisioning.domain import short_unit_name
 from provisioning.text import format_number
+
+Groups = dict[str, list[Recipient]]  # read | unread | unknown | undelivered -> recipients
+
+
+@dataclass
+class Section:
+    """A kind's own part of !baocao."""
+
+    lines: list[str] = field(default_factory=list)  # plain text, after the read status
+    html: str = ""  # the same in HTML
+    data: dict[str, Any] = field(default_factory=dict)  # merged into vn.dieuhanh.report
+
+
+@dataclass
+class Targets:
+    """Whom !nhacnho reminds, and how."""
+
+    person_ids: list[int]
+    delivery_kind: str  # of the planned deliveries (a part function is registered for it)
+    who: str  # "chưa đọc", "chưa nộp báo cáo": for the answer
+
+
+SectionFn = Callable[[Context, Directive, Groups], Awaitable[Section | None]]
+TargetsFn = Callable[[Context, Directive, Groups], Awaitable[Targets]]
+SECTIONS: dict[str, SectionFn] = {}
+TARGETS: dict[str, TargetsFn] = {}
+
+
+def report_section(kind: str) -> Callable[[SectionFn], SectionFn]:
+    """Register ``async fn(ctx, directive, groups) -> Section | None``: what !baocao adds
+    for a directive of ``kind`` after its read status (``groups``: recipients by read
+    state; ``ctx.snapshot`` names people and units)."""
+
+    def register(fn: SectionFn) -> SectionFn:
+        SECTIONS[kind] = fn
+        return fn
+
+    return register
+
+
+def remind_targets(kind: str) -> Callable[[TargetsFn], TargetsFn]:
+    """Register ``async fn(ctx, directive, groups) -> Targets``: whom !nhacnho reminds for a
+    directive of ``kind`` (a report request: those who have not submitted)."""
+
+    def register(fn: TargetsFn) -> TargetsFn:
+        TARGETS[kind] = fn
+        return fn
+
+    return register
 
 
 def _official(asker) -> bool:
@@ -89,13 +147,18 @@ def _by_unit(ctx: Context, rows: list[Recipient]) -> list[str]:
 )
 async def baocao(ctx: Context, args: str) -> Reply:
     directive = await _directive(ctx, args)
+    if directive.status in (Directive.SCHEDULED, Directive.CANCELLED):
+        return _not_sent(directive)
     groups = await status(ctx, directive)
     n = format_number
     total = sum(len(v) for v in groups.values())
     delivered = total - len(groups["undelivered"])
-    when = directive.created_at.astimezone(VN).strftime("%H:%M %d/%m/%Y")
+    closed = (
+        f", đã đóng lúc {format_time(directive.cancelled_at)}" if directive.cancelled_at else ""
+    )
     head = (
-        f"Tin nhắn điều hành mã {directive.code} (gửi lúc {when}): {n(total)} người nhận, "
+        f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
+        f"{format_time(directive.sent_at)}{closed}): {n(total)} người nhận, "
         f"{n(delivered)} đã chuyển, {n(len(groups['read']))} đã đọc, "
         f"{n(len(groups['unread']))} chưa đọc, {n(len(groups['unknown']))} chưa rõ."
     )
@@ -113,19 +176,46 @@ async def baocao(ctx: Context, args: str) -> Reply:
                 + "".join(f"<li>{escape(x)}</li>" for x in items)
                 + "</ul>"
             )
-    counts = {k: len(v) for k, v in groups.items()}
-    return Reply(
-        "\n".join(lines),
-        "".join(html),
-        extra={
-            "vn.dieuhanh.report": {
-                "code": directive.code,
-                "recipients": total,
-                "delivered": delivered,
-                **counts,
-            }
-        },
+    report = {
+        "code": directive.code,
+        "kind": directive.kind,
+        "status": directive.status,
+        "recipients": total,
+        "delivered": delivered,
+        **{k: len(v) for k, v in groups.items()},
+    }
+    section = (
+        await SECTIONS[directive.kind](ctx, directive, groups)
+        if directive.kind in SECTIONS
+        else None
     )
+    if section is not None:
+        lines += section.lines
+        html.append(section.html)
+        report.update(section.data)
+    return Reply("\n".join(lines), "".join(html), extra={"vn.dieuhanh.report": report})
+
+
+def _not_sent(directive: Directive) -> Reply:
+    """!baocao of a post that has not gone out: when it will, or that it was cancelled."""
+    kind = kind_of(directive)
+    if directive.status == Directive.SCHEDULED:
+        text = (
+            f"{kind.label} mã {directive.code} hẹn giờ gửi lúc {format_time(directive.sent_at)}"
+            f"; chưa gửi. Gõ !huy {directive.code} để huỷ."
+        )
+    else:
+        text = (
+            f"{kind.label} mã {directive.code} đã được huỷ lúc "
+            f"{format_time(directive.cancelled_at)}, trước giờ gửi; không có người nhận."
+        )
+    report = {"code": directive.code, "kind": directive.kind, "status": directive.status}
+    return Reply(text, extra={"vn.dieuhanh.report": report})
+
+
+async def _unread(_ctx: Context, _directive: Directive, groups: Groups) -> Targets:
+    ids = [r.person_id for r in groups["unread"] + groups["unknown"]]
+    return Targets(ids, "reminder", "chưa đọc")
 
 
 @command(
@@ -139,14 +229,19 @@ async def baocao(ctx: Context, args: str) -> Reply:
 )
 async def nhacnho(ctx: Context, args: str) -> Reply:
     directive = await _directive(ctx, args)
+    kind = kind_of(directive)
+    if directive.status in (Directive.SCHEDULED, Directive.CANCELLED):
+        raise CommandError(f"{kind.label} mã {directive.code} chưa được gửi; chưa thể nhắc.")
     groups = await status(ctx, directive)
-    targets = [r.person_id for r in groups["unread"] + groups["unknown"]]
-    if not targets:
-        return Reply(f"Mọi người đã đọc tin nhắn điều hành mã {directive.code}; không cần nhắc.")
-    await Delivery.add_reminders(ctx.service.engine, directive.id, targets)
+    targets = await TARGETS.get(directive.kind, _unread)(ctx, directive, groups)
+    if not targets.person_ids:
+        return Reply(f"Không còn ai {targets.who} {kind.noun} mã {directive.code}; không cần nhắc.")
+    await Delivery.add_reminders(
+        ctx.service.engine, directive.id, targets.person_ids, targets.delivery_kind
+    )
     ctx.service.directive_saved(directive.id)
     return Reply(
-        f"Đang nhắc {format_number(len(targets))} người chưa đọc tin nhắn điều hành mã "
-        f"{directive.code} qua hộp thư riêng của từng người.",
-        extra={"vn.dieuhanh.reminded": len(targets)},
+        f"Đang nhắc {format_number(len(targets.person_ids))} người {targets.who} {kind.noun} "
+        f"mã {directive.code} qua hộp thư riêng của từng người.",
+        extra={"vn.dieuhanh.reminded": len(targets.person_ids)},
     )

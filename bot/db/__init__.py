@@ -4,7 +4,9 @@ row, and the queries on it, as coroutines that run off the event loop):
 - ``event``: answered events;        - ``state``: the bot's key/value state (sync token);
 - ``directive``: directives;         - ``delivery``: their deliveries;
 - ``recipient``: their recipients;   - ``receipt``: read receipts;
-- ``draft``: !gui drafts.
+- ``draft``: !gui drafts;              - ``reminder``: timed actions of directives;
+- ``answer``: answers to invitations; - ``submission``: replies to report requests;
+- ``schedule``: lịch công tác (work schedules).
 
 Their migrations are in ``migrations/``, with their own version table.
 """
@@ -21,7 +23,19 @@ VERSION_TABLE = "bot_alembic_version"
 
 def upgrade(engine: Engine) -> None:
     """Migrate the bot's tables to the newest schema (the directory's must be there)."""
-    from bot.db import delivery, directive, draft, event, receipt, recipient, state  # noqa: F401
+    from bot.db import (  # noqa: F401 - every table
+        answer,
+        delivery,
+        directive,
+        draft,
+        event,
+        receipt,
+        recipient,
+        reminder,
+        schedule,
+        state,
+        submission,
+    )
     from provisioning.db.engine import migrate
     from provisioning.db.models import Base
 

@@ -36,7 +36,8 @@ class DeliveryTable(Base):
     directive_id: Mapped[int] = mapped_column(
         ForeignKey("directives.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[str] = mapped_column(String(16))  # room | inbox | reminder
+    # room | inbox (the card) | reminder (!nhacnho) | a kind's own (bot.directives.cards)
+    kind: Mapped[str] = mapped_column(String(16))
     room_key: Mapped[str | None] = mapped_column(String(255))
     room_id: Mapped[str | None] = mapped_column(String(255), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
@@ -80,12 +81,26 @@ class Delivery:
 
     @classmethod
     @in_thread
-    def add_reminders(cls, engine: Engine, directive_id: int, person_ids: list[int]) -> int:
-        """Plan reminder deliveries (one inbox event each); how many."""
+    def add_reminders(
+        cls, engine: Engine, directive_id: int, person_ids: list[int], kind: str = "reminder"
+    ) -> int:
+        """Plan reminder deliveries (one inbox event each, of ``kind``); how many."""
         with engine.begin() as conn:
             for pid in sorted(person_ids):
-                cls._insert(conn, directive_id, "reminder", person_id=pid)
+                cls._insert(conn, directive_id, kind, person_id=pid)
         return len(person_ids)
+
+    @classmethod
+    @in_thread
+    def by_event(cls, engine: Engine, room_id: str, event_id: str) -> Delivery | None:
+        """The delivery whose (first) event this is: a reaction or a reply to it is about its
+        directive."""
+        with engine.connect() as conn:
+            return cls._from_row(
+                conn.execute(
+                    select(T).where(T.c.room_id == room_id, T.c.event_id == event_id)
+                ).first()
+            )
 
     @classmethod
     @in_thread

@@ -10,15 +10,29 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine, ForeignKey, String, Text, func, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Engine,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    false,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import in_thread, utcnow
 from bot.db.delivery import Delivery, DeliveryTable
 from bot.db.recipient import Recipient
+from bot.db.reminder import Reminder
 from provisioning.db.models import Base
 from provisioning.db.types import UtcDateTime
 
@@ -27,11 +41,17 @@ class DirectiveTable(Base):
     """One directive as its sender confirmed it."""
 
     __tablename__ = "directives"
+    __table_args__ = (
+        # the scheduler's "scheduled and due"
+        Index("ix_directives_status_scheduled_for", "status", "scheduled_for"),
+        # the export's date range
+        Index("ix_directives_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
     sender_person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    sender_user_id: Mapped[str] = mapped_column(String(255))
+    sender_user_id: Mapped[str] = mapped_column(String(255), index=True)
     origin_room_id: Mapped[str | None] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
@@ -39,6 +59,14 @@ class DirectiveTable(Base):
     selection: Mapped[str] = mapped_column(Text, default="{}")  # JSON: what was chosen
     status: Mapped[str] = mapped_column(String(16), default="sending")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # message | notice | document | invitation | report_request (bot.directives.kinds)
+    kind: Mapped[str] = mapped_column(String(16), default="message", server_default="message")
+    fields: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")  # JSON
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    scheduled_for: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # None: at once
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")  # folded
+    summary_sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 T = DirectiveTable.__table__
@@ -46,8 +74,19 @@ DELIVERIES = DeliveryTable.__table__
 
 
 @dataclass
+class Planned:
+    """Where a directive goes: decided when it starts sending (at once, or when due)."""
+
+    rooms: dict[str, tuple[str, list[int]]]  # room key -> (room id, person ids it reaches)
+    inboxes: list[int]  # person ids reached through their inbox
+    user_of: dict[int, str]  # person id -> user id
+    #: reminders of the directive, (kind, due at), from its kind (bot.directives.kinds)
+    reminders: list[tuple[str, dt.datetime]] = field(default_factory=list)
+
+
+@dataclass
 class NewDirective:
-    """A directive to store, with the deliveries planned for it."""
+    """A directive to store: planned (sent at once) or scheduled (planned when due)."""
 
     sender_person_id: int
     sender_user_id: str
@@ -56,9 +95,13 @@ class NewDirective:
     html: str | None
     attachments: list[dict[str, Any]]
     selection: dict[str, Any]
-    rooms: dict[str, tuple[str, list[int]]]  # room key -> (room id, person ids it reaches)
-    inboxes: list[int]  # person ids reached through their inbox
-    user_of: dict[int, str]  # person id -> user id
+    planned: Planned | None  # None: scheduled
+    kind: str = "message"
+    fields: dict[str, Any] = field(default_factory=dict)
+    urgent: bool = False
+    scheduled_for: dt.datetime | None = None
+    search_text: str = ""
+    created_at: dt.datetime | None = None  # the bot's clock; the machine's when None
 
 
 @dataclass
@@ -72,11 +115,27 @@ class Directive:
     html: str | None
     attachments: list[dict[str, Any]]
     selection: dict[str, Any]
-    status: str  # sending | sent
+    status: str  # scheduled -> sending -> sent; cancelled
     created_at: dt.datetime
+    kind: str = "message"
+    fields: dict[str, Any] = field(default_factory=dict)
+    urgent: bool = False
+    scheduled_for: dt.datetime | None = None
+    cancelled_at: dt.datetime | None = None
+    search_text: str = ""
+    summary_sent_at: dt.datetime | None = None
 
+    SCHEDULED: ClassVar[str] = "scheduled"
+    SENDING: ClassVar[str] = "sending"
+    SENT: ClassVar[str] = "sent"
+    CANCELLED: ClassVar[str] = "cancelled"
     #: Codes people read aloud and type: no 0/O, 1/I/L.
     CODE_ALPHABET: ClassVar[str] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+    @property
+    def sent_at(self) -> dt.datetime:
+        """When it went (or goes) out: its scheduled time, or when it was stored."""
+        return self.scheduled_for or self.created_at
 
     @classmethod
     def _from_row(cls, row: Any) -> Directive | None:
@@ -85,6 +144,8 @@ class Directive:
         data = dict(row._mapping)
         data["attachments"] = json.loads(data["attachments"] or "[]")
         data["selection"] = json.loads(data["selection"] or "{}")
+        data["fields"] = json.loads(data["fields"] or "{}")
+        data["urgent"] = bool(data["urgent"])
         return cls(**data)
 
     # ---------------------------------------------------------------- writing
@@ -92,7 +153,8 @@ class Directive:
     @classmethod
     @in_thread
     def insert(cls, engine: Engine, new: NewDirective) -> tuple[int, str]:
-        """Store the directive with all its deliveries and recipients; (id, code)."""
+        """Store the directive, and unless it is scheduled every delivery and recipient of
+        it and its reminders, in one transaction; (id, code)."""
         with engine.begin() as conn:
             code = cls._free_code(conn)
             directive_id = conn.execute(
@@ -106,17 +168,45 @@ class Directive:
                     html=new.html,
                     attachments=json.dumps(new.attachments),
                     selection=json.dumps(new.selection, ensure_ascii=False),
-                    status="sending",
-                    created_at=utcnow(),
+                    status=cls.SENDING if new.planned is not None else cls.SCHEDULED,
+                    created_at=new.created_at or utcnow(),
+                    kind=new.kind,
+                    fields=json.dumps(new.fields, ensure_ascii=False),
+                    urgent=new.urgent,
+                    scheduled_for=new.scheduled_for,
+                    search_text=new.search_text,
                 )
                 .returning(T.c.id)
             ).scalar_one()
-            Recipient._insert_many(conn, cls._plan_deliveries(conn, directive_id, new))
+            if new.planned is not None:
+                cls._plan(conn, directive_id, new.planned)
         return directive_id, code
 
     @classmethod
+    @in_thread
+    def activate(cls, engine: Engine, directive_id: int, planned: Planned) -> bool:
+        """A scheduled directive falls due: its deliveries, recipients and reminders are
+        planned and it is 'sending', in one transaction; False if it was not scheduled
+        any more (cancelled meanwhile, or activated already)."""
+        with engine.begin() as conn:
+            done = conn.execute(
+                update(T)
+                .where(T.c.id == directive_id, T.c.status == cls.SCHEDULED)
+                .values(status=cls.SENDING)
+            )
+            if done.rowcount != 1:
+                return False
+            cls._plan(conn, directive_id, planned)
+        return True
+
+    @classmethod
+    def _plan(cls, conn: Connection, directive_id: int, planned: Planned) -> None:
+        Recipient._insert_many(conn, cls._plan_deliveries(conn, directive_id, planned))
+        Reminder._insert_many(conn, directive_id, planned.reminders)
+
+    @classmethod
     def _plan_deliveries(
-        cls, conn: Connection, directive_id: int, new: NewDirective
+        cls, conn: Connection, directive_id: int, new: Planned
     ) -> list[dict[str, Any]]:
         """Insert a delivery per covering room and per inbox; the recipient rows."""
         recipients: list[dict[str, Any]] = []
@@ -161,6 +251,49 @@ class Directive:
         with engine.begin() as conn:
             conn.execute(update(T).where(T.c.id == directive_id).values(status=status))
 
+    @classmethod
+    @in_thread
+    def cancel(
+        cls, engine: Engine, directive_id: int, now: dt.datetime, *, after_sending: bool = False
+    ) -> str | None:
+        """Cancel a scheduled directive before it goes: 'cancelled' (its status). With
+        ``after_sending``, one being sent or sent is closed instead: 'closed' (its status
+        stays; ``cancelled_at`` says so). None when it was in neither state any more."""
+        with engine.begin() as conn:
+            if conn.execute(
+                update(T)
+                .where(T.c.id == directive_id, T.c.status == cls.SCHEDULED)
+                .values(status=cls.CANCELLED, cancelled_at=now)
+            ).rowcount:
+                return "cancelled"
+            if (
+                after_sending
+                and conn.execute(
+                    update(T)
+                    .where(
+                        T.c.id == directive_id,
+                        T.c.status.in_([cls.SENDING, cls.SENT]),
+                        T.c.cancelled_at.is_(None),
+                    )
+                    .values(cancelled_at=now)
+                ).rowcount
+            ):
+                return "closed"
+        return None
+
+    @classmethod
+    @in_thread
+    def mark_summary_sent(cls, engine: Engine, directive_id: int, now: dt.datetime) -> bool:
+        """Record the one summary of a report request; False if it was recorded already."""
+        with engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    update(T)
+                    .where(T.c.id == directive_id, T.c.summary_sent_at.is_(None))
+                    .values(summary_sent_at=now)
+                ).rowcount
+            )
+
     # ---------------------------------------------------------------- reading
 
     @classmethod
@@ -201,10 +334,23 @@ class Directive:
             .where(
                 DELIVERIES.c.directive_id == T.c.id,
                 DELIVERIES.c.event_id.is_(None),
-                DELIVERIES.c.kind != "reminder",
+                DELIVERIES.c.kind.in_(("room", "inbox")),  # not reminders and the like
             )
             .scalar_subquery()
         )
         with engine.connect() as conn:
             rows = conn.execute(select(T).where(T.c.status == "sending", unsent == 0))
+            return [cls._from_row(row) for row in rows]
+
+    @classmethod
+    @in_thread
+    def due(cls, engine: Engine, now: dt.datetime, limit: int = 100) -> list[Directive]:
+        """Scheduled directives whose time has come, the earliest first."""
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(T)
+                .where(T.c.status == cls.SCHEDULED, T.c.scheduled_for <= now)
+                .order_by(T.c.scheduled_for, T.c.id)
+                .limit(limit)
+            )
             return [cls._from_row(row) for row in rows]

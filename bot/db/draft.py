@@ -57,19 +57,26 @@ class Draft:
 
     @classmethod
     @in_thread
-    def save(cls, engine: Engine, user_id: str, room_id: str, state: dict[str, Any]) -> None:
+    def save(
+        cls,
+        engine: Engine,
+        user_id: str,
+        room_id: str,
+        state: dict[str, Any],
+        at: dt.datetime | None = None,
+    ) -> None:
+        """Keep the draft's state, touched ``at`` (the bot's clock; the machine's if None)."""
         text = json.dumps(state, ensure_ascii=False)
+        at = at or utcnow()
         with engine.begin() as conn:
             done = conn.execute(
                 update(T)
                 .where(T.c.user_id == user_id, T.c.room_id == room_id)
-                .values(state=text, updated_at=utcnow())
+                .values(state=text, updated_at=at)
             )
             if done.rowcount == 0:
                 conn.execute(
-                    insert(T).values(
-                        user_id=user_id, room_id=room_id, state=text, updated_at=utcnow()
-                    )
+                    insert(T).values(user_id=user_id, room_id=room_id, state=text, updated_at=at)
                 )
 
     @classmethod
@@ -80,8 +87,10 @@ class Draft:
 
     @classmethod
     @in_thread
-    def expired(cls, engine: Engine, older_than: dt.timedelta) -> list[Draft]:
-        """Drafts untouched for longer than ``older_than``."""
+    def expired(
+        cls, engine: Engine, older_than: dt.timedelta, now: dt.datetime | None = None
+    ) -> list[Draft]:
+        """Drafts untouched for longer than ``older_than`` at ``now``."""
         with engine.connect() as conn:
-            rows = conn.execute(select(T).where(T.c.updated_at < utcnow() - older_than))
+            rows = conn.execute(select(T).where(T.c.updated_at < (now or utcnow()) - older_than))
             return [cls._from_row(row) for row in rows]

@@ -101,7 +101,15 @@ class Recipient:
 
     @classmethod
     @in_thread
-    def mark_read(cls, engine: Engine, directive_id: int, person_id: int, how: str) -> None:
+    def mark_read(
+        cls,
+        engine: Engine,
+        directive_id: int,
+        person_id: int,
+        how: str,
+        at: dt.datetime | None = None,
+    ) -> None:
+        """Read ``at`` (the bot's clock; the machine's when None), if not read before."""
         with engine.begin() as conn:
             conn.execute(
                 update(T)
@@ -110,13 +118,19 @@ class Recipient:
                     T.c.person_id == person_id,
                     T.c.read_at.is_(None),
                 )
-                .values(read_at=utcnow(), read_how=how)
+                .values(read_at=at or utcnow(), read_how=how)
             )
 
     @classmethod
     @in_thread
     def acknowledge(
-        cls, engine: Engine, room_id: str, event_id: str, user_id: str, how: str
+        cls,
+        engine: Engine,
+        room_id: str,
+        event_id: str,
+        user_id: str,
+        how: str,
+        at: dt.datetime | None = None,
     ) -> bool:
         """A reply or reaction to a delivered directive counts as read by its author."""
         with engine.begin() as conn:
@@ -134,6 +148,6 @@ class Recipient:
                     T.c.user_id == user_id,
                     T.c.read_at.is_(None),
                 )
-                .values(read_at=utcnow(), read_how=how)
+                .values(read_at=at or utcnow(), read_how=how)
             )
             return done.rowcount > 0

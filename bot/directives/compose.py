@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.db.directive import Directive, NewDirective
+from bot.db.directive import Directive, NewDirective, Planned
 from bot.directives.audience import Selection, audience
 from bot.directives.cover import DeliveryPlan, plan_delivery
+from bot.directives.kinds import reminders_of, search_text
 from bot.directory import Asker, DirectorySnapshot
 from provisioning.domain import short_unit_name
 from provisioning.text import format_number
@@ -85,6 +88,20 @@ async def preview(
     )
 
 
+def planned(snapshot: DirectorySnapshot, found: Preview, reminders: list | None = None) -> Planned:
+    """The deliveries and recipients of a preview, by person id."""
+    person_of = {user: person.id for user, person in snapshot.person_of_user.items()}
+    return Planned(
+        rooms={
+            key: (found.rooms[key], sorted(person_of[u] for u in members))
+            for key, members in found.plan.rooms.items()
+        },
+        inboxes=sorted(person_of[u] for u in found.plan.inboxes),
+        user_of=dict(snapshot.user_of),
+        reminders=list(reminders or []),
+    )
+
+
 async def save(
     engine: Engine,
     snapshot: DirectorySnapshot,
@@ -96,9 +113,16 @@ async def save(
     html: str | None,
     attachments: list[dict],
     origin_room_id: str | None,
+    kind: str = "message",
+    fields: dict[str, Any] | None = None,
+    urgent: bool = False,
+    scheduled_for: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> tuple[int, str]:
-    """Store the directive and every delivery before anything is sent; (id, code)."""
-    person_of = {user: person.id for user, person in snapshot.person_of_user.items()}
+    """Store the directive, and unless it is scheduled every delivery (before anything is
+    sent) and its reminders; (id, code)."""
+    fields = fields or {}
+    sent_at = now or dt.datetime.now(dt.UTC)
     new = NewDirective(
         sender_person_id=asker.person.id,
         sender_user_id=asker.user_id,
@@ -107,11 +131,14 @@ async def save(
         html=html,
         attachments=attachments,
         selection=selection.to_json(),
-        rooms={
-            key: (found.rooms[key], sorted(person_of[u] for u in members))
-            for key, members in found.plan.rooms.items()
-        },
-        inboxes=sorted(person_of[u] for u in found.plan.inboxes),
-        user_of=dict(snapshot.user_of),
+        planned=None
+        if scheduled_for is not None
+        else planned(snapshot, found, reminders_of(kind, fields, sent_at)),
+        kind=kind,
+        fields=fields,
+        urgent=urgent,
+        scheduled_for=scheduled_for,
+        search_text=search_text(body, fields),
+        created_at=now,
     )
     return await Directive.insert(engine, new)

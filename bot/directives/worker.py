@@ -21,7 +21,9 @@ from sqlalchemy import Engine
 from bot.db.delivery import Delivery
 from bot.db.directive import Directive
 from bot.db.recipient import Recipient
-from bot.directives.message import directive_parts, reminder_parts, sender_line
+from bot.directives.cards import DELIVERY_PARTS, card_parts, kind_of
+from bot.directives.kinds import PREPARE
+from bot.directives.message import sender_line
 from bot.directory import DirectoryCache
 from provisioning.text import format_number
 
@@ -37,6 +39,10 @@ class Transport(Protocol):
     async def inbox(self, person_id: int) -> str: ...
 
     async def reupload(self, attachment: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def upload(self, data: bytes, mimetype: str, filename: str) -> str:
+        """Upload a file the bot made (an invitation's .ics); its mxc URI."""
+        ...
 
 
 @dataclass
@@ -84,7 +90,7 @@ class DeliveryWorker:
             directives = await Directive.by_ids(self.engine, {d.directive_id for d in deliveries})
             deliveries = [d for d in deliveries if d.directive_id in directives]  # not deleted
             for directive in directives.values():
-                await self._attachments(directive)
+                await self._prepare(directive)
             try:
                 sent = await asyncio.gather(
                     *(self._deliver(d, directives[d.directive_id]) for d in deliveries)
@@ -104,14 +110,21 @@ class DeliveryWorker:
         if batch:
             await Delivery.mark_sent_many(self.engine, batch)
 
-    async def _attachments(self, directive: Directive) -> None:
-        """Attachments from an encrypted DM, uploaded once in clear before any delivery."""
+    async def _prepare(self, directive: Directive) -> None:
+        """Before any delivery: attachments from an encrypted DM uploaded once in clear, then
+        what the directive's kind adds (``bot.directives.kinds.prepare_for``)."""
         attachments = directive.attachments
         if any("file" in a and "url" not in a for a in attachments):
             directive.attachments = [
                 await self.transport.reupload(a) if "url" not in a else a for a in attachments
             ]
             await Directive.save_attachments(self.engine, directive.id, directive.attachments)
+        prepare = PREPARE.get(directive.kind)
+        if prepare is not None:
+            made = await prepare(directive, self.transport)
+            if made is not None and made != directive.attachments:
+                directive.attachments = made
+                await Directive.save_attachments(self.engine, directive.id, made)
 
     async def _deliver(self, delivery: Delivery, directive: Directive) -> bool:
         try:
@@ -138,17 +151,12 @@ class DeliveryWorker:
         snapshot = await self.directory.get()
         sender = snapshot.view.people.get(directive.sender_person_id)
         who = sender_line(snapshot.view, sender) if sender else "?"
-        if delivery.kind == "reminder":
-            link = await self._original_link(delivery)
-            return reminder_parts(directive.code, who, directive.body, link)
-        return directive_parts(
-            directive.code,
-            who,
-            directive.body,
-            directive.html,
-            directive.attachments,
-            directive.created_at,
-        )
+        if delivery.kind in ("room", "inbox"):
+            return card_parts(directive, who)
+        parts = DELIVERY_PARTS.get(delivery.kind)
+        if parts is None:
+            raise RuntimeError(f"no parts registered for deliveries of kind {delivery.kind!r}")
+        return parts(directive, delivery, who, await self._original_link(delivery))
 
     async def _original_link(self, reminder: Delivery) -> str | None:
         mine = await Recipient.get(self.engine, reminder.directive_id, reminder.person_id)
@@ -168,7 +176,7 @@ class DeliveryWorker:
             if primary:
                 units.add(primary[1].id)
         text = (
-            f"Đã gửi tin nhắn điều hành mã {directive.code} đến {format_number(len(rows))} "
+            f"Đã gửi {kind_of(directive).noun} mã {directive.code} đến {format_number(len(rows))} "
             f"cán bộ thuộc {format_number(len(units))} đơn vị."
         )
         try:

@@ -180,9 +180,10 @@ def test_guided_flow_delivers_exactly_with_a_downloadable_attachment(setup):
         client = await setup.client("tp")  # the xã's Trưởng phòng
         try:
             dm = await open_dm(setup, client)
-            assert (await say(setup, client, dm, "!gửi"))["body"].startswith("Bước 1/3")
-            assert "Bước 2/3" in (await say(setup, client, dm, "THCS"))["body"]
-            assert "Bước 3/3" in (await say(setup, client, dm, "GV"))["body"]
+            assert (await say(setup, client, dm, "!gửi"))["body"].startswith("Bước 1 — Chọn loại")
+            assert "Bước 2/4" in (await say(setup, client, dm, "tin nhắn"))["body"]
+            assert "Bước 3/4" in (await say(setup, client, dm, "THCS"))["body"]
+            assert "Bước 4/4" in (await say(setup, client, dm, "GV"))["body"]
             upload, _ = await client.upload(
                 lambda *_: io.BytesIO(PDF),
                 content_type="application/pdf",
@@ -341,6 +342,7 @@ def test_bot_killed_mid_delivery_resumes_and_nobody_gets_two_copies(setup, one_a
         try:
             dm = await open_dm(setup, client)
             await say(setup, client, dm, "!gui")
+            await say(setup, client, dm, "tin nhắn")
             await say(setup, client, dm, "tất cả")
             await say(setup, client, dm, " ".join(names[:12]))
             await say(setup, client, dm, "Đề nghị các thầy cô nộp kế hoạch bài dạy.")
@@ -426,6 +428,7 @@ def test_attachment_from_an_encrypted_dm_is_decrypted_and_uploaded_once(setup):
                 )
 
             await ask("!gui")
+            await ask("tin nhắn")
             await ask("tất cả")
             await ask("Trần Thị Bình")
             upload, secrets = await client.upload(

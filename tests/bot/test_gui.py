@@ -106,13 +106,15 @@ def stored(engine) -> tuple[dict, dict]:
     return recipients, deliveries
 
 
-async def test_guided_flow_in_three_steps_then_preview_and_send(service, engine):
+async def test_guided_flow_in_four_steps_then_preview_and_send(service, engine):
     reply = await say(service, "P009", "!gui")  # the xã's Trưởng phòng
-    assert reply.text.startswith("Bước 1/3")
+    assert reply.text.startswith("Bước 1 — Chọn loại")
+    reply = await say(service, "P009", "tin nhắn")
+    assert "Bước 2/4" in reply.text
     reply = await say(service, "P009", "THCS")
-    assert "Bước 2/3" in reply.text and "9 cán bộ" in reply.text  # both THCS schools
+    assert "Bước 3/4" in reply.text and "9 cán bộ" in reply.text  # both THCS schools
     reply = await say(service, "P009", "giáo viên")
-    assert "Bước 3/3" in reply.text and "5 cán bộ" in reply.text
+    assert "Bước 4/4" in reply.text and "5 cán bộ" in reply.text
     await say(
         service,
         "P009",
@@ -132,7 +134,7 @@ async def test_guided_flow_in_three_steps_then_preview_and_send(service, engine)
     assert "lich-hop.pdf" in reply.text
     reply = await say(service, "P009", "xong")
     assert reply.extra["vn.dieuhanh.preview"]["people"] == 5
-    assert "Xem trước — sẽ gửi đến 5 cán bộ thuộc 2 đơn vị" in reply.text
+    assert "Xem trước — Tin nhắn điều hành sẽ gửi đến 5 cán bộ thuộc 2 đơn vị" in reply.text
     reply = await say(service, "P009", "Gửi")
     code = reply.extra["vn.dieuhanh.sent"]["code"]
     assert reply.text.startswith(f"Đã lưu tin nhắn điều hành mã {code}")
@@ -166,6 +168,7 @@ async def test_authority_refusals_name_the_reason(service):
     outside = await say(service, "P001", "!gui THCS Ánh Dương: Xin chào")
     assert "nằm ngoài phạm vi" in outside.text and "Ánh Dương" in outside.text
     person = await say(service, "P001", "!gui")
+    person = await say(service, "P001", "1")
     person = await say(service, "P001", "tất cả")
     person = await say(service, "P001", "Ngô Thị Mai")  # a principal of another school
     assert "nằm ngoài phạm vi" in person.text
@@ -183,6 +186,7 @@ async def test_cancel_and_timeout(service, engine):
     assert (await say(service, "P009", "huỷ")).text == "Đã huỷ bản nháp tin nhắn điều hành."
     assert await say(service, "P009", "THCS") is None  # no draft any more: nothing to say
     await say(service, "P009", "!gui")
+    await say(service, "P009", "tin nhắn")
     with engine.begin() as conn:
         conn.execute(
             update(DRAFTS).values(updated_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
@@ -192,6 +196,8 @@ async def test_cancel_and_timeout(service, engine):
 
 async def test_unknown_words_are_explained_at_each_step(service):
     await say(service, "P009", "!gui")
+    assert "Không hiểu loại 'abc'" in (await say(service, "P009", "abc")).text
+    await say(service, "P009", "thông báo")
     assert "Không hiểu 'xyz'" in (await say(service, "P009", "xyz")).text
     await say(service, "P009", "MN")
     assert "chức vụ (HT, PHT, GV, NV…)" in (await say(service, "P009", "qwe")).text

@@ -276,6 +276,7 @@ def test_import_apply_login_directives_and_report_on_the_worker_profile(
             to_group = await say(staff, sender, dm, "!gui THCS GV: Kính gửi quý thầy cô: họp tổ.")
             group_code = to_group["vn.dieuhanh.sent"]["code"]
             await say(staff, sender, dm, "!gui")
+            await say(staff, sender, dm, "tin nhắn")
             await say(staff, sender, dm, "tất cả")
             await say(staff, sender, dm, "Trần Thị Bình")  # one of a group: her inbox
             await say(staff, sender, dm, "Đề nghị cô gửi kế hoạch tuần.")

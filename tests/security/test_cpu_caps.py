@@ -20,6 +20,7 @@ async def test_an_endless_target_list_is_refused_before_any_lookup(service):  # 
 
 async def test_a_long_list_in_a_guided_step_is_refused_too(service):  # noqa: F811
     await say(service, OFFICIAL, "!gui")
+    await say(service, OFFICIAL, "tin nhắn")
     reply = await say(service, OFFICIAL, " ".join(["THCS"] * (MAX_TARGET_WORDS + 1)))
     assert "Danh sách nơi nhận quá dài" in reply.text, reply.text
 

@@ -184,6 +184,7 @@ def test_a_directive_reaches_an_inbox_the_bot_made_without_the_admin_token(bot, 
         try:
             dm = await open_dm(bot, client)
             await say(bot, client, dm, "!gui")
+            await say(bot, client, dm, "tin nhắn")
             await say(bot, client, dm, "tất cả")
             await say(bot, client, dm, "Trần Thị Bình")
             await say(bot, client, dm, "Đề nghị cô nộp kế hoạch bài dạy tuần 3.")

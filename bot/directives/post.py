@@ -1,0 +1,128 @@
+"""A post ready to go (from the guided !gui or a one-line form): its last checks, then
+stored — sent at once, or scheduled — and the answer to its sender."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.commands import CommandError, Context
+from bot.directives import files
+from bot.directives.audience import Selection
+from bot.directives.compose import preview, save
+from bot.directives.kinds import KINDS, FieldContext, Kind, check_times
+from bot.directives.when import format_time
+from bot.reply import Reply
+
+
+@dataclass
+class Post:
+    kind: Kind
+    selection: Selection
+    body: str
+    html: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    urgent: bool = False
+    at: dt.datetime | None = None  # hẹn giờ; None: at once
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.name,
+            "selection": self.selection.to_json(),
+            "body": self.body,
+            "html": self.html,
+            "attachments": self.attachments,
+            "fields": self.fields,
+            "urgent": self.urgent,
+            "at": self.at.isoformat() if self.at else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Post:
+        data = dict(data)
+        data["kind"] = KINDS[data["kind"]]
+        data["selection"] = Selection.from_json(data["selection"])
+        data["at"] = dt.datetime.fromisoformat(data["at"]) if data.get("at") else None
+        return cls(**data)
+
+
+def field_context(ctx: Context, now: dt.datetime, at: dt.datetime | None) -> FieldContext:
+    """What the fields of a post by this sender are parsed against."""
+    primary = ctx.snapshot.primary(ctx.asker.person) if ctx.asker.person else None
+    return FieldContext(now=now, send_at=at or now, unit_name=primary[1].name if primary else "")
+
+
+def check(post: Post, now: dt.datetime, *, files_too: bool = True) -> None:
+    """What must still hold when the post is confirmed (time went by since it was typed);
+    without ``files_too``, all but its files (a văn bản whose PDF is yet to come)."""
+    if post.at is not None and post.at <= now:
+        raise CommandError(
+            f"Thời điểm {format_time(post.at)} đã qua; hãy chọn một thời điểm sau bây giờ."
+        )
+    check_times(post.kind, post.fields, post.at or now)
+    if not files_too:
+        return
+    if post.kind.needs_pdf and not any(files.is_pdf(a) for a in post.attachments):
+        raise CommandError("Văn bản cần kèm tệp PDF; hãy gửi tệp PDF vào tin nhắn riêng với bot.")
+    refused = next((a for a in post.attachments if not files.accepted(a)), None)
+    if refused is not None:
+        raise CommandError(files.refusal(refused))
+
+
+async def check_audience(ctx: Context, post: Post) -> None:
+    """Someone must be reached (by the directory's mirror of the rooms)."""
+    found = await preview(ctx.snapshot, ctx.asker, post.selection)
+    if not found.people:
+        chosen = post.selection.describe(ctx.snapshot)
+        raise CommandError(f"Không có cán bộ nào khớp với lựa chọn ({chosen}).")
+
+
+async def send_post(ctx: Context, post: Post) -> Reply:
+    """Store the post (every delivery planned, or scheduled) and say so."""
+    service, incoming = ctx.service, ctx.incoming
+    now = service.clock.now()
+    check(post, now)
+    found = await preview(ctx.snapshot, ctx.asker, post.selection, service.joined_members)
+    if not found.people:
+        chosen = post.selection.describe(ctx.snapshot)
+        raise CommandError(f"Không có cán bộ nào khớp với lựa chọn ({chosen}).")
+    directive_id, code = await save(
+        service.engine,
+        ctx.snapshot,
+        ctx.asker,
+        post.selection,
+        found,
+        body=post.body,
+        html=post.html,
+        attachments=post.attachments,
+        origin_room_id=incoming.room_id if incoming else None,
+        kind=post.kind.name,
+        fields=post.fields,
+        urgent=post.urgent,
+        scheduled_for=post.at,
+        now=now,
+    )
+    noun = post.kind.noun + (" khẩn" if post.urgent else "")
+    if post.at is None:
+        service.directive_saved(directive_id)
+        text = (
+            f"Đã lưu {noun} mã {code}; đang gửi đến {found.summary()}. "
+            f"Gõ !baocao {code} để xem ai đã đọc."
+        )
+    else:
+        text = (
+            f"Đã hẹn giờ gửi {noun} mã {code} lúc {format_time(post.at)} đến "
+            f"{found.summary()}; danh sách người nhận được xác định lại lúc gửi. "
+            f"Gõ !huy {code} để huỷ trước giờ gửi."
+        )
+    sent = {
+        "code": code,
+        "kind": post.kind.name,
+        "urgent": post.urgent,
+        "scheduled_for": post.at.isoformat() if post.at else None,
+        "people": len(found.people),
+        "events": found.plan.events,
+    }
+    return Reply(text, extra={"vn.dieuhanh.sent": sent})

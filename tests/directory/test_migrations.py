@@ -4,11 +4,28 @@ when one chain (0001…0005) held every table is adopted without losing anything
 from __future__ import annotations
 
 import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import inspect, text
 
+from bot import db as bot_db
 from dieuhanh.db import migrate_all
+from provisioning.db.engine import MIGRATIONS
 
 VERSION_TABLES = ("alembic_version", "bot_alembic_version", "bridge_alembic_version")
+BOT_HEAD = "0006"
+#: The bot's revision the single old chain had reached when it was split (its 0005).
+BOT_AT_SPLIT = "0005"
+
+
+def bot_downgrade(engine, revision: str) -> None:
+    """Take the bot's chain back to ``revision`` (what a database of that time held)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("version_locations", str(bot_db.MIGRATIONS))
+    cfg.attributes.update(engine=engine, version_table=bot_db.VERSION_TABLE, metadata=None)
+    command.downgrade(cfg, revision)
 
 
 def versions(engine) -> dict[str, str | None]:
@@ -23,26 +40,27 @@ def versions(engine) -> dict[str, str | None]:
 def test_every_package_has_its_own_chain(engine):
     assert versions(engine) == {
         "alembic_version": "0002",
-        "bot_alembic_version": "0005",
+        "bot_alembic_version": BOT_HEAD,
         "bridge_alembic_version": "0005",
     }
     migrate_all(engine)  # a second run changes nothing
-    assert versions(engine)["bot_alembic_version"] == "0005"
+    assert versions(engine)["bot_alembic_version"] == BOT_HEAD
 
 
 @pytest.mark.parametrize(
     ("legacy", "dropped", "expected"),
     [
-        ("0005", [], {"bot_alembic_version": "0005", "bridge_alembic_version": "0005"}),
-        ("0004", ["bridge"], {"bot_alembic_version": "0005", "bridge_alembic_version": "0005"}),
+        ("0005", [], {"bot_alembic_version": BOT_HEAD, "bridge_alembic_version": "0005"}),
+        ("0004", ["bridge"], {"bot_alembic_version": BOT_HEAD, "bridge_alembic_version": "0005"}),
         (
             "0003",
             ["bridge", "directives"],
-            {"bot_alembic_version": "0005", "bridge_alembic_version": "0005"},
+            {"bot_alembic_version": BOT_HEAD, "bridge_alembic_version": "0005"},
         ),
     ],
 )
 def test_a_database_of_the_single_old_chain_is_adopted(engine, legacy, dropped, expected):
+    bot_downgrade(engine, BOT_AT_SPLIT)  # what came after the split was never in the old chain
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO units (code, name, kind, active) VALUES ('so', 'Sở', "
                           "'department', true)"))  # fmt: skip

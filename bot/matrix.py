@@ -62,6 +62,7 @@ from bot.db.event import AnsweredEvent
 from bot.db.receipt import Receipt
 from bot.db.recipient import Recipient
 from bot.db.state import BotState
+from bot.directives.relations import REACTION_HANDLERS, REPLY_HANDLERS, Relation, dispatch
 from bot.directives.scheduler import Scheduler
 from bot.directives.worker import DeliveryWorker
 from bot.reply import Reply
@@ -293,27 +294,35 @@ class MatrixBot:
                 relates = content.get("m.relates_to") or {}
                 if isinstance(event, UnknownEvent) and event.type == "m.reaction":
                     if relates.get("event_id"):
-                        await Recipient.acknowledge(
-                            self.engine,
-                            room_id,
-                            relates["event_id"],
-                            event.sender,
-                            "reaction",
-                            self.service.clock.now(),
-                        )
+                        await self._related(room_id, event, relates["event_id"], "reaction")
                     continue
                 replied = (relates.get("m.in_reply_to") or {}).get("event_id")
-                if replied:
-                    await Recipient.acknowledge(
-                        self.engine,
-                        room_id,
-                        replied,
-                        event.sender,
-                        "reply",
-                        self.service.clock.now(),
-                    )
+                if replied and await self._related(room_id, event, replied, "reply"):
+                    continue
                 if isinstance(event, (RoomMessageText, RoomMessageMedia, RoomEncryptedMedia)):
                     await self._answer(room_id, event)
+
+    async def _related(self, room_id: str, event: Any, target: str, how: str) -> bool:
+        """A reaction or reply to ``target``: acknowledges a post's copy, then goes to the
+        kinds' handlers (``bot.directives.relations``); True when one answered it."""
+        now = self.service.clock.now()
+        await Recipient.acknowledge(self.engine, room_id, target, event.sender, how, now)
+        content = event.source.get("content", {})
+        if how == "reply" and str(content.get("body", "")).lstrip().startswith("!"):
+            return False  # a command, even as a reply: answered as one
+        if await AnsweredEvent.get(self.engine, event.event_id) is not None:
+            return True
+        relation = Relation(
+            self.engine, self.service.directory, room_id, event.event_id, target,
+            event.sender, content, now,
+        )  # fmt: skip
+        handlers = REACTION_HANDLERS if how == "reaction" else REPLY_HANDLERS
+        reply = await dispatch(handlers, relation)
+        if reply is None:
+            return False
+        if await self._respond(room_id, event.event_id, event.sender, reply):
+            await AnsweredEvent.record(self.engine, room_id, event.event_id)
+        return True
 
     async def _receipts(self, response: SyncResponse) -> None:
         """Public read receipts: "read up to" an event, so also every directive before it."""
@@ -392,16 +401,24 @@ class MatrixBot:
         )
         reply = await self.service.handle(message)
         if reply is not None:
-            snapshot = await self.service.directory.get()
-            person = snapshot.person_of_user.get(event.sender)
-            if private or person is None:
-                sent = await self._reply_here(room_id, event.event_id, reply)
-            else:
-                sent = await self._reply_privately(room_id, event.event_id, person.id, reply)
+            sent = await self._respond(room_id, event.event_id, event.sender, reply, private)
             if not sent:
                 return  # not recorded: the next start answers it
             self.answered += 1
         await AnsweredEvent.record(self.engine, room_id, event.event_id)
+
+    async def _respond(
+        self, room_id: str, event_id: str, sender: str, reply: Reply, private: bool | None = None
+    ) -> bool:
+        """Send ``reply`` to ``event_id``: here in a private room, else in the sender's DM
+        with a pointer here. False when it could not be sent."""
+        if private is None:
+            private = await self._private(room_id, sender)
+        snapshot = await self.service.directory.get()
+        person = snapshot.person_of_user.get(sender)
+        if private or person is None:
+            return await self._reply_here(room_id, event_id, reply)
+        return await self._reply_privately(room_id, event_id, person.id, reply)
 
     async def _private(self, room_id: str, user_id: str) -> bool:
         """A room of just this person and the bot: a DM they opened, or their inbox."""

@@ -127,13 +127,9 @@ class BotService:
             return _apology(cmd.name, message.sender)
 
     async def _file_in_dm(self, message: Incoming) -> Reply | None:
-        """A file in a DM with no draft open: a report while a !nop window is open
-        (``bot.directives.submissions``), else kept for a !vanban or !nop that follows."""
-        taking = submissions.file_in_dm(self, message)
-        reply = await self._guarded("nop", taking, message.sender)
-        if reply is None:
-            self.remember_file(message)
-        return reply
+        """A file in a DM with no draft open: a report while a !nop window is open, else
+        kept for a !vanban or !nop that follows (``bot.directives.submissions``)."""
+        return await self._guarded("nop", submissions.file_in_dm(self, message), message.sender)
 
     async def _guarded(self, name: str, awaitable, sender: str) -> Reply | None:
         try:

@@ -15,18 +15,17 @@ from bot.directives import submissions
 from bot.directives.reports import (
     KIND,
     REMINDER,
-    WINDOW,
     Submitted,
     deadline_of,
     tally,
     tally_report,
 )
+from bot.directives.submissions import MINUTES
 from bot.directives.when import format_time
 from bot.reply import Reply
 from provisioning.text import compact
 
 DONE = {"xong", "het", "dung", "ketthuc", "thoi"}
-MINUTES = int(WINDOW.total_seconds() // 60)
 DM_ONLY = (
     "Hãy gõ !nop trong tin nhắn riêng với bot, hoặc trả lời (Reply) thẳng vào tin yêu cầu báo cáo."
 )
@@ -60,7 +59,9 @@ async def nop(ctx: Context, args: str) -> Reply:
         raise CommandError(DM_ONLY)
     code, _, text = args.strip().partition(" ")
     if not code:
-        raise UsageError("Hãy ghi mã của yêu cầu báo cáo cần nộp.")
+        codes = await Submission.open_requests(service.engine, incoming.sender)
+        known = f" (yêu cầu Anh/Chị đang nhận: {', '.join(codes)})" if codes else ""
+        raise UsageError(f"Hãy ghi mã của yêu cầu báo cáo cần nộp{known}.")
     if compact(code) in DONE:
         closed = await submissions.close_window(service.engine, incoming.sender)
         if closed is None:

@@ -117,3 +117,28 @@ class Submission:
                 .group_by(T.c.person_id)
             )
             return dict(rows.all())
+
+    @classmethod
+    @in_thread
+    def open_requests(cls, engine: Engine, user_id: str, limit: int = 5) -> list[str]:
+        """Codes of the report requests sent to this user and not closed, newest first
+        (what they may submit to)."""
+        from bot.db.directive import Directive, DirectiveTable
+        from bot.db.recipient import RecipientTable
+
+        directives, recipients = DirectiveTable.__table__, RecipientTable.__table__
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(directives.c.code)
+                    .join(recipients, recipients.c.directive_id == directives.c.id)
+                    .where(
+                        recipients.c.user_id == user_id,
+                        directives.c.kind == "report_request",
+                        directives.c.status.in_([Directive.SENDING, Directive.SENT]),
+                        directives.c.cancelled_at.is_(None),
+                    )
+                    .order_by(directives.c.id.desc())
+                    .limit(limit)
+                ).scalars()
+            )

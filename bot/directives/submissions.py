@@ -31,6 +31,7 @@ from bot.db.directive import Directive
 from bot.db.recipient import Recipient
 from bot.db.state import BotState
 from bot.db.submission import Submission
+from bot.directives import files
 from bot.directives.relations import Relation, on_reply
 from bot.directives.reports import (
     KIND,
@@ -55,6 +56,11 @@ log = logging.getLogger(__name__)
 NOT_RECIPIENT = (
     "Anh/Chị không có trong danh sách nhận yêu cầu báo cáo mã {code}, nên bot không nhận "
     "báo cáo này."
+)
+MINUTES = int(WINDOW.total_seconds() // 60)
+UNCLAIMED = (
+    "Bot chưa tính tệp «{name}» cho yêu cầu báo cáo nào. Nếu đây là báo cáo, gõ !nop <mã> "
+    "trong vòng {minutes} phút (ví dụ !nop {code}); yêu cầu Anh/Chị đang nhận: {codes}."
 )
 EMPTY = "Báo cáo trống: hãy ghi nội dung sau mã (!nop {code} <nội dung>) hoặc gửi tệp báo cáo."
 
@@ -185,12 +191,14 @@ async def window(engine: Engine, user_id: str, room_id: str, now: dt.datetime) -
 
 async def file_in_dm(service: Any, message: Incoming) -> Reply | None:
     """A file sent in the DM while a ``!nop`` window is open: a submission to it (the
-    window then runs 10 minutes from now). None when no window is open."""
+    window then runs 10 minutes from now). Else it is kept for a ``!vanban`` or ``!nop``
+    that follows, and a person with open requests is told how to submit it."""
     engine, now = service.engine, service.clock.now()
     user_id, room_id = message.sender, message.room_id
     code = await window(engine, user_id, room_id, now)
     if code is None:
-        return None
+        service.remember_file(message)
+        return await _unclaimed(engine, user_id, message.content)
     snapshot = await service.directory.get()
     content = {**message.content, "msgtype": message.msgtype}
     try:
@@ -201,6 +209,18 @@ async def file_in_dm(service: Any, message: Incoming) -> Reply | None:
         return Reply(str(exc))
     await open_window(engine, user_id, room_id, code, now)
     return reply
+
+
+async def _unclaimed(engine: Engine, user_id: str, content: dict[str, Any]) -> Reply | None:
+    """A file outside a window, from someone asked for reports: how to submit it."""
+    codes = await Submission.open_requests(engine, user_id)
+    if not codes:
+        return None
+    return Reply(
+        UNCLAIMED.format(
+            name=files.file_name(content), code=codes[0], minutes=MINUTES, codes=", ".join(codes)
+        )
+    )
 
 
 # ------------------------------------------------------------------------ after the deadline

@@ -280,7 +280,14 @@ async def test_a_replayed_reply_is_kept_once(bot, engine):
 
 async def test_nop_with_text_and_the_files_sent_before(bot, engine):
     post = await request(bot)
-    assert await say(bot, "P004", "", **PDF) is None  # a file in the DM: kept, no answer
+    hint = await say(bot, "P004", "", **PDF)  # a file in the DM: kept, and how to submit it
+    assert hint.text == (
+        "Bot chưa tính tệp «125-SGDDT.pdf» cho yêu cầu báo cáo nào. Nếu đây là báo cáo, gõ "
+        f"!nop <mã> trong vòng 10 phút (ví dụ !nop {post.code}); yêu cầu Anh/Chị đang nhận: "
+        f"{post.code}."
+    )
+    assert await say(bot, "P003", "", **PDF) is None  # asked for nothing: kept, no answer
+    assert stored(engine) == []
     answer = await say(bot, "P004", f"!nộp {post.code.lower()} Số liệu trong tệp.")
     assert answer.text.startswith(
         f"Đã nhận báo cáo theo yêu cầu mã {post.code}: tệp 125-SGDDT.pdf; nội dung «Số liệu"
@@ -299,13 +306,14 @@ async def test_nop_opens_a_window_for_the_files_that_follow(bot, engine, clock_f
     taken = await say(bot, "P001", "", **XLSX)
     assert taken.text == f"Đã nhận báo cáo theo yêu cầu mã {post.code}: tệp si-so.xlsx."
     assert (await say(bot, "P001", "", **ZIP)).text.startswith("Bot không nhận tệp 'baocao.zip'")
-    assert await say(bot, "P001", "", room="!other-dm:test", **PDF) is None  # another room
+    elsewhere = await say(bot, "P001", "", room="!other-dm:test", **PDF)  # another room
+    assert elsewhere.text.startswith("Bot chưa tính tệp «125-SGDDT.pdf»")
     set_time(clock_file, NOW + dt.timedelta(minutes=9))
     assert (await say(bot, "P001", "", **PDF)).text.endswith("tệp 125-SGDDT.pdf.")
     set_time(clock_file, NOW + dt.timedelta(minutes=18))  # 9 after the last file: still open
     assert (await say(bot, "P001", "", **PDF)).extra["vn.dieuhanh.submission"]["files"] == 1
     set_time(clock_file, NOW + dt.timedelta(minutes=29))  # 11 after the last: closed
-    assert await say(bot, "P001", "", **PDF) is None
+    assert (await say(bot, "P001", "", **PDF)).text.startswith("Bot chưa tính tệp")
     assert len(stored(engine)) == 3
 
 
@@ -315,7 +323,7 @@ async def test_nop_xong_ends_the_window(bot, engine):
     await say(bot, "P001", f"!nop {post.code}")
     done = await say(bot, "P001", "!nop xong")
     assert done.text.startswith(f"Đã kết thúc lượt nộp báo cáo theo yêu cầu mã {post.code}")
-    assert await say(bot, "P001", "", **PDF) is None
+    assert (await say(bot, "P001", "", **PDF)).text.startswith("Bot chưa tính tệp")
     assert stored(engine) == []
 
 
@@ -324,7 +332,10 @@ async def test_nop_refuses_bad_input(bot, engine):
     notice = await say(bot, SENDER, "!thongbao THCS HT: Lịch nghỉ Tết")
     other = notice.extra["vn.dieuhanh.sent"]["code"]
     usage = await say(bot, "P001", "!nop")
-    assert "Hãy ghi mã của yêu cầu báo cáo cần nộp." in usage.text
+    assert usage.text.startswith(
+        f"Hãy ghi mã của yêu cầu báo cáo cần nộp (yêu cầu Anh/Chị đang nhận: {post.code}).\n"
+        "Cách dùng: !nop <mã> [nội dung]"
+    )
     unknown = await say(bot, "P001", "!nop ZZZZZ Báo cáo")
     assert unknown.text == "Không tìm thấy yêu cầu báo cáo mã 'ZZZZZ'; hãy kiểm tra lại mã."
     wrong = await say(bot, "P001", f"!nop {other} Báo cáo")
@@ -336,6 +347,8 @@ async def test_nop_refuses_bad_input(bot, engine):
     await say(bot, SENDER, f"!huy {post.code}")
     closed = await say(bot, "P001", f"!nop {post.code} Báo cáo")
     assert closed.text.startswith(f"Yêu cầu báo cáo mã {post.code} đã đóng lúc")
+    usage = await say(bot, "P001", "!nop")  # a closed request is no longer offered
+    assert usage.text.startswith("Hãy ghi mã của yêu cầu báo cáo cần nộp.\n")
     assert stored(engine) == []
 
 

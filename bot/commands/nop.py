@@ -43,7 +43,7 @@ MORE = "Các tệp gửi tiếp vào đây trong {minutes} phút tới cũng đ�
     aliases=("nopbaocao",),
     usage="!nop <mã> [nội dung]  hoặc  !nop xong",
     summary="Nộp báo cáo theo một yêu cầu báo cáo (gõ trong tin nhắn riêng với bot).",
-    examples=("!nop K7QMA Trường đã hoàn thành, số liệu trong tệp đính kèm.", "!nop xong"),
+    examples=("!nop K7QMA Trường đã hoàn thành, số liệu trong tệp đính kèm", "!nop xong"),
     details=(
         "Cách nộp khác: trả lời (Reply) thẳng vào tin yêu cầu báo cáo kèm nội dung hoặc tệp. "
         f"Với !nop: các tệp gửi vào tin nhắn riêng trong {MINUTES} phút trước lệnh được tính "

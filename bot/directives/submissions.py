@@ -12,7 +12,11 @@ A submission comes as
 
 Each is checked (the request is open, the person is one of its recipients, files are
 PDF, Office or images), stored (``directive_submissions``, kept once per event) and
-confirmed in one line.
+confirmed in one line. A file sent in the DM outside a window is kept for a ``!nop`` (or
+``!vanban``) that follows, and someone with open requests is told how to submit it.
+
+When the deadline passes the sender gets one summary (reminder 'deadline_summary'); a
+request closed with ``!huy`` before it gets none.
 """
 
 from __future__ import annotations

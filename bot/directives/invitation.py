@@ -88,8 +88,10 @@ def parse_thamdu(args: str) -> Typed:
         size = len(phrase.split())
         if " ".join(folded[:size]) == phrase:
             return Typed(code, answer, _deputy(rest[size:]))
+    typed = " ".join(rest)
+    typed = typed if len(typed) <= 40 else typed[:39] + "…"
     raise CommandError(
-        f"Không hiểu câu trả lời '{rest[0]}'; hãy ghi 'có' (tham dự) hoặc 'không' (vắng), "
+        f"Không hiểu câu trả lời '{typed}'; hãy ghi 'có' (tham dự) hoặc 'không' (vắng), "
         f"ví dụ !thamdu {code} có."
     )
 

@@ -25,7 +25,6 @@ GONE = "Không còn trong danh bạ"
 @command(
     "thamdu",
     spoken="tham dự",
-    aliases=("tgdu", "rsvp"),
     usage="!thamdu <mã> có|không [người dự thay]",
     summary="Trả lời thư mời: tham dự hoặc vắng, có thể kèm tên người dự thay.",
     examples=("!thamdu K7QMA có", "!thamdu K7QMA không", "!thamdu K7QMA có Lê Văn Tư"),

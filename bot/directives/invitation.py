@@ -52,11 +52,15 @@ WORDS = (
     ("du", YES),
     ("yes", YES),
     ("khong", NO),
+    ("ko", NO),
+    ("k", NO),
     ("vang", NO),
     ("no", NO),
 )
-#: words that may introduce the deputy: "có, cử Lê Văn B", "không | người dự thay: Lê Văn B"
-DEPUTY_LEADS = ("nguoi du thay", "du thay", "cu nguoi du thay", "cu")
+#: words that may introduce the deputy, folded: "không | người dự thay: Lê Văn B"; and
+#: "cử" as typed ("có, cử Lê Văn B"), since "Cù" is a family name
+DEPUTY_LEADS = ("cu nguoi du thay", "nguoi du thay", "du thay")
+SEND = "cử"
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,9 @@ def _deputy(words: list[str]) -> str | None:
         if folded == lead or folded.startswith(lead + " ") or folded.startswith(lead + ":"):
             text = " ".join(text.split()[len(lead.split()) :]).strip(" ,;:|-–")
             break
+    else:
+        if text.split(" ", 1)[0].lower() == SEND:
+            text = text[len(SEND) :].strip(" ,;:|-–")
     if not text:
         return None
     if len(text) > DEPUTY_LIMIT:
@@ -143,7 +150,7 @@ def refusal(directive: Directive | None, code: str, *, recipient: bool, now: dt.
             f"Tin mã {directive.code} là {kind_of(directive).noun}, không phải thư mời; "
             "chỉ thư mời mới cần trả lời tham dự."
         )
-    if directive.cancelled_at is not None or directive.status == "cancelled":
+    if directive.cancelled_at is not None:  # cancelled before it went (or closed after)
         return f"Thư mời mã {directive.code} đã được huỷ; Anh/Chị không cần trả lời."
     if not recipient:
         return f"Anh/Chị không có trong danh sách được mời của {label}."

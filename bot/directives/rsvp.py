@@ -98,6 +98,8 @@ async def reacted(relation: Relation) -> Reply | None:
 # ------------------------------------------------------------------------ reminders
 
 
+@reminder_kind("hour_before")
+@reminder_kind("day_before")
 async def remind(run: ReminderRun) -> None:
     """Remind those who accepted or have not answered (not those who declined), in their
     inbox. Nothing when the meeting has begun, or when this is the day-before reminder and
@@ -121,10 +123,6 @@ def _stale(reminder: str, start: dt.datetime, now: dt.datetime) -> bool:
     if now >= start:
         return True
     return reminder == "day_before" and now >= start - HOUR_BEFORE
-
-
-for _name in REMINDER_DELIVERIES:
-    reminder_kind(_name)(remind)
 
 
 # ------------------------------------------------------------------------ the .ics

@@ -80,6 +80,9 @@ def bot(service, clock_file):  # noqa: F811
         ("K7QMA không, cử Lê Văn Tư", ("K7QMA", "no", "Lê Văn Tư")),
         ("K7QMA có | người dự thay: Phó HT Lê Văn Tư", ("K7QMA", "yes", "Phó HT Lê Văn Tư")),
         ("K7QMA không tham dự", ("K7QMA", "no", None)),
+        ("K7QMA ko", ("K7QMA", "no", None)),
+        ("K7QMA có Cù Văn Hùng", ("K7QMA", "yes", "Cù Văn Hùng")),  # "Cù" is a family name
+        ("K7QMA co cu nguoi du thay Cu Van Hung", ("K7QMA", "yes", "Cu Van Hung")),
     ],
 )
 def test_thamdu_as_typed(typed, expected):

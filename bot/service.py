@@ -29,6 +29,7 @@ from bot.commands import (  # noqa: F401 - they register
     parse,
     posts,
     suggestion,
+    thamdu,
     thongke,
     trogiup,
 )

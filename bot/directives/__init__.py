@@ -10,6 +10,7 @@
 - ``cards``: how each kind reads in Element; hooks ``card_note``, ``delivery_parts``;
 - ``reports`` (pure) and ``submissions``: report requests — what a reply submits, on
   time / late / missing, ``!nop``'s window for files in the DM, the summary at the deadline;
+- ``invitation`` (pure) and ``rsvp``: a thư mời's answers, reminders and ``.ics``;
 - ``worker``: durable sending; ``scheduler``: scheduled posts and reminders when due,
   hooks ``reminder_kind``, ``on_tick``.
 """

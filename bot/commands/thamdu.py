@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.commands import Context, command
-from bot.commands.baocao import Groups, Section, report_section
+from bot.commands import CommandError, Context, command
+from bot.commands.baocao import Groups, Section, Targets, remind_targets, report_section
 from bot.db.answer import Answer
 from bot.db.directive import Directive
 from bot.directives import rsvp
-from bot.directives.invitation import GROUPS, KIND, Invitee, by_unit, meeting_line, parse_thamdu
+from bot.directives.invitation import (
+    GROUPS,
+    KIND,
+    NUDGE,
+    Invitee,
+    by_unit,
+    meeting_line,
+    parse_thamdu,
+    starts_at,
+)
 from bot.directives.invitation import tally as tally_of
 from bot.reply import Reply
 from provisioning.domain import short_unit_name
@@ -90,3 +99,15 @@ async def answers_section(ctx: Context, directive: Directive, groups: Groups) ->
     deputies = sum(1 for people in grouped.values() for p in people if p.deputy)
     data = {"yes": n["yes"], "no": n["no"], "unanswered": n[None], "deputies": deputies}
     return Section(lines, "".join(html), {"rsvp": data})
+
+
+@remind_targets(KIND)
+async def unanswered(ctx: Context, directive: Directive, groups: Groups) -> Targets:
+    """!nhacnho of an invitation: those who have not answered, until the meeting starts."""
+    if ctx.service.clock.now() >= starts_at(directive):
+        raise CommandError(
+            f"Cuộc họp của thư mời mã {directive.code} đã bắt đầu; không cần nhắc trả lời."
+        )
+    answered = {a.person_id for a in await Answer.of_directive(ctx.service.engine, directive.id)}
+    everyone = [r.person_id for rows in groups.values() for r in rows]
+    return Targets([p for p in everyone if p not in answered], NUDGE, "chưa trả lời")

@@ -274,7 +274,12 @@ def answer_note(directive: Directive) -> list[str]:
     return [how_to_answer(directive.code)]
 
 
-LEADS = {"day_before": "Nhắc lịch họp ngày mai", "hour_before": "Nhắc lịch họp sau 1 giờ nữa"}
+LEADS = {
+    "day_before": "Nhắc lịch họp ngày mai",
+    "hour_before": "Nhắc lịch họp sau 1 giờ nữa",
+    "nudge": "Anh/Chị chưa trả lời thư mời",  # !nhacnho
+}
+NUDGE = "invitation_nudge"  # directive_deliveries.kind of !nhacnho's reminders
 
 
 def reminder_parts(directive: Directive, reminder: str, link: str | None) -> dict[str, Any]:
@@ -309,3 +314,11 @@ def hour_before_parts(
     directive: Directive, _delivery: Delivery, _sender: str, link: str | None
 ) -> list[dict[str, Any]]:
     return [reminder_parts(directive, "hour_before", link)]
+
+
+@delivery_parts(NUDGE)
+def nudge_parts(
+    directive: Directive, _delivery: Delivery, _sender: str, link: str | None
+) -> list[dict[str, Any]]:
+    """!nhacnho of an invitation: to those who have not answered yet."""
+    return [reminder_parts(directive, "nudge", link)]

@@ -222,6 +222,8 @@ def test_the_card_says_how_to_answer_and_a_reminder_can_be_answered_too():
     assert reminder[MARKER] == {"code": "K7QMA", "reminder": True, "meeting": "hour_before"}
     day = reminder_parts(invitation, "day_before", None)
     assert day["body"].startswith("Nhắc lịch họp ngày mai: Họp giao ban")
+    nudge = reminder_parts(invitation, "nudge", None)
+    assert nudge["body"].startswith("Anh/Chị chưa trả lời thư mời: Họp giao ban")
 
 
 # ------------------------------------------------------------------------ with the database
@@ -499,3 +501,23 @@ async def test_an_upload_that_fails_holds_back_every_copy(bot, engine):
     up = Transport()
     await DeliveryWorker(engine, bot.directory, up).drain()
     assert len(up.uploads) == 1 and await Delivery.pending(engine) == []
+
+
+async def test_nhacnho_reminds_those_who_have_not_answered_until_the_meeting(
+    bot, engine, clock_file
+):
+    post = await invite(bot)
+    ids = person_ids(engine)
+    await say(bot, "P001", f"!thamdu {post.code} không")
+    reply = await say(bot, SENDER, f"!nhacnho {post.code}")
+    assert reply.text == (
+        f"Đang nhắc 1 người chưa trả lời thư mời mã {post.code} qua hộp thư riêng của từng người."
+    )
+    assert reminded(engine, post, "invitation_nudge") == {ids["P004"]}
+    await say(bot, "P004", f"!thamdu {post.code} có")
+    done = await say(bot, SENDER, f"!nhacnho {post.code}")
+    assert done.text == f"Không còn ai chưa trả lời thư mời mã {post.code}; không cần nhắc."
+    set_time(clock_file, dt.datetime(2026, 12, 7, 8, 0, tzinfo=VN))
+    late = await say(bot, SENDER, f"!nhacnho {post.code}")
+    assert late.text == (f"Cuộc họp của thư mời mã {post.code} đã bắt đầu; không cần nhắc trả lời.")
+    assert reminded(engine, post, "invitation_nudge") == {ids["P004"]}

@@ -66,6 +66,11 @@ def day_label(day: dt.date) -> str:
     return f"{WEEKDAYS[day.weekday()]} {day:%d/%m/%Y}"
 
 
+def contains_date(text: str) -> bool:
+    """Whether ``text`` holds a date (dd/mm, dd/mm/yyyy)."""
+    return _DATE.search(fold(text)) is not None
+
+
 def weekday_of(text: str) -> int | None:
     """0 (thứ Hai) … 6 (Chủ nhật) for "thứ 2", "thu hai", "T2", "th2", "CN"; else None."""
     key = compact(text)

@@ -19,7 +19,7 @@ import re
 
 from bot.commands import CommandError
 from bot.directives.when import WEEKDAYS
-from provisioning.text import compact, fold
+from provisioning.text import compact, fold, nfc
 
 _NUMBERS = {"hai": 0, "ba": 1, "tu": 2, "bon": 2, "nam": 3, "sau": 4, "bay": 5}
 _NUMBERS.update({str(n): n - 2 for n in range(2, 8)})
@@ -173,13 +173,20 @@ def time_order(time: str) -> int:
 
 def parse_day_and_time(text: str, today: dt.date) -> tuple[dt.date, str]:
     """``<thứ hoặc ngày> [tuần sau] [giờ]`` as typed after ``!lich them``."""
-    folded = fold(text)
+    typed = nfc(text)
+    folded = fold(typed)
+    if len(folded) != len(typed):  # cuts in the folded text are cuts in the typed one
+        typed = folded
     next_week = _NEXT_WEEK.search(folded)
     if next_week:
-        folded = (folded[: next_week.start()] + " " + folded[next_week.end() :]).strip()
+        folded = (
+            folded[: next_week.start()] + " " * len(next_week.group()) + folded[next_week.end() :]
+        )
     starts = [m.start() for m in (_CLOCK.search(folded), _SESSION_WORD.search(folded)) if m]
     cut = min(starts, default=len(folded))
-    day_text, time_text = folded[:cut].strip(), folded[cut:].strip()
+    if next_week:
+        typed = typed[: next_week.start()] + " " * len(next_week.group()) + typed[next_week.end() :]
+    day_text, time_text = typed[:cut].strip(), typed[cut:].strip()
     if not day_text:
         raise CommandError(f"Thiếu thứ hoặc ngày: hãy ghi, ví dụ {DAY_EXAMPLE}.")
     week = monday(today) + dt.timedelta(days=7) if next_week else None

@@ -186,7 +186,7 @@ def _read(sheet: _Sheet, name: str, week: dt.date | None, today: dt.date) -> Imp
         raise ScheduleFileError(
             [f"Tệp {name}, trang tính '{ws.title}': không có mục lịch nào dưới dòng tiêu đề."]
         )
-    start = monday(week) if week is not None else _first_week(rows, today)
+    start = monday(week) if week is not None else _first_week(sheet, rows, today)
     if start is None:
         raise ScheduleFileError(
             [
@@ -226,17 +226,21 @@ def _day_text(cells: list[Any]) -> str | dt.date:
     return " ".join(t for t in map(_text, cells) if t)
 
 
-def _first_week(rows: list[tuple[int, dict[str, list[Any]]]], today: dt.date) -> dt.date | None:
-    """The Monday of the first day written as a date (when no week was given)."""
-    for _row, values in rows:
+def _first_week(sheet: _Sheet, rows: list[tuple[int, dict[str, list[Any]]]], today: dt.date):
+    """The Monday of the first day written as a date (when no week was given); a wrong
+    date met before any right one is the file's problem."""
+    wrong = None
+    for row, values in rows:
         day = _day_text(values.get(DAY, []))
         if isinstance(day, dt.date):
             return monday(day)
         if day and contains_date(day):
             try:
                 return monday(parse_day(day, today))
-            except CommandError:
-                continue  # reported with its row when the rows are read
+            except CommandError as exc:
+                wrong = wrong or f"{_where(sheet, row)(DAY)}: {exc}"
+    if wrong:
+        raise ScheduleFileError([wrong])
     return None
 
 

@@ -25,6 +25,7 @@ from bot.commands import (  # noqa: F401 - they register
     baocao,
     danhba,
     gui,
+    lich,
     nop,
     parse,
     posts,
@@ -38,6 +39,7 @@ from bot.db.draft import Draft
 from bot.directives import files, submissions
 from bot.directory import DirectoryCache
 from bot.reply import Reply
+from bot.schedule import posting  # noqa: F401 - registers the Monday post of lịch công tác
 
 log = logging.getLogger(__name__)
 

@@ -107,7 +107,7 @@ def test_a_rejected_mark_keeps_the_students_term_as_it_was(engine, tmp_path):
 def test_marks_accept_excel_numbers_and_dots(engine, tmp_path):
     base(engine, tmp_path)
     rows = [
-        ["HS001", YEAR, 1.0, "Toán", "tx", 7.5],
+        ["HS001", YEAR, "Học kỳ 1", "Toán", "tx", 7.5],
         ["HS001", YEAR, "HK1", "Toán", "Giữa kỳ", "6.0"],
     ]
     assert run(engine, tmp_path, marks=rows).reports == []

@@ -171,8 +171,8 @@ def test_a_parent_phone_in_any_spreadsheet_form_is_the_same_parent(engine, tmp_p
 
 def test_an_unusable_parent_phone_is_reported_and_the_student_kept(engine, tmp_path):
     base(engine, tmp_path)
-    row = student("HS005", "Nguyễn Minh Châu", "thcs-dvd", "6A2",
-                  father=("Nguyễn Văn Tư", "02838299999"), mother=("Lê Thị Sáu", "0911000006"))  # fmt: skip
+    father, mother = ("Nguyễn Văn Tư", "02838299999"), ("Lê Thị Sáu", "0911000006")
+    row = student("HS005", "Nguyễn Minh Châu", "thcs-dvd", "6A2", father=father, mother=mother)
     result = run(engine, tmp_path, students=[*STUDENTS, row])
     report = only_report(result)
     assert (report.row, report.column, report.rejected) == (6, "SĐT cha", False)
@@ -312,3 +312,29 @@ def test_a_failing_student_table_writes_nothing_else(engine, tmp_path):
     with pytest.raises(UnusableInput, match="thiếu cột bắt buộc 'Lớp'"):
         import_paths(engine, [lop, folder / "hoc_sinh.csv"])
     assert query(engine, "SELECT count(*) FROM classes") == [(0,)]
+
+
+def test_cli_import_and_status_show_classes_students_and_parents(engine, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from dieuhanh.cli import app
+
+    from .conftest import STAFF_HEADER, UNIT_HEADER, write_csv
+    from .families import CLASS_HEADER, STUDENT_HEADER
+
+    monkeypatch.setenv("DIEUHANH_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "truong"
+    files = [
+        write_csv(folder / "don_vi.csv", UNIT_HEADER, BASE_UNITS),
+        write_csv(folder / "nhan_su.csv", STAFF_HEADER, BASE_STAFF),
+        write_csv(folder / "lop.csv", CLASS_HEADER, CLASSES),
+        write_csv(folder / "hoc_sinh.csv", STUDENT_HEADER, STUDENTS),
+    ]
+    runner = CliRunner()
+    imported = runner.invoke(app, ["import", *map(str, files)])
+    assert imported.exit_code == 0, imported.output
+    assert "Lớp: 4 thêm mới" in imported.output and "Phụ huynh: 4 thêm mới" in imported.output
+    status = runner.invoke(app, ["status"])
+    assert status.exit_code == 0, status.output
+    assert "Lớp: 4 · Học sinh đang học: 4 · Phụ huynh (có con đang học): 4" in status.output

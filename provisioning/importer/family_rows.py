@@ -8,6 +8,7 @@ is checked by the merge.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,8 @@ RESULTS = {"tot": "good", "kha": "fair", "dat": "pass", "chuadat": "fail"}
 _MARK = re.compile(r"(\d{1,2})(?:[.,](\d+))?")
 _GRADE = re.compile(r"(?:khoi|lop)?(\d{1,2})")
 MAX_CLASS_NAME = 64
+#: ``compact`` memoised: a marks file repeats a few dozen spellings over 100,000s of rows
+key_of = functools.lru_cache(maxsize=65536)(compact)
 
 
 @dataclass(slots=True)
@@ -139,9 +142,16 @@ def school_year(r: _Row, field: str = "year") -> str | None:
     raw = r.required(field)
     if not raw:
         return None
+    year = _school_year(raw)
+    if year is None:
+        r.reject(field, f'năm học "{raw}" không hợp lệ (ví dụ: 2025-2026)')
+    return year
+
+
+@functools.lru_cache(maxsize=1024)
+def _school_year(raw: str) -> str | None:
     m = _YEAR.fullmatch(raw)
     if not m or int(m[2]) != int(m[1]) + 1 or not 2000 <= int(m[1]) <= 2100:
-        r.reject(field, f'năm học "{raw}" không hợp lệ (ví dụ: 2025-2026)')
         return None
     return f"{m[1]}-{m[2]}"
 
@@ -149,7 +159,7 @@ def school_year(r: _Row, field: str = "year") -> str | None:
 def _lookup(r: _Row, field: str, values: dict[str, Any], accepted: str) -> Any:
     """The value ``field``'s text stands for in ``values``; rejects the row when unknown."""
     raw = r.text(field)
-    key = compact(raw)
+    key = key_of(raw)
     if key not in values:
         r.reject(field, f'{r.table.header(field)} "{raw}" không hợp lệ (chấp nhận: {accepted})')
         return None
@@ -294,22 +304,28 @@ def parse_mark(
 def _mark_value(r: _Row) -> tuple[int | None, bool | None]:
     """A mark as tenths (8,5 → 85), or Đ/CĐ as True/False; the row rejected otherwise."""
     raw = r.text("value")
+    score, passed, problem = read_mark(raw)
+    if problem is not None:
+        r.reject("value", problem)
+    return score, passed
+
+
+@functools.lru_cache(maxsize=4096)
+def read_mark(raw: str) -> tuple[int | None, bool | None, str | None]:
+    """(tenths, None, None) for a score, (None, passed, None) for Đ/CĐ, else a reason."""
     key = compact(raw)
     if key in COMMENT_MARKS:
-        return None, COMMENT_MARKS[key]
+        return None, COMMENT_MARKS[key], None
     m = _MARK.fullmatch(raw.replace(" ", ""))
     if m is None:
-        r.reject("value", f'điểm "{raw}" không hợp lệ (số từ 0 đến 10, hoặc Đ / CĐ)')
-        return None, None
+        return None, None, f'điểm "{raw}" không hợp lệ (số từ 0 đến 10, hoặc Đ / CĐ)'
     decimals = (m[2] or "").rstrip("0")  # 8,50 is 8,5
     if len(decimals) > 1:
-        r.reject("value", f'điểm "{raw}" có quá một chữ số thập phân')
-        return None, None
+        return None, None, f'điểm "{raw}" có quá một chữ số thập phân'
     tenths = int(m[1]) * 10 + int(decimals or 0)
     if tenths > 100:
-        r.reject("value", f'điểm "{raw}" ngoài khoảng 0 đến 10')
-        return None, None
-    return tenths, None
+        return None, None, f'điểm "{raw}" ngoài khoảng 0 đến 10'
+    return tenths, None, None
 
 
 def parse_absence(

@@ -24,6 +24,7 @@ from provisioning.importer.family_rows import (
     AbsenceRecord,
     MarkRecord,
     TermResultRecord,
+    key_of,
 )
 from provisioning.importer.merge import Directory, MergeOutcome
 from provisioning.importer.report import Report
@@ -36,7 +37,6 @@ from provisioning.importer.schools import (
     student_problem,
 )
 from provisioning.importer.sources import Table
-from provisioning.text import compact
 
 MARKS = Mark.__table__
 ABSENCES = Absence.__table__
@@ -154,8 +154,8 @@ def _wanted_marks(
         rows.setdefault(key, rec.row)
         subject = " ".join(rec.subject.split())
         comment = rec.passed is not None
-        kind_of_subject = graded.setdefault((key, compact(subject)), (comment, rec.row))
-        slot = (key, compact(subject), rec.kind)
+        kind_of_subject = graded.setdefault((key, key_of(subject)), (comment, rec.row))
+        slot = (key, key_of(subject), rec.kind)
         reason = _mark_problem(rec, comment, kind_of_subject, count[slot], first_row.get(slot))
         if reason is not None:
             reject(out.reports, table, rec.row, reason[0], reason[1])
@@ -197,7 +197,7 @@ def _protected_terms(
         if student is None:
             continue
         year = _YEAR.fullmatch(cell_text(cells.get("year")))
-        term = TERMS.get(compact(cell_text(cells.get("term"))))
+        term = TERMS.get(key_of(cell_text(cells.get("term"))))
         if year and term:
             protected.add((student.id, f"{year[1]}-{year[2]}", term))
         else:

@@ -19,20 +19,23 @@ def import_(
         str | None,
         typer.Option(
             "--scope",
-            help="Mã đơn vị: tệp nhân sự chỉ là danh sách đầy đủ của đơn vị này và cấp dưới; "
-            "người ngoài phạm vi không bị đánh dấu nghỉ việc.",
+            help="Mã đơn vị: tệp nhân sự (và tệp học sinh) chỉ là danh sách đầy đủ của đơn vị "
+            "này và cấp dưới; người ngoài phạm vi không bị đánh dấu nghỉ việc/thôi học, dòng "
+            "của đơn vị ngoài phạm vi bị loại.",
         ),
     ] = None,
     allow_mass_removal: Annotated[
         bool,
         typer.Option(
             "--allow-mass-removal",
-            help="Cho phép đánh dấu nghỉ việc nhiều hơn ngưỡng max_removal_share.",
+            help="Cho phép đánh dấu nghỉ việc (hoặc học sinh thôi học) nhiều hơn ngưỡng "
+            "max_removal_share.",
         ),
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Nhập danh bạ (đơn vị, nhân sự, thống kê) từ tệp CSV hoặc XLSX.
+    """Nhập danh bạ (đơn vị, nhân sự, thống kê; lớp, học sinh, điểm, chuyên cần, rèn luyện)
+    từ tệp CSV hoặc XLSX.
 
     Tài khoản Matrix của người nghỉ việc bị khoá ngay (khi đã cấu hình máy chủ).
     Mã thoát: 0 khi không có dòng nào cần xem lại, 1 khi có dòng bị báo nhưng phần còn lại

@@ -166,7 +166,7 @@ def _print_apply(result) -> None:
 
 @app.command()
 def status(config: ConfigOption = None) -> None:
-    """Số người có và chưa có tài khoản, kèm lý do."""
+    """Số người có và chưa có tài khoản, kèm lý do; số lớp, học sinh và phụ huynh."""
     from provisioning.matrix.mirror import load_mirror
     from provisioning.matrix.status import REASONS, account_status
     from provisioning.view import load_view
@@ -181,6 +181,19 @@ def status(config: ConfigOption = None) -> None:
             table.add_row(label, format_number(counts[key]))
     table.add_row("Tổng cộng", format_number(sum(counts.values())), style="bold")
     console.print(table)
+    print_family_counts(engine)
+
+
+def print_family_counts(engine) -> None:
+    """Classes, students and parents the directory holds (accounts come with provisioning)."""
+    from provisioning.families.counts import family_counts
+
+    counts = family_counts(engine)
+    console.print(
+        f"Lớp: {format_number(counts['classes'])} · "
+        f"Học sinh đang học: {format_number(counts['students'])} · "
+        f"Phụ huynh (có con đang học): {format_number(counts['parents'])}"
+    )
 
 
 def deactivate_departed(engine, cfg: Config) -> None:

@@ -29,12 +29,14 @@ VERSION_TABLE = "alembic_version"
 
 #: Before each package had its own chain, one linear chain (0001…0005) held every table.
 #: A database migrated then is adopted: its directory stays at 0002 and the services'
-#: chains are stamped where the old chain had taken them.
+#: chains are stamped where the old chain had taken them. The directory's own 0003 onwards
+#: reuse those numbers; such a database holds ``_SINCE_SPLIT`` (the old chain never did).
 _LEGACY = {
     "0003": {"bot_alembic_version": "0003"},
     "0004": {"bot_alembic_version": "0004"},
     "0005": {"bot_alembic_version": "0004", "bridge_alembic_version": "0005"},
 }
+_SINCE_SPLIT = "students"  # created by the directory's 0003
 
 
 def make_engine(url: str) -> Engine:
@@ -102,7 +104,7 @@ def _adopt_legacy_chain(engine: Engine) -> None:
             return
         current = conn.scalar(text(f"SELECT version_num FROM {VERSION_TABLE}"))
         stamps = _LEGACY.get(current or "")
-        if stamps is None:
+        if stamps is None or inspect(conn).has_table(_SINCE_SPLIT):
             return
         for table, revision in stamps.items():
             conn.execute(

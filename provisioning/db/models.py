@@ -10,12 +10,14 @@ import datetime as dt
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     func,
 )
@@ -112,6 +114,139 @@ class DirectoryState(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+# --------------------------------------------------------------------------- families
+# Classes, students, their parents and learning records (DATA-FORMAT.md, "Students,
+# parents and learning records"). Codes are short English strings, as above.
+
+
+class SchoolClass(Base):
+    """A class (lớp, or nhóm/lớp in Mầm non) of one school in one school year."""
+
+    __tablename__ = "classes"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "school_year", "name_key"),
+        Index("ix_classes_homeroom_person_id", "homeroom_person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    school_year: Mapped[str] = mapped_column(String(9))
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(64))  # compact(name): "6A1" = "6 a1"
+    grade: Mapped[str] = mapped_column(String(8))  # "1".."12", nha_tre, mam, choi, la
+    homeroom_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, server_default=func.now())
+
+
+class Student(Base):
+    """A pupil, identified by the sector database's Mã học sinh."""
+
+    __tablename__ = "students"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(String(255), index=True)
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(8))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    class_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classes.id", ondelete="SET NULL"), index=True
+    )
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # the student's own
+    phone_raw: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    left_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, server_default=func.now())
+
+
+class Parent(Base):
+    """A parent or guardian: one per mobile number, whatever children and schools."""
+
+    __tablename__ = "parents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # follows an active child
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, server_default=func.now())
+
+
+class StudentParent(Base):
+    """A parent following a child: father, mother or guardian."""
+
+    __tablename__ = "student_parents"
+    __table_args__ = (Index("ix_student_parents_parent_id", "parent_id"),)
+
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True
+    )
+    parent_id: Mapped[int] = mapped_column(
+        ForeignKey("parents.id", ondelete="CASCADE"), primary_key=True
+    )
+    relation: Mapped[str] = mapped_column(String(16))  # father, mother, guardian
+
+
+class Mark(Base):
+    """One mark (Thông tư 22/2021): a score in tenths, or Đ/CĐ for comment subjects."""
+
+    __tablename__ = "marks"
+    __table_args__ = (
+        Index("ix_marks_student_id_school_year_term", "student_id", "school_year", "term"),
+        Index("ix_marks_unit_id_school_year_term", "unit_id", "school_year", "term"),
+        CheckConstraint("(score IS NULL) <> (passed IS NULL)", name="score_or_passed"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    school_year: Mapped[str] = mapped_column(String(9))
+    term: Mapped[int] = mapped_column(Integer)  # 1 or 2
+    subject: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(2))  # TX, GK, CK
+    seq: Mapped[int] = mapped_column(Integer)  # order among the same kind (TX1, TX2, …)
+    score: Mapped[int | None] = mapped_column(Integer)  # tenths: 85 = 8,5
+    passed: Mapped[bool | None] = mapped_column(Boolean)  # Đ = True, CĐ = False
+
+
+class Absence(Base):
+    """A day or half-day a student missed, with or without permission."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (
+        UniqueConstraint("student_id", "date", "session"),
+        Index("ix_attendance_unit_id_date", "unit_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    session: Mapped[str] = mapped_column(String(9))  # day, morning, afternoon
+    excused: Mapped[bool] = mapped_column(Boolean)  # P = True, K = False
+
+
+class TermResult(Base):
+    """Kết quả rèn luyện / học tập and the homeroom teacher's comment for a term or year."""
+
+    __tablename__ = "term_results"
+    __table_args__ = (UniqueConstraint("student_id", "school_year", "term"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    school_year: Mapped[str] = mapped_column(String(9))
+    term: Mapped[str] = mapped_column(String(2))  # "1", "2", "CN"
+    conduct: Mapped[str | None] = mapped_column(String(16))  # good, fair, pass, fail
+    learning: Mapped[str | None] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
 
 
 # --------------------------------------------------------------------------- Matrix mirror

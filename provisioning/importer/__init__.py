@@ -15,6 +15,15 @@ from sqlalchemy import Connection, Engine
 
 from provisioning.bulk import cyclic_gc_paused
 from provisioning.config import MAX_REMOVAL_SHARE, exceeds_removal_share
+from provisioning.importer.classes import merge_classes
+from provisioning.importer.family_rows import (
+    parse_absence,
+    parse_class,
+    parse_mark,
+    parse_student,
+    parse_term_result,
+)
+from provisioning.importer.learning import merge_attendance, merge_marks, merge_term_results
 from provisioning.importer.merge import (
     Directory,
     MergeOutcome,
@@ -32,7 +41,8 @@ from provisioning.importer.rows import (
     parse_staff,
     parse_unit,
 )
-from provisioning.importer.sources import Table, TableKind, read_tables
+from provisioning.importer.sources import FAMILY_KINDS, Table, TableKind, read_tables
+from provisioning.importer.students import merge_students
 from provisioning.mojibake import classify
 from provisioning.text import format_number
 
@@ -47,7 +57,27 @@ __all__ = [
 
 
 class MassDepartureRefused(UnusableInput):
-    """The staff file would mark too many people departed at once; nothing was imported."""
+    """The staff file would mark too many people departed at once, or the student file too
+    many students left; nothing was imported."""
+
+
+_PARSERS: dict[TableKind, Callable[[Table, int, dict[str, Any]], tuple[Any, list[Report]]]] = {
+    TableKind.UNITS: parse_unit,
+    TableKind.STAFF: parse_staff,
+    TableKind.FIGURES: parse_figures,
+    TableKind.CLASSES: parse_class,
+    TableKind.STUDENTS: parse_student,
+    TableKind.MARKS: parse_mark,
+    TableKind.ATTENDANCE: parse_absence,
+    TableKind.TERM_RESULTS: parse_term_result,
+}
+_FAMILY_MERGES = {
+    TableKind.CLASSES: merge_classes,
+    TableKind.STUDENTS: merge_students,
+    TableKind.MARKS: merge_marks,
+    TableKind.ATTENDANCE: merge_attendance,
+    TableKind.TERM_RESULTS: merge_term_results,
+}
 
 
 @dataclass(frozen=True)
@@ -108,16 +138,14 @@ def _import_tables(
     result = ImportResult()
     parsed = {}
     rejected_people: set[str] = set()  # Mã định danh of staff rows that were rejected
-    for kind, parse in (
-        (TableKind.UNITS, parse_unit),
-        (TableKind.STAFF, parse_staff),
-        (TableKind.FIGURES, parse_figures),
-    ):
+    rejected_rows: dict[TableKind, list[dict[str, Any]]] = {k: [] for k in FAMILY_KINDS}
+    for kind, parse in _PARSERS.items():
         table = by_kind.get(kind)
         if table is not None:
-            parsed[kind] = _parse_table(table, parse, result, rejected_people)
+            parsed[kind] = _parse_table(table, parse, result, rejected_people, rejected_rows)
     with engine.begin() as conn:
         _merge(conn, by_kind, parsed, rejected_people, scope, guard, result)
+        _merge_families(conn, by_kind, parsed, rejected_rows, scope, guard, result)
     result.reports.sort(key=lambda r: (_source_order(r, tables), r.row))
     return result
 
@@ -127,12 +155,17 @@ def _parse_table(
     parse: Callable[[Table, int, dict[str, Any]], tuple[Any, list[Report]]],
     result: ImportResult,
     rejected_people: set[str],
+    rejected_rows: dict[TableKind, list[dict[str, Any]]],
 ) -> list[Any]:
-    """The table's valid records; every row's reports go into ``result``."""
+    """The table's valid records; every row's reports go into ``result``. The cells of a
+    families' table's rejected rows go into ``rejected_rows`` (what they might stand for
+    is kept)."""
     kind = table.kind
     records = []
-    name_header = table.header("name") if kind is not TableKind.FIGURES else None
+    named = kind in (TableKind.UNITS, TableKind.STAFF, TableKind.STUDENTS)
+    name_header = table.header("name") if named else None
     legacy_seen, foreign = False, {}  # foreign: row -> (Mã định danh, name)
+    foreign_cells: list[dict[str, Any]] = []
     for row_no, cells in table.rows:
         record, reports = parse(table, row_no, cells)
         result.reports.extend(reports)
@@ -144,14 +177,19 @@ def _parse_table(
             records.append(record)
             if evidence == "foreign":
                 foreign[row_no] = (cell_text(cells.get("code")), cell_text(cells.get("name")))
+                foreign_cells.append(cells)
         elif kind is TableKind.STAFF and (code := cell_text(cells.get("code"))):
             rejected_people.add(code)
+        elif kind in rejected_rows:
+            rejected_rows[kind].append(cells)
     if legacy_seen and foreign:
         # a file with legacy-encoded names: its "foreign" names are legacy ones too
         records = [r for r in records if r.row not in foreign]
         result.reports = [_as_legacy(r, table, foreign) for r in result.reports]
         if kind is TableKind.STAFF:
             rejected_people.update(code for code, _ in foreign.values() if code)
+        elif kind in rejected_rows:
+            rejected_rows[kind].extend(foreign_cells)
     return records
 
 
@@ -177,8 +215,32 @@ def _merge(
     if TableKind.FIGURES in parsed:
         figures = by_kind[TableKind.FIGURES]
         merge_figures(conn, figures, parsed[TableKind.FIGURES], directory, scope, result)
+
+
+def _merge_families(
+    conn: Connection,
+    by_kind: dict[TableKind, Table],
+    parsed: dict[TableKind, list[Any]],
+    rejected_rows: dict[TableKind, list[dict[str, Any]]],
+    scope: str | None,
+    guard: DepartureGuard,
+    result: ImportResult,
+) -> None:
+    """Merge classes, students (and parents), then the learning records; bump the
+    revisions (``revision`` for what provisioning applies, ``learning_revision`` for
+    records)."""
+    directory = Directory(conn)  # after the units' merge: it sees the new schools
+    for kind, merge in _FAMILY_MERGES.items():
+        if kind not in parsed:
+            continue
+        result.family_tables.append(kind.value)
+        merge(conn, by_kind[kind], parsed[kind], rejected_rows[kind], directory, scope, result)
+        if kind is TableKind.STUDENTS:
+            _check_students_left(result, scope, guard)
     if result.changed:
         result.revision = bump_revision(conn)
+    if result.records_changed:
+        bump_revision(conn, "learning_revision")
 
 
 def _check_departures(result: ImportResult, scope: str | None, guard: DepartureGuard) -> None:
@@ -193,6 +255,21 @@ def _check_departures(result: ImportResult, scope: str | None, guard: DepartureG
         f"vượt ngưỡng {guard.share:.0%} (provisioning.max_removal_share), nên chưa nhập gì. "
         "Hãy kiểm tra tệp nhân sự (có bị thiếu dòng?); nếu đúng là chừng ấy người đã nghỉ, "
         "chạy lại với --allow-mass-removal."
+    )
+
+
+def _check_students_left(result: ImportResult, scope: str | None, guard: DepartureGuard) -> None:
+    """Refuse a student snapshot that marks too many students left (a truncated file?)."""
+    left, covered = result.students.removed, result.students_covered
+    if guard.allowed or not exceeds_removal_share(left, covered, guard.share):
+        return
+    where = f' trong phạm vi "{scope}"' if scope else ""
+    raise MassDepartureRefused(
+        f"tệp học sinh sẽ đánh dấu thôi học/chuyển đi {format_number(left)} trên "
+        f"{format_number(covered)} học sinh đang học ở các trường của tệp{where} "
+        f"({left / covered:.0%}), vượt ngưỡng {guard.share:.0%} "
+        "(provisioning.max_removal_share), nên chưa nhập gì. Hãy kiểm tra tệp học sinh "
+        "(có bị thiếu dòng?); nếu đúng là vậy, chạy lại với --allow-mass-removal."
     )
 
 

@@ -46,10 +46,25 @@ class MergeOutcome:
     reports: list[Report] = field(default_factory=list)
     #: active people the staff snapshot spoke for (the scope's), before the import
     people_covered: int = 0
+    classes: Counts = field(default_factory=Counts)
+    students: Counts = field(default_factory=Counts)
+    parents: Counts = field(default_factory=Counts)
+    marks: Counts = field(default_factory=Counts)
+    absences: Counts = field(default_factory=Counts)
+    term_results: Counts = field(default_factory=Counts)
+    #: active students the student snapshot spoke for (its schools'), before the import
+    students_covered: int = 0
+    #: students whose marks, absences or term results this import changed (for the
+    #: parents' "new marks" summaries)
+    records_changed: set[int] = field(default_factory=set)
+    #: the families' tables this import held (their summary lines are printed)
+    family_tables: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return any(c.touched for c in (self.units, self.people, self.positions, self.figures))
+        """True when the directory changed in a way provisioning has to apply."""
+        counts = (self.units, self.people, self.positions, self.figures)
+        return any(c.touched for c in (*counts, self.classes, self.students, self.parents))
 
     def summary_lines(self) -> list[str]:
         n = format_number
@@ -63,6 +78,7 @@ class MergeOutcome:
             f"Số liệu thống kê: {n(f.added)} thêm mới, {n(f.changed)} thay đổi, "
             f"{n(f.unchanged)} không đổi",
         ]
+        lines += self.family_lines()
         rejected = sum(r.rejected for r in self.reports)
         if self.reports:
             lines.append(
@@ -71,6 +87,33 @@ class MergeOutcome:
             )
         else:
             lines.append("Không có dòng nào cần xem lại.")
+        return lines
+
+    def family_lines(self) -> list[str]:
+        """One summary line per families' table the import held."""
+        n = format_number
+        shown = {
+            "classes": ("Lớp", self.classes, "đóng"),
+            "students": ("Học sinh", self.students, "đã chuyển đi/thôi học"),
+            "marks": ("Điểm", self.marks, "bỏ"),
+            "attendance": ("Chuyên cần", self.absences, "bỏ"),
+            "term_results": ("Rèn luyện", self.term_results, "bỏ"),
+        }
+        lines = []
+        for kind in self.family_tables:
+            label, c, removed = shown[kind]
+            back = f", {n(c.returned)} trở lại" if c.returned else ""
+            lines.append(
+                f"{label}: {n(c.added)} thêm mới, {n(c.changed)} thay đổi, "
+                f"{n(c.unchanged)} không đổi, {n(c.removed)} {removed}{back}"
+            )
+            if kind == "students":
+                p = self.parents
+                lines.append(
+                    f"Phụ huynh: {n(p.added)} thêm mới, {n(p.changed)} thay đổi, "
+                    f"{n(p.removed)} không còn con đang học"
+                    + (f", {n(p.returned)} trở lại" if p.returned else "")
+                )
         return lines
 
 
@@ -895,16 +938,15 @@ def check_scope(directory: Directory, scope: str | None, unit_codes: set[str]) -
         raise UnusableInput(f'phạm vi nhập "{scope}" không phải là Mã đơn vị nào trong danh bạ')
 
 
-def bump_revision(conn: Connection) -> int:
-    """Increase the directory's revision (read by provisioning to know when to apply)."""
-    current = conn.scalar(select(DirectoryState.value).where(DirectoryState.key == "revision"))
+def bump_revision(conn: Connection, key: str = "revision") -> int:
+    """Increase the directory's revision (read by provisioning to know when to apply), or
+    another counter of ``directory_state`` (``learning_revision``: marks and records)."""
+    current = conn.scalar(select(DirectoryState.value).where(DirectoryState.key == key))
     revision = int(current or 0) + 1
     if current is None:
-        conn.execute(insert(DirectoryState).values(key="revision", value=str(revision)))
+        conn.execute(insert(DirectoryState).values(key=key, value=str(revision)))
     else:
         conn.execute(
-            update(DirectoryState)
-            .where(DirectoryState.key == "revision")
-            .values(value=str(revision))
+            update(DirectoryState).where(DirectoryState.key == key).values(value=str(revision))
         )
     return revision

@@ -95,8 +95,30 @@ MAX_LENGTH = {
     "phone": 100,
     "portal": 500,
     "rss": 500,
+    "class": 64,
+    "student": 64,
+    "teacher": 64,
+    "father_name": 255,
+    "mother_name": 255,
+    "guardian_name": 255,
+    "father_phone": 100,
+    "mother_phone": 100,
+    "guardian_phone": 100,
 }
-_OPTIONAL = {"email", "subject", "phone", "portal", "rss"}
+_OPTIONAL = {
+    "email",
+    "subject",
+    "phone",
+    "portal",
+    "rss",
+    "teacher",
+    "father_name",
+    "mother_name",
+    "guardian_name",
+    "father_phone",
+    "mother_phone",
+    "guardian_phone",
+}
 
 
 def legacy_name(value: str) -> str:
@@ -289,6 +311,15 @@ def parse_staff(
 
 def _parse_date(value: Any) -> dt.date | bool | None:
     """A birth date from a cell; None when empty, False when unreadable or implausible."""
+    date = read_date(value)
+    if isinstance(date, dt.date) and not 1930 <= date.year <= dt.date.today().year - 14:
+        return False
+    return date
+
+
+def read_date(value: Any) -> dt.date | bool | None:
+    """A date from a cell (dd/mm/yyyy, ISO, an Excel date or serial number); None when
+    empty, False when unreadable."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, dt.datetime):
@@ -314,8 +345,6 @@ def _parse_date(value: Any) -> dt.date | bool | None:
                 return False
         except ValueError:
             return False
-    if not 1930 <= date.year <= dt.date.today().year - 14:
-        return False
     return date
 
 

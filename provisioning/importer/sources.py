@@ -24,18 +24,44 @@ class TableKind(StrEnum):
     UNITS = "units"
     STAFF = "staff"
     FIGURES = "figures"
+    CLASSES = "classes"
+    STUDENTS = "students"
+    MARKS = "marks"
+    ATTENDANCE = "attendance"
+    TERM_RESULTS = "term_results"
+
+
+#: The tables of students, parents and learning records, in the order they are merged.
+FAMILY_KINDS = (
+    TableKind.CLASSES,
+    TableKind.STUDENTS,
+    TableKind.MARKS,
+    TableKind.ATTENDANCE,
+    TableKind.TERM_RESULTS,
+)
 
 
 TABLE_LABEL = {
     TableKind.UNITS: "Đơn vị",
     TableKind.STAFF: "Nhân sự",
     TableKind.FIGURES: "Thống kê",
+    TableKind.CLASSES: "Lớp",
+    TableKind.STUDENTS: "Học sinh",
+    TableKind.MARKS: "Điểm",
+    TableKind.ATTENDANCE: "Chuyên cần",
+    TableKind.TERM_RESULTS: "Rèn luyện",
 }
 
 _TABLE_NAMES = {
     TableKind.UNITS: {"donvi", "danhmucdonvi", "units"},
     TableKind.STAFF: {"nhansu", "canbo", "danhsachnhansu", "staff"},
     TableKind.FIGURES: {"thongke", "solieu", "figures"},
+    # attendance before marks: "diemdanh" (roll call) starts like "diem"
+    TableKind.ATTENDANCE: {"chuyencan", "diemdanh", "attendance"},
+    TableKind.TERM_RESULTS: {"renluyen", "ketquarenluyen", "termresults"},
+    TableKind.STUDENTS: {"hocsinh", "danhsachhocsinh", "students"},
+    TableKind.MARKS: {"diem", "bangdiem", "marks"},
+    TableKind.CLASSES: {"lop", "danhsachlop", "classes"},
 }
 
 
@@ -78,6 +104,62 @@ COLUMNS: dict[TableKind, tuple[Column, ...]] = {
         Column("classes", "Số lớp", True, aliases=("Số nhóm/lớp", "Số nhóm lớp")),
         Column("pupils", "Số học sinh", True, aliases=("Số trẻ", "Số học sinh/trẻ")),
     ),
+    TableKind.CLASSES: (
+        Column("unit", "Mã đơn vị", True, aliases=("Mã trường",)),
+        Column("year", "Năm học", True),
+        Column("name", "Tên lớp", True, aliases=("Lớp", "Tên nhóm/lớp", "Nhóm/lớp")),
+        Column("grade", "Khối", True, aliases=("Khối lớp", "Độ tuổi")),
+        Column(
+            "teacher",
+            "GVCN",
+            aliases=("Giáo viên chủ nhiệm", "Mã GVCN", "Mã định danh GVCN"),
+        ),
+    ),
+    TableKind.STUDENTS: (
+        Column("code", "Mã học sinh", True, aliases=("Mã HS", "Mã định danh học sinh")),
+        Column("name", "Họ và tên", True, aliases=("Họ tên", "Họ tên học sinh")),
+        Column("birth_date", "Ngày sinh"),
+        Column("gender", "Giới tính"),
+        Column("unit", "Mã đơn vị", True, aliases=("Mã trường",)),
+        Column("class", "Lớp", True, aliases=("Tên lớp",)),
+        Column("father_name", "Họ tên cha", aliases=("Họ và tên cha", "Tên cha")),
+        Column("father_phone", "SĐT cha", aliases=("Số điện thoại cha", "Điện thoại cha")),
+        Column("mother_name", "Họ tên mẹ", aliases=("Họ và tên mẹ", "Tên mẹ")),
+        Column("mother_phone", "SĐT mẹ", aliases=("Số điện thoại mẹ", "Điện thoại mẹ")),
+        Column(
+            "guardian_name",
+            "Họ tên người giám hộ",
+            aliases=("Họ và tên người giám hộ", "Người giám hộ"),
+        ),
+        Column(
+            "guardian_phone",
+            "SĐT người giám hộ",
+            aliases=("Số điện thoại người giám hộ", "Điện thoại người giám hộ"),
+        ),
+        Column("phone", "SĐT học sinh", aliases=("Số điện thoại học sinh",)),
+    ),
+    TableKind.MARKS: (
+        Column("student", "Mã học sinh", True, aliases=("Mã HS",)),
+        Column("year", "Năm học", True),
+        Column("term", "Học kỳ", True, aliases=("HK",)),
+        Column("subject", "Môn", True, aliases=("Môn học",)),
+        Column("kind", "Loại", True, aliases=("Loại điểm",)),
+        Column("value", "Điểm", True, aliases=("Điểm số",)),
+    ),
+    TableKind.ATTENDANCE: (
+        Column("student", "Mã học sinh", True, aliases=("Mã HS",)),
+        Column("date", "Ngày", True, aliases=("Ngày nghỉ",)),
+        Column("session", "Buổi"),
+        Column("status", "Trạng thái", True, aliases=("Phép",)),
+    ),
+    TableKind.TERM_RESULTS: (
+        Column("student", "Mã học sinh", True, aliases=("Mã HS",)),
+        Column("year", "Năm học", True),
+        Column("term", "Học kỳ", True, aliases=("HK",)),
+        Column("conduct", "Kết quả rèn luyện", aliases=("Rèn luyện", "Hạnh kiểm")),
+        Column("learning", "Kết quả học tập", aliases=("Học tập", "Học lực")),
+        Column("comment", "Nhận xét", aliases=("Nhận xét của GVCN",)),
+    ),
 }
 
 _HEADER_INDEX: dict[TableKind, dict[str, Column]] = {
@@ -87,6 +169,11 @@ _HEADER_INDEX: dict[TableKind, dict[str, Column]] = {
 
 #: A header that only one table has, used when the file or sheet name says nothing.
 _SIGNATURE = {
+    "tenlop": TableKind.CLASSES,
+    "trangthai": TableKind.ATTENDANCE,
+    "ketquarenluyen": TableKind.TERM_RESULTS,
+    "diem": TableKind.MARKS,
+    "mahocsinh": TableKind.STUDENTS,
     "madinhdanh": TableKind.STAFF,
     "namhoc": TableKind.FIGURES,
     "tendonvi": TableKind.UNITS,
@@ -156,8 +243,9 @@ def _kind_of(name: str, headers: list[str], source: str) -> TableKind:
         if header in compacted:
             return kind
     raise UnusableInput(
-        f"{source}: không nhận ra bảng (tên tệp/trang tính nên là don_vi, nhan_su hoặc thong_ke, "
-        "hoặc có cột Mã định danh / Năm học / Tên đơn vị)"
+        f"{source}: không nhận ra bảng (tên tệp/trang tính nên là don_vi, nhan_su, thong_ke, "
+        "lop, hoc_sinh, diem, chuyen_can hoặc ren_luyen, hoặc có cột Mã định danh / Năm học / "
+        "Tên đơn vị / Tên lớp / Mã học sinh)"
     )
 
 
@@ -254,6 +342,7 @@ def _read_xlsx(path: Path) -> list[Table]:
         book.close()
     if not tables:
         raise UnusableInput(
-            f'{path.name}: không có trang tính "Đơn vị", "Nhân sự" hoặc "Thống kê" nào'
+            f"{path.name}: không có trang tính nào của danh bạ "
+            f"({', '.join(repr(label) for label in TABLE_LABEL.values())})"
         )
     return tables

@@ -1,0 +1,2 @@
+"""Students, parents and their learning records: pure computations over the directory's
+rows (``record``) and the figures ``dieuhanh status`` shows (``counts``)."""

@@ -320,7 +320,7 @@ class MatrixBot:
         reply = await dispatch(handlers, relation)
         if reply is None:
             return False
-        if await self._respond(room_id, event.event_id, event.sender, reply):
+        if await self._respond(room_id, event.event_id, event.sender, reply, pointer=False):
             await AnsweredEvent.record(self.engine, room_id, event.event_id)
         return True
 
@@ -408,17 +408,23 @@ class MatrixBot:
         await AnsweredEvent.record(self.engine, room_id, event.event_id)
 
     async def _respond(
-        self, room_id: str, event_id: str, sender: str, reply: Reply, private: bool | None = None
+        self,
+        room_id: str,
+        event_id: str,
+        sender: str,
+        reply: Reply,
+        private: bool | None = None,
+        pointer: bool = True,
     ) -> bool:
         """Send ``reply`` to ``event_id``: here in a private room, else in the sender's DM
-        with a pointer here. False when it could not be sent."""
+        (with a pointer here if ``pointer``). False when it could not be sent."""
         if private is None:
             private = await self._private(room_id, sender)
         snapshot = await self.service.directory.get()
         person = snapshot.person_of_user.get(sender)
         if private or person is None:
             return await self._reply_here(room_id, event_id, reply)
-        return await self._reply_privately(room_id, event_id, person.id, reply)
+        return await self._reply_privately(room_id, event_id, person.id, reply, pointer)
 
     async def _private(self, room_id: str, user_id: str) -> bool:
         """A room of just this person and the bot: a DM they opened, or their inbox."""
@@ -445,17 +451,19 @@ class MatrixBot:
         return True
 
     async def _reply_privately(
-        self, room_id: str, event_id: str, person_id: int, reply: Reply
+        self, room_id: str, event_id: str, person_id: int, reply: Reply, pointer: bool = True
     ) -> bool:
         """Answer a command typed in a shared room in the asker's inbox (answers may hold
-        phone numbers and figures), and leave a one-line pointer where it was typed."""
+        phone numbers and figures), and leave a one-line pointer where it was typed (not
+        for a reaction or a reply to a post: thirty of them would fill the room)."""
         try:
             inbox = await _Transport(self).inbox(person_id)
             answer = reply.content()
             answer["vn.dieuhanh.answer_to"] = {"room_id": room_id, "event_id": event_id}
             await self.send(inbox, answer, _txn("reply", event_id))
-            pointer = Reply(ANSWERED_PRIVATELY, extra={"vn.dieuhanh.answered_in": inbox})
-            await self.send(room_id, pointer.content(event_id), _txn("pointer", event_id))
+            if pointer:
+                note = Reply(ANSWERED_PRIVATELY, extra={"vn.dieuhanh.answered_in": inbox})
+                await self.send(room_id, note.content(event_id), _txn("pointer", event_id))
         except Exception as exc:
             log.warning("private reply to %s not sent: %s", event_id, exc)
             return False

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from dieuhanh.cli import app
 from dieuhanh.db import open_database
 from provisioning.matrix.apply import apply
+from provisioning.matrix.inbox import inbox_key
 from provisioning.matrix.mirror import load_mirror
 
 from ..directory.conftest import STAFF_HEADER, UNIT_HEADER, write_csv
@@ -124,6 +125,11 @@ class Setup:
     def room(self, key: str) -> str:
         return load_mirror(self.engine).rooms[key].room_id
 
+    def inbox(self, person: str) -> str | None:
+        """The room id of ``person``'s inbox, once the bot has made it."""
+        room = load_mirror(self.engine).rooms.get(inbox_key(self.district.p(person)))
+        return room.room_id if room else None
+
     def phone(self, person: str) -> str:
         return "+84" + self.district.row(person)[2][1:]
 
@@ -189,16 +195,21 @@ class Setup:
                 found.setdefault(target, []).append(event["content"])
         return found
 
-    def wait_reply(self, room_id: str, event_id: str, timeout: float = 60) -> dict:
+    def wait_reply(
+        self, room_id: str, event_id: str, timeout: float = 60, person: str | None = None
+    ) -> dict:
         """The bot's answer to a command: in the room, or in the asker's inbox when the
-        command was typed in a shared room (then the room holds a pointer to it)."""
+        command was typed in a shared room (then the room holds a pointer to it). A
+        reaction or reply to a post is answered in ``person``'s inbox without a pointer."""
 
         def answer() -> dict | None:
             answers = self.replies(room_id).get(event_id)
             if answers and "vn.dieuhanh.answered_in" not in answers[0]:
                 return answers[0]
-            if answers:
-                private = self.answers_in(answers[0]["vn.dieuhanh.answered_in"]).get(event_id)
+            inbox = self.inbox(person) if person else None  # made with the first answer
+            if answers or inbox:
+                where = answers[0]["vn.dieuhanh.answered_in"] if answers else inbox
+                private = self.answers_in(where).get(event_id)
                 if private:
                     return private[0]
             return None

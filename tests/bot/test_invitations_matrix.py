@@ -50,7 +50,10 @@ async def react(setup: Setup, person: str, room_id: str, event_id: str, key: str
         sent = await client.room_send(room_id, "m.reaction", content)
     finally:
         await client.close()
-    return await asyncio.to_thread(setup.wait_reply, room_id, sent.event_id)
+    reply = await asyncio.to_thread(setup.wait_reply, room_id, sent.event_id, person=person)
+    if room_id != setup.inbox(person):  # a shared room
+        assert sent.event_id not in setup.replies(room_id)  # answered in the inbox, no pointer
+    return reply
 
 
 def copy_of(setup: Setup, person: str, code: str) -> tuple[str, str]:

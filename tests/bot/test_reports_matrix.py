@@ -66,7 +66,7 @@ def reply_to_copy(setup: Setup, who: str, code: str, content: dict | None = None
             await client.close()
 
     room_id, event_id = asyncio.run(send())
-    return setup.wait_reply(room_id, event_id)
+    return setup.wait_reply(room_id, event_id, person=who)
 
 
 def card_copy(setup: Setup, token: str, code: str) -> list[tuple[str, str]]:

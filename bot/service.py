@@ -29,6 +29,7 @@ from bot.commands import (  # noqa: F401 - they register
     posts,
     suggestion,
     thongke,
+    tim,
     trogiup,
 )
 from bot.commands.trogiup import usage_reply

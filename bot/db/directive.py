@@ -389,6 +389,22 @@ class Directive:
             )
             return [cls._from_row(row) for row in rows], total or 0
 
+    @classmethod
+    @in_thread
+    def in_period(cls, engine: Engine, start: dt.datetime, end: dt.datetime) -> list[Directive]:
+        """The export's directives: those that went (or go) out in [start, end), i.e. stored
+        then and sent at once, or scheduled for then; not those cancelled before going.
+        Oldest first."""
+        at_once = and_(T.c.scheduled_for.is_(None), T.c.created_at >= start, T.c.created_at < end)
+        scheduled = and_(T.c.scheduled_for >= start, T.c.scheduled_for < end)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(T)
+                .where(or_(at_once, scheduled), T.c.status != cls.CANCELLED)
+                .order_by(func.coalesce(T.c.scheduled_for, T.c.created_at), T.c.id)
+            )
+            return [cls._from_row(row) for row in rows]
+
 
 def _like(word: str) -> str:
     """A word for LIKE, its wildcards taken literally."""

@@ -62,8 +62,8 @@ RECIPIENT_COLUMNS = (
 
 
 def local(at: dt.datetime | None) -> dt.datetime | None:
-    """An aware time as Excel keeps it: naive, in Vietnam."""
-    return at.astimezone(VN).replace(tzinfo=None) if at is not None else None
+    """An aware time as Excel keeps it: naive, in Vietnam, to the second."""
+    return at.astimezone(VN).replace(tzinfo=None, microsecond=0) if at is not None else None
 
 
 def directive_cells(row: DirectiveRow) -> list[Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import random
 import statistics
 import sys
@@ -190,6 +191,7 @@ async def handle_ms(service, user: str, line: str, repeat: int) -> list[float]:
 async def commands(engine, view, director: int, people: list[int], ids, repeat: int, base: float):
     from _directory import user_id
 
+    from bot.commands import Incoming
     from bot.db.directive import Directive
     from bot.directory import DirectoryCache
     from bot.service import BotService
@@ -204,6 +206,9 @@ async def commands(engine, view, director: int, people: list[int], ids, repeat: 
         await handle_ms(service, sender, f"!baocao {code}", 1)  # warm
         took = await handle_ms(service, sender, f"!baocao {code}", repeat)
         show(f"!baocao {kind} ({len(people):,} recipients)", took, base)
+        reply = await service.handle(Incoming(sender, f"!baocao {code}"))
+        size = len(json.dumps(reply.content(), ensure_ascii=False).encode())
+        print(f"{'':<48} its answer: {size / 1024:,.0f} KiB of event content")
     for who, user in (("a recipient", reader), ("the sender", sender)):
         show(f"!tim for {who}", await handle_ms(service, user, "!tim tap huan", repeat), base)
 

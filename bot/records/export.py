@@ -30,7 +30,6 @@ from bot.directives.audience import Selection
 from bot.directives.cards import kind_of
 from bot.directives.kinds import field_lines
 from bot.directives.when import VN, format_time
-from bot.directory import DirectorySnapshot
 from provisioning.domain import primary_position
 from provisioning.text import name_sort_key
 from provisioning.view import DirectoryView, UnitView, load_view
@@ -213,7 +212,7 @@ async def collect(engine: Engine, period: Period, unit_code: str | None = None) 
     directives = [d for d in directives if d.id in recipients]
     users = {r.user_id for rows in recipients.values() for r in rows}
     public = await Receipt.users_sending_public(engine, users)
-    names = _Names(DirectorySnapshot(view, {}, ()))
+    names = _Names(view)
     export = Export(period, scope)
     for directive in directives:
         rows = sorted(recipients[directive.id], key=lambda r: names.sort_key(r.person_id))
@@ -256,28 +255,46 @@ async def _replies(
     return answers, submissions
 
 
-class _Names:
-    """People and units as the sheets name them."""
+@dataclass(frozen=True)
+class _Directory:
+    """What ``Selection.describe`` reads of a snapshot (the view), without the bot's
+    indexes of a whole snapshot (a second on a city)."""
 
-    def __init__(self, snapshot: DirectorySnapshot) -> None:
-        self.snapshot = snapshot
-        self.view = snapshot.view
+    view: DirectoryView
+
+
+class _Names:
+    """People and units as the sheets name them (each person looked up once)."""
+
+    def __init__(self, view: DirectoryView) -> None:
+        self.view = view
+        self._people: dict[int, tuple[str, str, str]] = {}
+        self._keys: dict[int, tuple] = {}
 
     def person(self, person_id: int) -> tuple[str, str, str]:
         """(code, full name, unit name) of a person; "?" for one no longer known."""
-        person = self.view.people.get(person_id)
-        if person is None:
-            return "?", "?", ""
-        primary = primary_position(self.view, person)
-        return person.code, person.full_name, primary[1].name if primary else ""
+        found = self._people.get(person_id)
+        if found is None:
+            person = self.view.people.get(person_id)
+            if person is None:
+                found = ("?", "?", "")
+            else:
+                primary = primary_position(self.view, person)
+                found = (person.code, person.full_name, primary[1].name if primary else "")
+            self._people[person_id] = found
+        return found
 
     def sort_key(self, person_id: int) -> tuple:
-        _code, name, unit = self.person(person_id)
-        return (unit, name_sort_key(name))
+        key = self._keys.get(person_id)
+        if key is None:
+            _code, name, unit = self.person(person_id)
+            key = self._keys[person_id] = (unit, name_sort_key(name))
+        return key
 
     def audience(self, directive: Directive) -> str:
         try:
-            return Selection.from_json(directive.selection).describe(self.snapshot)
+            selection = Selection.from_json(directive.selection)
+            return selection.describe(_Directory(self.view))  # type: ignore[arg-type]
         except (LookupError, TypeError, ValueError):  # a unit or word no longer known
             return "(không còn xác định được theo danh bạ hiện tại)"
 

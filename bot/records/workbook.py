@@ -145,10 +145,12 @@ def _header(sheet: WriteOnlyWorksheet, columns: tuple[tuple[str, int], ...]) -> 
 
 
 def _cells(sheet: WriteOnlyWorksheet, values: list[Any]) -> list[Any]:
-    """Times as formatted date-time cells; anything else as it is."""
+    """Times as formatted date-time cells, empty text as no cell; anything else as it is."""
     out: list[Any] = []
     for value in values:
-        if isinstance(value, dt.datetime):
+        if value == "":
+            out.append(None)
+        elif isinstance(value, dt.datetime):
             cell = WriteOnlyCell(sheet, value=value)
             cell.number_format = TIME_FORMAT
             out.append(cell)

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from openpyxl import load_workbook
@@ -178,9 +179,9 @@ async def test_a_unit_sees_only_what_it_sent_or_received(service, posts, unit, s
 class Media(BaseHTTPRequestHandler):
     """The homeserver's authenticated media download, for FILES; 404 otherwise."""
 
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         prefix = "/_matrix/client/v1/media/download"
         path = self.path.removeprefix(prefix)
         Media.seen.append(self.headers.get("Authorization", ""))

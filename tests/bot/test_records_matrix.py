@@ -87,12 +87,11 @@ def test_export_fetches_the_report_files_from_synapse(setup, request_code, tmp_p
         person_id = conn.scalar(text("SELECT id FROM people WHERE code = :c"), {"c": person})
     directive = asyncio.run(Directive.by_code(setup.engine, request_code))
     file = {"mxc": mxc, "name": "sĩ số.xlsx", "mimetype": "x", "size": len(REPORT)}
-    asyncio.run(
-        Submission.add(
-            setup.engine, directive.id, person_id, room_id="!dm", event_id=f"$r{request_code}",
-            body="Báo cáo sĩ số", files=[file], at=dt.datetime.now(dt.UTC),
-        )  # fmt: skip
-    )
+    reply = Submission.add(
+        setup.engine, directive.id, person_id, room_id="!dm", event_id=f"$r{request_code}",
+        body="Báo cáo sĩ số", files=[file], at=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    assert asyncio.run(reply)
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).strftime("%d/%m/%Y")
     out = tmp_path / "luu-vt.xlsx"
     result = CliRunner().invoke(

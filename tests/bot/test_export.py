@@ -222,7 +222,9 @@ async def run_export(engine, monkeypatch, out: Path, *args: str, homeserver: str
 
 
 def sheet(path: Path, name: str) -> list[tuple]:
-    return list(load_workbook(path, read_only=True)[name].iter_rows(values_only=True))
+    """The sheet's rows, each as wide as its header (empty cells are not written)."""
+    rows = list(load_workbook(path, read_only=True)[name].iter_rows(values_only=True))
+    return [tuple(r) + (None,) * (len(rows[0]) - len(r)) for r in rows]
 
 
 async def test_the_workbook_holds_the_rows_and_the_files_lie_beside_it(

@@ -48,7 +48,6 @@ from nio import (
     RoomSendResponse,
     SyncError,
     SyncResponse,
-    UnknownEvent,
     UploadResponse,
 )
 from nio.crypto.attachments import decrypt_attachment
@@ -292,7 +291,8 @@ class MatrixBot:
                     continue
                 content = event.source.get("content", {})
                 relates = content.get("m.relates_to") or {}
-                if isinstance(event, UnknownEvent) and event.type == "m.reaction":
+                # nio parses a reaction as a ReactionEvent (an UnknownEvent before 0.25)
+                if event.source.get("type") == "m.reaction":
                     if relates.get("event_id"):
                         await self._related(room_id, event, relates["event_id"], "reaction")
                     continue

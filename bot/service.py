@@ -25,18 +25,22 @@ from bot.commands import (  # noqa: F401 - they register
     baocao,
     danhba,
     gui,
+    lich,
+    nop,
     parse,
     posts,
     suggestion,
+    thamdu,
     thongke,
     tim,
     trogiup,
 )
 from bot.commands.trogiup import usage_reply
 from bot.db.draft import Draft
-from bot.directives import files
+from bot.directives import files, submissions
 from bot.directory import DirectoryCache
 from bot.reply import Reply
+from bot.schedule import posting  # noqa: F401 - registers the Monday post of lịch công tác
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +106,7 @@ class BotService:
             draft = await Draft.get(self.engine, message.sender, message.room_id)
             if draft is None:
                 if files.of_message(message.msgtype, message.content) is not None:
-                    self.remember_file(message)
+                    return await self._file_in_dm(message)
                 return None
             return await self._guarded("gui", gui.continue_draft(ctx, draft), message.sender)
         if not asker.known:
@@ -125,6 +129,11 @@ class BotService:
             return Reply(str(exc))
         except Exception:
             return _apology(cmd.name, message.sender)
+
+    async def _file_in_dm(self, message: Incoming) -> Reply | None:
+        """A file in a DM with no draft open: a report while a !nop window is open, else
+        kept for a !vanban or !nop that follows (``bot.directives.submissions``)."""
+        return await self._guarded("nop", submissions.file_in_dm(self, message), message.sender)
 
     async def _guarded(self, name: str, awaitable, sender: str) -> Reply | None:
         try:

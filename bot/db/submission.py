@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, ForeignKey, Index, String, Text, insert, select
+from sqlalchemy import Engine, ForeignKey, Index, String, Text, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -105,3 +105,40 @@ class Submission:
                 select(T).where(T.c.directive_id == directive_id).order_by(T.c.submitted_at, T.c.id)
             )
             return [cls._from_row(row) for row in rows]
+
+    @classmethod
+    @in_thread
+    def firsts(cls, engine: Engine, directive_id: int) -> dict[int, dt.datetime]:
+        """Each submitter's first submission time (what counts for on time / late)."""
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(T.c.person_id, func.min(T.c.submitted_at))
+                .where(T.c.directive_id == directive_id)
+                .group_by(T.c.person_id)
+            )
+            return dict(rows.all())
+
+    @classmethod
+    @in_thread
+    def open_requests(cls, engine: Engine, user_id: str, limit: int = 5) -> list[str]:
+        """Codes of the report requests sent to this user and not closed, newest first
+        (what they may submit to)."""
+        from bot.db.directive import Directive, DirectiveTable
+        from bot.db.recipient import RecipientTable
+
+        directives, recipients = DirectiveTable.__table__, RecipientTable.__table__
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(directives.c.code)
+                    .join(recipients, recipients.c.directive_id == directives.c.id)
+                    .where(
+                        recipients.c.user_id == user_id,
+                        directives.c.kind == "report_request",
+                        directives.c.status.in_([Directive.SENDING, Directive.SENT]),
+                        directives.c.cancelled_at.is_(None),
+                    )
+                    .order_by(directives.c.id.desc())
+                    .limit(limit)
+                ).scalars()
+            )

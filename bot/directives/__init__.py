@@ -8,6 +8,9 @@
 - ``files``: which files are accepted (PDF, Office, images);
 - ``post``: a post's last checks, then stored (at once or scheduled) and answered;
 - ``cards``: how each kind reads in Element; hooks ``card_note``, ``delivery_parts``;
+- ``reports`` (pure) and ``submissions``: report requests — what a reply submits, on
+  time / late / missing, ``!nop``'s window for files in the DM, the summary at the deadline;
+- ``invitation`` (pure) and ``rsvp``: a thư mời's answers, reminders and ``.ics``;
 - ``worker``: durable sending; ``scheduler``: scheduled posts and reminders when due,
   hooks ``reminder_kind``, ``on_tick``.
 """

@@ -267,7 +267,7 @@ def search_text(body: str, fields: dict[str, Any]) -> str:
 # ------------------------------------------------------------------------ extension points
 
 Reminders = Callable[[dict[str, Any], dt.datetime], list[tuple[str, dt.datetime]]]
-Prepare = Callable[["Directive", Any], Awaitable[list[dict[str, Any]] | None]]
+Prepare = Callable[["Directive", Any, Any], Awaitable[list[dict[str, Any]] | None]]
 REMINDERS: dict[str, Reminders] = {}
 PREPARE: dict[str, Prepare] = {}
 
@@ -286,13 +286,15 @@ def reminders_for(kind: str) -> Callable[[Reminders], Reminders]:
 
 
 def prepare_for(kind: str) -> Callable[[Prepare], Prepare]:
-    """Register ``async fn(directive, transport) -> attachments | None``, run by the delivery
-    worker before the first delivery of a directive of ``kind`` (after attachments from an
-    encrypted DM were re-uploaded). Return the directive's new attachment list (it is
-    saved, and every delivery carries it), or None to leave it as it is; the worker runs it
-    until the directive is sent, so make it idempotent (e.g. skip when your file is in
-    ``directive.attachments`` already). ``transport.upload(data, mimetype, filename)``
-    uploads a file and returns its mxc URI."""
+    """Register ``async fn(directive, transport, snapshot) -> attachments | None``, run by
+    the delivery worker before the first delivery of a directive of ``kind`` (after
+    attachments from an encrypted DM were re-uploaded). Return the directive's new
+    attachment list (it is saved, and every delivery carries it), or None to leave it as it
+    is; the worker runs it until the directive is sent, so make it idempotent (e.g. skip
+    when your file is in ``directive.attachments`` already).
+    ``transport.upload(data, mimetype, filename)`` uploads a file and returns its mxc URI;
+    ``snapshot`` is the directory (a ``DirectorySnapshot``: the sender's unit). If it
+    raises, no copy of the directive goes out until a later round succeeds."""
 
     def register(fn: Prepare) -> Prepare:
         PREPARE[kind] = fn

@@ -88,9 +88,13 @@ class DeliveryWorker:
             if not deliveries:
                 break
             directives = await Directive.by_ids(self.engine, {d.directive_id for d in deliveries})
+            for directive in list(directives.values()):
+                try:
+                    await self._prepare(directive)
+                except Exception as exc:  # an upload failed: none of its copies go yet
+                    log.warning("directive %s not prepared: %s", directive.code, exc)
+                    del directives[directive.id]
             deliveries = [d for d in deliveries if d.directive_id in directives]  # not deleted
-            for directive in directives.values():
-                await self._prepare(directive)
             try:
                 sent = await asyncio.gather(
                     *(self._deliver(d, directives[d.directive_id]) for d in deliveries)
@@ -121,7 +125,7 @@ class DeliveryWorker:
             await Directive.save_attachments(self.engine, directive.id, directive.attachments)
         prepare = PREPARE.get(directive.kind)
         if prepare is not None:
-            made = await prepare(directive, self.transport)
+            made = await prepare(directive, self.transport, await self.directory.get())
             if made is not None and made != directive.attachments:
                 directive.attachments = made
                 await Directive.save_attachments(self.engine, directive.id, made)

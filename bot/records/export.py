@@ -138,6 +138,8 @@ class FileRow:
     mimetype: str | None
     size: int | None
     path: str = ""  # where the export saves it, relative to its folder: "<mã>/<người>-<tên>"
+    #: a file from an encrypted room: its key, iv and hash (the ``file`` of the event)
+    encryption: dict[str, Any] | None = None
 
 
 @dataclass
@@ -343,6 +345,7 @@ def _file(directive_code: str, person_code: str, item: dict[str, Any]) -> FileRo
         str(item.get("mxc") or ""),
         item.get("mimetype"),
         item.get("size"),
+        encryption=item.get("file") or None,
     )
 
 

@@ -1,6 +1,7 @@
 """Fetch the collected report files from the homeserver's media API (authenticated media,
 ``/_matrix/client/v1/media/download``) with the caller's access token — ``dieuhanh
-export`` passes the admin's; the bot itself never runs this."""
+export`` passes the admin's; the bot itself never runs this. A file sent in an encrypted
+room is decrypted with the key its submission kept (and its hash checked)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
+from nio.crypto.attachments import decrypt_attachment
+from nio.exceptions import EncryptionError
 
 from bot.records.export import FileRow
 
@@ -66,9 +69,14 @@ async def _fetch(
         async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as resp:
             if resp.status != 200:
                 return f"máy chủ trả lời {resp.status} cho {item.mxc}"
-            with partial.open("wb") as out:
-                async for chunk in resp.content.iter_chunked(1 << 16):
-                    out.write(chunk)
+            if item.encryption:
+                partial.write_bytes(_decrypted(await resp.read(), item.encryption))
+            else:
+                with partial.open("wb") as out:
+                    async for chunk in resp.content.iter_chunked(1 << 16):
+                        out.write(chunk)
+    except (EncryptionError, KeyError, TypeError, ValueError):
+        return f"không giải mã được tệp {item.mxc} (khoá hoặc mã băm không khớp)"
     except (aiohttp.ClientError, TimeoutError) as exc:
         partial.unlink(missing_ok=True)
         return f"không kết nối được máy chủ {base_url} ({type(exc).__name__})"
@@ -77,3 +85,8 @@ async def _fetch(
         return f"không ghi được tệp {target} ({exc.strerror or exc})"
     os.replace(partial, target)
     return None
+
+
+def _decrypted(data: bytes, file: dict) -> bytes:
+    """An encrypted attachment's content, its SHA-256 checked."""
+    return decrypt_attachment(data, file["key"]["k"], file["hashes"]["sha256"], file["iv"])

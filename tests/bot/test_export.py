@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from nio.crypto.attachments import encrypt_attachment
 from openpyxl import load_workbook
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -285,6 +286,37 @@ async def test_files_that_cannot_be_fetched_are_named_and_the_workbook_is_writte
     assert result.exit_code == 1 and (tmp_path / "b.xlsx").exists()
     assert "Không tải được 2 tệp báo cáo" in result.output
     assert "không kết nối được máy chủ http://127.0.0.1:9" in result.output
+
+
+async def test_a_file_from_an_encrypted_room_is_decrypted_and_a_bad_key_is_named(
+    service,  # noqa: F811
+    posts,
+    media,
+    tmp_path,
+    monkeypatch,
+):
+    engine = service.engine
+    request = await Directive.by_code(engine, posts["request"])
+    p004 = await person_id(engine, "P004")
+    ciphertext, keys = encrypt_attachment(b"bao cao da ma hoa")
+    _other, wrong = encrypt_attachment(b"something else")
+    FILES["/test/enc"], FILES["/test/bad"] = ciphertext, ciphertext
+    sent = [("enc", "mật.pdf", keys), ("bad", "hỏng.pdf", wrong)]
+    try:
+        for name, file_name, key in sent:
+            file = {"mxc": f"mxc://test/{name}", "name": file_name, "size": 17,
+                    "file": {**key, "url": f"mxc://test/{name}"}}  # fmt: skip
+            await Submission.add(
+                engine, request.id, p004, room_id="!dm:test", event_id=f"$e{name}", body="",
+                files=[file], at=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+        result = await run_export(engine, monkeypatch, tmp_path / "e.xlsx", homeserver=media)
+    finally:
+        del FILES["/test/enc"], FILES["/test/bad"]
+    folder = tmp_path / "e_files" / posts["request"]
+    assert (folder / "P004-mật.pdf").read_bytes() == b"bao cao da ma hoa"
+    assert result.exit_code == 1 and not (folder / "P004-hỏng.pdf").exists()
+    assert "P004-hỏng.pdf: không giải mã được tệp mxc://test/bad" in result.output
 
 
 @pytest.mark.parametrize(

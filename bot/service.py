@@ -32,6 +32,7 @@ from bot.commands import (  # noqa: F401 - they register
     suggestion,
     thamdu,
     thongke,
+    tim,
     trogiup,
 )
 from bot.commands.trogiup import usage_reply

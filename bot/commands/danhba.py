@@ -18,7 +18,7 @@ LIMIT = 20
 @command(
     "danhba",
     spoken="danh bạ",
-    aliases=("db", "timkiem", "tim"),
+    aliases=("db",),
     usage="!danhba <tên hoặc đơn vị>",
     summary="Tìm cán bộ theo tên hoặc đơn vị: chức vụ, số điện thoại, nhắn tin.",
     examples=("!danhba nguyễn an", "!danhba Bình", "!danhba THCS Đỗ Văn Dậy"),

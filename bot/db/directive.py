@@ -21,17 +21,20 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    and_,
     false,
     func,
     insert,
+    or_,
     select,
+    union,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import in_thread, utcnow
 from bot.db.delivery import Delivery, DeliveryTable
-from bot.db.recipient import Recipient
+from bot.db.recipient import Recipient, RecipientTable
 from bot.db.reminder import Reminder
 from provisioning.db.models import Base
 from provisioning.db.types import UtcDateTime
@@ -71,6 +74,7 @@ class DirectiveTable(Base):
 
 T = DirectiveTable.__table__
 DELIVERIES = DeliveryTable.__table__
+RECIPIENTS = RecipientTable.__table__
 
 
 @dataclass
@@ -354,3 +358,54 @@ class Directive:
                 .limit(limit)
             )
             return [cls._from_row(row) for row in rows]
+
+    @classmethod
+    @in_thread
+    def search(
+        cls, engine: Engine, user_id: str, words: list[str], limit: int = 10
+    ) -> tuple[list[Directive], int]:
+        """!tim: directives ``user_id`` sent or received (once it reached them) whose folded
+        text holds every one of ``words`` (folded), or whose code is the one word typed;
+        (the newest ``limit``, how many in all).
+
+        The person's own directives come from two indexes (``sender_user_id``, and the
+        recipients' ``user_id``); only those are matched with LIKE, so the cost follows how
+        many directives the person has, not how many recipients a directive has.
+        """
+        mine = union(
+            select(T.c.id.label("id")).where(T.c.sender_user_id == user_id),
+            select(RECIPIENTS.c.directive_id.label("id"))
+            .join(DELIVERIES, DELIVERIES.c.id == RECIPIENTS.c.delivery_id)
+            .where(RECIPIENTS.c.user_id == user_id, DELIVERIES.c.event_id.is_not(None)),
+        ).subquery()
+        matches = and_(*(T.c.search_text.like(f"%{_like(w)}%", escape="\\") for w in words))
+        if len(words) == 1:
+            matches = or_(matches, func.upper(T.c.code) == words[0].upper())
+        where = (T.c.id.in_(select(mine.c.id)), matches)
+        with engine.connect() as conn:
+            total = conn.scalar(select(func.count()).select_from(T).where(*where))
+            rows = conn.execute(
+                select(T).where(*where).order_by(T.c.created_at.desc(), T.c.id.desc()).limit(limit)
+            )
+            return [cls._from_row(row) for row in rows], total or 0
+
+    @classmethod
+    @in_thread
+    def in_period(cls, engine: Engine, start: dt.datetime, end: dt.datetime) -> list[Directive]:
+        """The export's directives: those that went (or go) out in [start, end), i.e. stored
+        then and sent at once, or scheduled for then; not those cancelled before going.
+        Oldest first."""
+        at_once = and_(T.c.scheduled_for.is_(None), T.c.created_at >= start, T.c.created_at < end)
+        scheduled = and_(T.c.scheduled_for >= start, T.c.scheduled_for < end)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(T)
+                .where(or_(at_once, scheduled), T.c.status != cls.CANCELLED)
+                .order_by(func.coalesce(T.c.scheduled_for, T.c.created_at), T.c.id)
+            )
+            return [cls._from_row(row) for row in rows]
+
+
+def _like(word: str) -> str:
+    """A word for LIKE, its wildcards taken literally."""
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

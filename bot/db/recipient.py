@@ -73,6 +73,28 @@ class Recipient:
 
     @classmethod
     @in_thread
+    def of_directives(
+        cls, engine: Engine, directive_ids: list[int], person_ids: set[int] | None = None
+    ) -> dict[int, list[Recipient]]:
+        """Recipients of several directives (the export), by directive; with ``person_ids``
+        only those people (the primary key serves both conditions)."""
+        found: dict[int, list[Recipient]] = {d: [] for d in directive_ids}
+        people = sorted(person_ids) if person_ids is not None else None
+        with engine.connect() as conn:
+            for start in range(0, len(directive_ids), 200):
+                query = (
+                    select(T, *DELIVERED)
+                    .join(DELIVERIES, DELIVERIES.c.id == T.c.delivery_id, isouter=True)
+                    .where(T.c.directive_id.in_(directive_ids[start : start + 200]))
+                )
+                if people is not None:
+                    query = query.where(T.c.person_id.in_(people))
+                for row in conn.execute(query):
+                    found[row.directive_id].append(cls._from_row(row))
+        return found
+
+    @classmethod
+    @in_thread
     def get(cls, engine: Engine, directive_id: int, person_id: int) -> Recipient | None:
         with engine.connect() as conn:
             row = conn.execute(

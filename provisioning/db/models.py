@@ -269,6 +269,22 @@ class MatrixAccount(Base):
     deactivated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class FamilyAccount(Base):
+    """The Matrix account of a family member's phone: a parent's (siblings in any school
+    share it) or a student's own. A number that is also a staff member's uses the staff
+    account (``matrix_accounts.phone``) and has no row here. Who the account is — whose
+    parent, which student — is read from ``parents`` and ``students`` by ``phone``."""
+
+    __tablename__ = "family_accounts"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    user_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # False until Synapse confirmed the account exists (the localpart is reserved first)
+    created: Mapped[bool] = mapped_column(Boolean, default=False)
+    displayname: Mapped[str | None] = mapped_column(String(255))
+    deactivated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class MatrixRoom(Base):
     """A room or space provisioning manages, found again by its key (and its alias/tag)."""
 

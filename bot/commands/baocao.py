@@ -24,10 +24,12 @@ from bot.db.directive import Directive
 from bot.db.receipt import Receipt
 from bot.db.recipient import Recipient
 from bot.directives.cards import kind_of
+from bot.directives.roster import NAMES_SHOWN, narrow_hint, unit_lines
 from bot.directives.when import format_time
 from bot.reply import Reply
 from provisioning.domain import short_unit_name
-from provisioning.text import format_number
+from provisioning.text import fold, format_number
+from provisioning.view import UnitView
 
 Groups = dict[str, list[Recipient]]  # read | unread | unknown | undelivered -> recipients
 
@@ -133,36 +135,42 @@ def _by_unit(ctx: Context, rows: list[Recipient]) -> list[str]:
             continue
         primary = ctx.snapshot.primary(person)
         units[short_unit_name(primary[1].name) if primary else "?"].append(person.full_name)
-    return [f"{unit}: {', '.join(sorted(names))}" for unit, names in sorted(units.items())]
+    return unit_lines({unit: sorted(names) for unit, names in sorted(units.items())})[0]
 
 
-@command(
-    "baocao",
-    spoken="báo cáo",
-    aliases=("bc",),
-    usage="!baocao [mã]",
-    summary="Ai đã đọc, chưa đọc tin nhắn điều hành Anh/Chị đã gửi (mặc định: tin gần nhất).",
-    examples=("!baocao", "!baocao K7QMA"),
-    allowed=_official,
-)
-async def baocao(ctx: Context, args: str) -> Reply:
-    directive = await _directive(ctx, args)
-    if directive.status in (Directive.SCHEDULED, Directive.CANCELLED):
-        return _not_sent(directive)
-    groups = await status(ctx, directive)
-    n = format_number
-    total = sum(len(v) for v in groups.values())
-    delivered = total - len(groups["undelivered"])
-    closed = (
-        f", đã đóng lúc {format_time(directive.cancelled_at)}" if directive.cancelled_at else ""
+def _unit_named(ctx: Context, query: str) -> UnitView:
+    """The unit ``query`` names (code or words of its name): !baocao narrowed to it."""
+    snapshot = ctx.snapshot
+    matches = snapshot.units_matching(query, within=snapshot.all_units)
+    exact = [u for u in matches if fold(query) in (fold(u.name), fold(u.code))]
+    if len(exact) == 1 or len(matches) == 1:
+        return (exact or matches)[0]
+    if not matches:
+        raise CommandError(f"Không tìm thấy đơn vị '{query}'.")
+    names = "; ".join(u.name for u in matches[:5])
+    more = f" và {len(matches) - 5} đơn vị khác" if len(matches) > 5 else ""
+    raise CommandError(
+        f"Có {len(matches)} đơn vị khớp với '{query}': {names}{more}. "
+        "Hãy gõ cụ thể hơn hoặc dùng mã đơn vị."
     )
-    head = (
-        f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
-        f"{format_time(directive.sent_at)}{closed}): {n(total)} người nhận, "
-        f"{n(delivered)} đã chuyển, {n(len(groups['read']))} đã đọc, "
-        f"{n(len(groups['unread']))} chưa đọc, {n(len(groups['unknown']))} chưa rõ."
-    )
-    lines, html = [head], [f"<p>{escape(head)}</p>"]
+
+
+def _within(ctx: Context, groups: Groups, unit: UnitView) -> Groups:
+    """Only the recipients whose main unit is ``unit`` or under it."""
+    subtree = ctx.snapshot.subtree(unit.id)
+
+    def inside(row: Recipient) -> bool:
+        person = ctx.snapshot.view.people.get(row.person_id)
+        primary = ctx.snapshot.primary(person) if person else None
+        return primary is not None and primary[1].id in subtree
+
+    return {key: [r for r in rows if inside(r)] for key, rows in groups.items()}
+
+
+def _read_states(ctx: Context, groups: Groups) -> tuple[list[str], list[str]]:
+    """Chưa đọc / chưa rõ / chưa chuyển, by unit: text lines and HTML parts."""
+    lines: list[str] = []
+    html: list[str] = []
     for key, title in (
         ("unread", "Chưa đọc"),
         ("unknown", "Chưa rõ (ứng dụng không gửi xác nhận đọc công khai, hoặc chưa mở)"),
@@ -176,6 +184,45 @@ async def baocao(ctx: Context, args: str) -> Reply:
                 + "".join(f"<li>{escape(x)}</li>" for x in items)
                 + "</ul>"
             )
+    return lines, html
+
+
+@command(
+    "baocao",
+    spoken="báo cáo",
+    aliases=("bc",),
+    usage="!baocao [mã] [đơn vị]",
+    summary="Ai đã đọc, chưa đọc tin nhắn điều hành Anh/Chị đã gửi (mặc định: tin gần nhất).",
+    examples=("!baocao", "!baocao K7QMA", "!baocao K7QMA THCS Đỗ Văn Dậy"),
+    details=f"Khi một nhóm có hơn {NAMES_SHOWN} người, báo cáo cho số người theo đơn vị; "
+    "thêm tên hoặc mã đơn vị sau mã tin để xem tên từng người trong đơn vị đó.",
+    allowed=_official,
+)
+async def baocao(ctx: Context, args: str) -> Reply:
+    code, _, unit_query = args.strip().partition(" ")
+    directive = await _directive(ctx, code)
+    if directive.status in (Directive.SCHEDULED, Directive.CANCELLED):
+        return _not_sent(directive)
+    groups = await status(ctx, directive)
+    unit = _unit_named(ctx, unit_query.strip()) if unit_query.strip() else None
+    if unit is not None:
+        groups = _within(ctx, groups, unit)
+    n = format_number
+    total = sum(len(v) for v in groups.values())
+    delivered = total - len(groups["undelivered"])
+    closed = (
+        f", đã đóng lúc {format_time(directive.cancelled_at)}" if directive.cancelled_at else ""
+    )
+    where = f"; trong {unit.name}" if unit is not None else ""
+    head = (
+        f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
+        f"{format_time(directive.sent_at)}{closed}{where}): {n(total)} người nhận, "
+        f"{n(delivered)} đã chuyển, {n(len(groups['read']))} đã đọc, "
+        f"{n(len(groups['unread']))} chưa đọc, {n(len(groups['unknown']))} chưa rõ."
+    )
+    lines, html = _read_states(ctx, groups)
+    lines.insert(0, head)
+    html.insert(0, f"<p>{escape(head)}</p>")
     report = {
         "code": directive.code,
         "kind": directive.kind,
@@ -193,6 +240,12 @@ async def baocao(ctx: Context, args: str) -> Reply:
         lines += section.lines
         html.append(section.html)
         report.update(section.data)
+    if unit is not None:
+        report["unit"] = unit.code
+    elif total > NAMES_SHOWN:
+        hint = narrow_hint(directive.code)
+        lines.append(hint)
+        html.append(f"<p><em>{escape(hint)}</em></p>")
     return Reply("\n".join(lines), "".join(html), extra={"vn.dieuhanh.report": report})
 
 

@@ -24,6 +24,7 @@ from bot.commands import CommandError, UsageError
 from bot.directives.cards import card_note, delivery_parts, kind_of
 from bot.directives.kinds import reminders_for
 from bot.directives.message import MARKER
+from bot.directives.roster import unit_lines
 from bot.directives.when import format_time, format_time_long
 from provisioning.text import fold, name_sort_key
 
@@ -214,14 +215,11 @@ def tally(invitees: list[Invitee]) -> dict[str | None, list[Invitee]]:
 
 def by_unit(people: list[Invitee]) -> list[str]:
     """ "THCS Đỗ Văn Dậy: Nguyễn Văn An (người dự thay: Lê Văn B), …" per unit, in order."""
-    lines: list[str] = []
     units: dict[str, list[str]] = {}
     for p in people:  # already in unit, name order
         shown = f"{p.name} (người dự thay: {p.deputy})" if p.deputy else p.name
         units.setdefault(p.unit, []).append(shown)
-    for unit, names in units.items():
-        lines.append(f"{unit}: {', '.join(names)}")
-    return lines
+    return unit_lines(units)[0]
 
 
 # ------------------------------------------------------------------------ the .ics

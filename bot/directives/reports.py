@@ -20,6 +20,7 @@ from bot.directives import files
 from bot.directives.cards import card_note, delivery_parts
 from bot.directives.kinds import reminders_for
 from bot.directives.message import MARKER
+from bot.directives.roster import unit_lines
 from bot.directives.when import format_time
 from provisioning.domain import short_unit_name
 from provisioning.text import format_number, name_sort_key
@@ -177,10 +178,8 @@ def by_unit(snapshot: DirectorySnapshot, person_ids: Iterable[int]) -> list[str]
             continue
         primary = snapshot.primary(person)
         units[short_unit_name(primary[1].name) if primary else "?"].append(person.full_name)
-    return [
-        f"{unit}: {', '.join(sorted(names, key=name_sort_key))}"
-        for unit, names in sorted(units.items())
-    ]
+    ordered = {unit: sorted(names, key=name_sort_key) for unit, names in sorted(units.items())}
+    return unit_lines(ordered)[0]
 
 
 GROUPS = (

@@ -33,7 +33,13 @@ DRAFTS, RECIPIENTS = DraftTable.__table__, RecipientTable.__table__
 
 @pytest.fixture
 def service(engine, base_files, tmp_path):
-    staff = write_csv(tmp_path / "s" / "nhan_su.csv", STAFF_HEADER, [*BASE_STAFF, *EXTRA, *MORE])
+    return build_service(engine, base_files, tmp_path, [*BASE_STAFF, *EXTRA, *MORE])
+
+
+def build_service(engine, base_files, tmp_path, staff_rows: list[list[str]]) -> BotService:
+    """The bot's service on the base units and ``staff_rows``, as if provisioning had
+    applied their layout (accounts, rooms, members) to Matrix."""
+    staff = write_csv(tmp_path / "s" / "nhan_su.csv", STAFF_HEADER, staff_rows)
     assert import_paths(engine, [base_files[0], staff]).exit_code == 0
     layout = build_layout(load_view(engine))
     with engine.begin() as conn:  # as if provisioning had applied this layout

@@ -285,6 +285,20 @@ class FamilyAccount(Base):
     deactivated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class AccountActivity(Base):
+    """Who has logged in, and when an account was last seen: copied from Synapse (its
+    devices) every few minutes by our module, so that commands never ask Synapse. No
+    row, or no ``first_login_at``: the person has never logged in."""
+
+    __tablename__ = "account_activity"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    first_login_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
+    devices: Mapped[int] = mapped_column(Integer, default=0)  # current sessions
+    checked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
 class MatrixRoom(Base):
     """A room or space provisioning manages, found again by its key (and its alias/tag)."""
 

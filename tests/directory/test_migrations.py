@@ -14,12 +14,12 @@ from provisioning.db.engine import MIGRATIONS
 
 VERSION_TABLES = ("alembic_version", "bot_alembic_version", "bridge_alembic_version")
 BOT_HEAD = "0006"
-DIRECTORY_HEAD = "0004"
-#: The directory's 0003 and 0004 (after the split), which no database of the old chain holds;
+DIRECTORY_HEAD = "0005"
+#: The directory's 0003 onwards (after the split), which no database of the old chain holds;
 #: children before the tables they refer to.
 FAMILY_TABLES = (
-    "family_accounts", "term_results", "attendance", "marks", "student_parents", "parents",
-    "students", "classes",
+    "account_activity", "family_accounts", "term_results", "attendance", "marks",
+    "student_parents", "parents", "students", "classes",
 )  # fmt: skip
 #: The bot's revision the single old chain had reached when it was split (its 0005).
 BOT_AT_SPLIT = "0005"

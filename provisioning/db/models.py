@@ -116,6 +116,60 @@ class DirectoryState(Base):
     value: Mapped[str] = mapped_column(String(255))
 
 
+# --------------------------------------------------------------------------- contact updates
+# Corrections made in chat (!capnhat) and changes brought by imports, kept as a history;
+# staff members' own requests waiting for their principal.
+
+
+class ContactChange(Base):
+    """One change of a person's phone, position, unit or standing, with who made it."""
+
+    __tablename__ = "contact_changes"
+    __table_args__ = (Index("ix_contact_changes_person_id_at", "person_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(16))  # phone, position, unit, active
+    old_value: Mapped[str | None] = mapped_column(String(500))
+    new_value: Mapped[str | None] = mapped_column(String(500))
+    by_user_id: Mapped[str | None] = mapped_column(String(255))  # chat: the Matrix user
+    by_person_code: Mapped[str | None] = mapped_column(String(64))
+    by_name: Mapped[str] = mapped_column(String(255))  # as shown: a name, or the file
+    source: Mapped[str] = mapped_column(String(8))  # chat, import
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class PersonImport(Base):
+    """The digest of a person's rows in the last staff file of one scope that listed them:
+    an import changes what chat corrected only when those rows changed."""
+
+    __tablename__ = "person_imports"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" for the whole city
+    digest: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ContactRequest(Base):
+    """A staff member's request to change their own phone, until their principal decides."""
+
+    __tablename__ = "contact_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # typed in !capnhat duyet
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(255))
+    requested_by: Mapped[str] = mapped_column(String(255))  # Matrix user id
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # approved, rejected
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
 # --------------------------------------------------------------------------- families
 # Classes, students, their parents and learning records (DATA-FORMAT.md, "Students,
 # parents and learning records"). Codes are short English strings, as above.

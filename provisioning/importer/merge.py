@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from provisioning.contacts import imports as contact_imports
 from provisioning.db.models import DirectoryState, Person, PersonPosition, SchoolFigures, Unit
 from provisioning.importer.report import Report, UnusableInput
 from provisioning.importer.rows import FigureRecord, StaffRecord, UnitRecord
@@ -489,12 +490,38 @@ def merge_staff(
         for code in _foreign_phones(drafts, people, held, in_scope, scope, table, out.reports):
             del drafts[code]
             partial.add(code)
+    digests = _keep_chat_corrections(conn, drafts, people, scope, partial, out.people)
     now = _now()
     person_id = _write_people(conn, drafts, people, table, now, out)
     _write_positions(conn, drafts, person_id, held, partial, in_scope, out.positions)
     _mark_departed(conn, people, held, mentioned, scope, in_scope, now, out)
     kept = {phone: [r for r in rows if r[0] in drafts] for phone, rows in row_of_phone.items()}
     _report_shared_phones(conn, table, kept, out.reports)
+    contact_imports.save_digests(conn, digests, person_id, scope or "", now)
+    after = _people_rows(conn)
+    contact_imports.record_import(
+        conn, people, held, after, _held_positions(conn), table.source, now
+    )
+
+
+def _keep_chat_corrections(
+    conn: Connection,
+    drafts: dict[str, _PersonDraft],
+    people: dict[str, Any],
+    scope: str | None,
+    partial: set[str],
+    counts: Counts,
+) -> dict[str, str]:
+    """Leave out the people corrected in chat whose rows did not change since the last
+    import (``provisioning.contacts.imports``); the digests of the others' rows."""
+    digests = {code: contact_imports.digest(d.values, d.positions) for code, d in drafts.items()}
+    known = {code: row.id for code, row in people.items()}
+    for code in contact_imports.kept_from_chat(conn, digests, known, scope or ""):
+        del drafts[code]
+        del digests[code]
+        partial.add(code)
+        counts.unchanged += 1
+    return digests
 
 
 def _draft_people(

@@ -118,6 +118,7 @@ class MatrixBot:
             notify=self.notify,
         )
         service.joined_members = self.joined_members
+        service.tell_person = self.tell_person
         service._on_directive = lambda _id: self.worker.wake.set()
         self.scheduler = Scheduler(
             engine,
@@ -477,6 +478,10 @@ class MatrixBot:
             raise RuntimeError(f"members of {room_id}: {response}")
         return {m.user_id for m in response.members}
 
+    async def tell_person(self, person_id: int, text: str) -> None:
+        """A notice in a person's inbox (made if need be)."""
+        await self.notify(await _Transport(self).inbox(person_id), text)
+
     async def notify(self, room_id: str, text: str) -> None:
         await self.send(room_id, {"msgtype": "m.notice", "body": text})
 
@@ -497,13 +502,16 @@ class MatrixBot:
 
     async def _expire_drafts(self, stop: asyncio.Event) -> None:
         """Tell people politely when their !gui draft timed out."""
+        from bot.commands.capnhat import EXPIRED as CORRECTION_EXPIRED
+        from bot.commands.capnhat import draft_of
         from bot.commands.gui import EXPIRED, TIMEOUT
 
         while not stop.is_set():
             for draft in await Draft.expired(self.engine, TIMEOUT, self.service.clock.now()):
                 await Draft.drop(self.engine, draft.user_id, draft.room_id)
                 with contextlib.suppress(Exception):
-                    await self.notify(draft.room_id, EXPIRED)
+                    expired = CORRECTION_EXPIRED if draft_of(draft.state) else EXPIRED
+                    await self.notify(draft.room_id, expired)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 60)
 

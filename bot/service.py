@@ -23,6 +23,7 @@ from bot.commands import (  # noqa: F401 - they register
     Incoming,
     UsageError,
     baocao,
+    capnhat,
     danhba,
     gui,
     lich,
@@ -70,6 +71,8 @@ class BotService:
         self.engine: Engine = directory.engine
         self.joined_members = joined_members
         self._on_directive = on_directive
+        # (person id, text): a notice in that person's inbox (set by the Matrix adapter)
+        self.tell_person: Callable[[int, str], Awaitable[None]] | None = None
         self.clock: Clock = clock or SystemClock()
         # (user id, DM room id) -> files sent there outside a draft, with when (in memory:
         # a restart forgets them, and the bot then asks for the file)
@@ -108,6 +111,10 @@ class BotService:
                 if files.of_message(message.msgtype, message.content) is not None:
                     return await self._file_in_dm(message)
                 return None
+            if capnhat.draft_of(draft.state):
+                return await self._guarded(
+                    "capnhat", capnhat.continue_draft(ctx, draft), message.sender
+                )
             return await self._guarded("gui", gui.continue_draft(ctx, draft), message.sender)
         if not asker.known:
             return Reply(NOT_IN_DIRECTORY)

@@ -103,6 +103,8 @@ REMOVALS_ALWAYS_ALLOWED = 5
 class ProvisioningConfig:
     concurrency: int = 16
     max_removal_share: float = MAX_REMOVAL_SHARE
+    # how often the reconcile loop (`up`, `apply --watch`) looks for directory changes
+    watch_interval_seconds: float = 5.0
 
 
 def exceeds_removal_share(removed: int, total: int, share: float) -> bool:

@@ -1,4 +1,4 @@
-"""Directory commands: ``dieuhanh import`` and ``dieuhanh stats``."""
+"""Directory commands: ``dieuhanh import``, ``stats`` and ``lichsu`` (a person's history)."""
 
 from __future__ import annotations
 
@@ -104,4 +104,44 @@ def stats(
     table.add_column("Số liệu", justify="right")
     for name, value in statistics.table_rows(figures):
         table.add_row(name, value)
+    console.print(table)
+
+
+@app.command()
+def lichsu(
+    code: Annotated[str, typer.Argument(help="Mã định danh của cán bộ.")],
+    as_json: Annotated[bool, typer.Option("--json", help="In đúng một mảng JSON.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Lịch sử thay đổi số điện thoại, chức vụ, đơn vị, tình trạng của một người (mới nhất
+    trước): sửa qua tin nhắn (!capnhat) và nhập tệp."""
+    from zoneinfo import ZoneInfo
+
+    from provisioning.contacts.change import FIELD_LABEL
+    from provisioning.contacts.history import history
+
+    entries = history(open_db(load_settings(config)), code.strip())
+    if entries is None:
+        errors.print(f"Không có ai có mã định danh '{code}' trong danh bạ.")
+        raise typer.Exit(2)
+    if as_json:
+        rows = [{**vars(e), "at": e.at.isoformat()} for e in entries]
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    if not entries:
+        console.print(f"Chưa có thay đổi nào của mã định danh {code}.")
+        return
+    local = ZoneInfo("Asia/Ho_Chi_Minh")
+    table = Table(title=f"Lịch sử thay đổi của {code}")
+    for column in ("Thời điểm", "Nội dung", "Trước", "Sau", "Người thực hiện", "Nguồn"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(
+            e.at.astimezone(local).strftime("%d/%m/%Y %H:%M"),
+            FIELD_LABEL[e.field],
+            e.old or "",
+            e.new or "",
+            e.by,
+            "tin nhắn (!capnhat)" if e.source == "chat" else "nhập tệp",
+        )
     console.print(table)

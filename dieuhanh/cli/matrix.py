@@ -73,6 +73,14 @@ def apply(
             envvar="DIEUHANH_APPLY_METRICS_FILE",
         ),
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Chạy liên tục: áp dụng mọi thay đổi của danh bạ (nhập tệp, !capnhat) "
+            "trong vài giây (provisioning.watch_interval_seconds).",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Đồng bộ danh bạ vào Matrix: tài khoản, không gian, phòng, thành viên, quyền.
@@ -82,9 +90,38 @@ def apply(
     """
     cfg = load_settings(config)
     _require_admin_token(cfg)
+    if watch:
+        _watch(cfg)
+        return
     result = _run_apply(cfg, allow_mass_removal, wait, metrics_file)
     _print_apply(result)
     raise typer.Exit(1 if result.failures else 0)
+
+
+def _watch(cfg: Config) -> None:
+    """The reconcile loop until SIGTERM or Ctrl-C (``provisioning.matrix.watch``)."""
+    import asyncio
+    import logging
+    import signal
+
+    from provisioning.matrix.watch import watch
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    engine = open_db(cfg)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        console.print("Đang theo dõi danh bạ: mọi thay đổi được áp dụng vào Matrix.")
+        await watch(engine, cfg, stop)
+
+    asyncio.run(run())
+    engine.dispose()
 
 
 def _run_apply(cfg: Config, allow_mass_removal: bool, wait: bool, metrics_file: Path | None):

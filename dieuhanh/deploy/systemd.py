@@ -93,6 +93,26 @@ def oneshot(answers: Answers, description: str, command: str, *, after: str) -> 
     )
 
 
+def apply_watch(answers: Answers) -> str:
+    """The reconcile loop (``dieuhanh apply --watch``): directory changes (imports,
+    corrections by !capnhat) reach Matrix within seconds. It holds the admin token, so it
+    runs as the deployment's user like the admin jobs."""
+    layout = Layout(answers)
+    return (
+        HEADER
+        + "[Unit]\nDescription=Điều hành: apply directory changes to Matrix as they come\n"
+        + "After=dieuhanh-bootstrap.service\nWants=dieuhanh-bootstrap.service\n"
+        + "PartOf=dieuhanh.target\n\n"
+        + f"[Service]\nType=simple\nUser={answers.user}\nGroup={answers.user}\n"
+        + _common_env(answers)
+        + f"Environment=PGPASSFILE={layout.pgpass}\n"
+        + f"ExecStart={answers.python} -m dieuhanh apply --watch\n"
+        + "Restart=on-failure\nRestartSec=10\n"
+        + _hardening([str(answers.var_dir), str(answers.log_dir), str(layout.secrets)])
+        + "\n[Install]\nWantedBy=dieuhanh.target\n"
+    )
+
+
 def timer(description: str, on_calendar: str) -> str:
     return (
         HEADER
@@ -124,7 +144,7 @@ def coturn(answers: Answers) -> str:
 def target(answers: Answers, procs: list[Process]) -> str:
     workers = [f"dieuhanh-synapse-worker@{p.name}.service" for p in procs if not p.is_main]
     wants = ["dieuhanh-synapse.service", *workers, "dieuhanh-bootstrap.service"]
-    wants += ["dieuhanh-bot.service", "dieuhanh-bridge.service"]
+    wants += ["dieuhanh-bot.service", "dieuhanh-bridge.service", "dieuhanh-apply-watch.service"]
     if answers.turn.enabled:
         wants.append(COTURN_UNIT)
     return (
@@ -161,6 +181,7 @@ def units(answers: Answers, procs: list[Process]) -> dict[str, str]:
             "/var/lib/prometheus/node-exporter/dieuhanh_apply.prom\nExecStart=",
         ),
         "dieuhanh-apply.timer": timer("nightly apply", "*-*-* 02:30:00"),
+        "dieuhanh-apply-watch.service": apply_watch(answers),
         "dieuhanh-backup.service": backup(answers, backups),
         "dieuhanh-backup.timer": timer("nightly backup", "*-*-* 03:30:00"),
     }

@@ -147,7 +147,7 @@ async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup, demo: str) 
     if not await _wait_for_bridge(setup, started["bridge"]):
         _say("Cảnh báo: Synapse chưa liên lạc được với bridge; xem nhật ký của bridge ở trên.")
     _say(_banner(setup))
-    for job in (_provision(effective, setup), _print_sms(effective)):
+    for job in (_reconcile(effective, setup), _print_sms(effective)):
         task = asyncio.create_task(job)
         _background.add(task)
         task.add_done_callback(_background.discard)
@@ -204,6 +204,20 @@ async def _provision(config: Config, setup: EmbeddedSetup) -> None:
         f"{result.seconds:.0f} giây"
         + (f", {failed} lỗi (chạy `dieuhanh apply` để thử lại)." if failed else ".")
     )
+
+
+async def _reconcile(config: Config, setup: EmbeddedSetup) -> None:
+    """The first apply, then the reconcile loop: every later change of the directory (an
+    import, a correction by !capnhat) reaches Matrix within seconds."""
+    from dieuhanh.db import open_database
+    from provisioning.matrix.watch import watch
+
+    await _provision(config, setup)
+    engine = open_database(config.database.url)
+    try:
+        await watch(engine, config, asyncio.Event())  # until the stack stops (cancelled)
+    finally:
+        engine.dispose()
 
 
 async def _print_sms(config: Config) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from provisioning.authority import Authority
 from provisioning.domain import primary_position
-from provisioning.phone import format_local, normalize_phone
+from provisioning.phone import INVALID, format_local, normalize_phone
 from provisioning.text import fold
 from provisioning.view import DirectoryView, PersonView, UnitView
 from provisioning.vocab import Position, label, parse, spellings
@@ -96,7 +96,7 @@ def plan_phone(
     """A new phone for ``person`` (``authority`` unused: the caller checked the scope)."""
     result = normalize_phone(raw.strip())
     if not result.ok:
-        why = f": {result.problem}" if result.problem else ""
+        why = f": {result.problem}" if result.problem not in (None, INVALID) else ""
         raise ContactError(
             f"Số điện thoại '{raw.strip()}' không hợp lệ{why}; hãy gõ số di động, "
             "ví dụ 0912 345 678."
@@ -127,7 +127,7 @@ def _plan_position(
     position = parse(Position, raw.strip())
     if position is None:
         raise ContactError(
-            f"Không có chức vụ '{raw.strip()}'. Các chức vụ: {', '.join(spellings(Position))}."
+            f"Không có chức vụ '{raw.strip()}'; các chức vụ: {', '.join(spellings(Position))}."
         )
     primary = primary_position(view, person)
     assert primary is not None  # out_of_scope refused a person with no active position

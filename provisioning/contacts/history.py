@@ -42,8 +42,9 @@ def record(
     by: Author,
     source: str,
     at: dt.datetime,
+    revision: int,
 ) -> None:
-    """One line of a person's history."""
+    """One line of a person's history (``revision``: the directory's, as it made it)."""
     conn.execute(
         insert(CHANGES).values(
             person_id=person_id,
@@ -55,6 +56,7 @@ def record(
             by_name=by.name,
             source=source,
             at=at,
+            revision=revision,
         )
     )
 

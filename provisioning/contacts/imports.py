@@ -40,13 +40,14 @@ def kept_from_chat(
     conn: Connection, digests: Mapping[str, str], person_id: Mapping[str, int], scope: str
 ) -> set[str]:
     """Codes of people corrected in chat since the last import of ``scope`` whose rows
-    have not changed since then (``digests``: code -> digest of this import's rows)."""
+    have not changed since then (``digests``: code -> digest of this import's rows).
+    "Since" compares the directory's revisions, not clocks."""
     last = {
         row.person_id: row for row in conn.execute(select(IMPORTS).where(IMPORTS.c.scope == scope))
     }
     corrected = dict(
         conn.execute(
-            select(CHANGES.c.person_id, func.max(CHANGES.c.at))
+            select(CHANGES.c.person_id, func.max(CHANGES.c.revision))
             .where(CHANGES.c.source == CHAT)
             .group_by(CHANGES.c.person_id)
         ).all()
@@ -57,14 +58,9 @@ def kept_from_chat(
         before = last.get(pid)
         if before is None or pid not in corrected or before.digest != new_digest:
             continue
-        if _aware(corrected[pid]) >= before.imported_at:
+        if corrected[pid] > before.revision:
             kept.add(code)
     return kept
-
-
-def _aware(at: dt.datetime) -> dt.datetime:
-    """``max()`` over a UtcDateTime column comes back naive from SQLite."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
 def save_digests(
@@ -73,8 +69,10 @@ def save_digests(
     person_id: Mapping[str, int],
     scope: str,
     now: dt.datetime,
+    revision: int,
 ) -> None:
-    """Remember this import's digest of every person it listed."""
+    """Remember this import's digest of every person it listed (and the directory's
+    ``revision`` before it)."""
     ids = [person_id[code] for code in digests]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -82,7 +80,13 @@ def save_digests(
             delete(IMPORTS).where(IMPORTS.c.scope == scope, IMPORTS.c.person_id.in_(chunk))
         )
     rows = [
-        {"person_id": person_id[code], "scope": scope, "digest": d, "imported_at": now}
+        {
+            "person_id": person_id[code],
+            "scope": scope,
+            "digest": d,
+            "imported_at": now,
+            "revision": revision,
+        }
         for code, d in digests.items()
     ]
     if rows:
@@ -97,6 +101,7 @@ def record_import(
     held_after: Held,
     source: str,
     now: dt.datetime,
+    revision: int,
 ) -> None:
     """History lines for what the import changed of people it found in the directory."""
     names = dict(conn.execute(select(Unit.id, Unit.name)).all())
@@ -107,16 +112,32 @@ def record_import(
             continue
         if old.phone != new.phone:
             record(
-                conn, old.id, PHONE, shown_phone(old.phone), shown_phone(new.phone), by, IMPORT, now
+                conn,
+                old.id,
+                PHONE,
+                shown_phone(old.phone),
+                shown_phone(new.phone),
+                by,
+                IMPORT,
+                now,
+                revision,
             )
         was, now_held = set(held_before.get(old.id, {})), set(held_after.get(old.id, {}))
         if was != now_held:
             record(
-                conn, old.id, POSITION, _shown(was, names), _shown(now_held, names), by, IMPORT, now
+                conn,
+                old.id,
+                POSITION,
+                _shown(was, names),
+                _shown(now_held, names),
+                by,
+                IMPORT,
+                now,
+                revision,
             )
         if old.active != new.active:
             shown = (WORKING, DEPARTED) if old.active else (DEPARTED, WORKING)
-            record(conn, old.id, ACTIVE, *shown, by, IMPORT, now)
+            record(conn, old.id, ACTIVE, *shown, by, IMPORT, now, revision)
 
 
 def _shown(positions: set[tuple[int, str]], names: Mapping[int, str]) -> str | None:

@@ -41,8 +41,8 @@ def save_change(engine: Engine, change: Change, by: Author, at: dt.datetime) -> 
             )
         else:
             _set_positions(conn, change, at)
-        record(conn, change.person_id, change.field, change.old, change.new, by, CHAT, at)
-        bump_revision(conn)
+        revision = bump_revision(conn)
+        record(conn, change.person_id, change.field, change.old, change.new, by, CHAT, at, revision)
 
 
 def _set_phone(conn: Connection, change: Change, at: dt.datetime) -> None:

@@ -137,6 +137,9 @@ class ContactChange(Base):
     by_name: Mapped[str] = mapped_column(String(255))  # as shown: a name, or the file
     source: Mapped[str] = mapped_column(String(8))  # chat, import
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # the directory's revision when it was made (orders chat against imports, whatever
+    # the clocks say)
+    revision: Mapped[int] = mapped_column(Integer)
 
 
 class PersonImport(Base):
@@ -151,6 +154,7 @@ class PersonImport(Base):
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" for the whole city
     digest: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revision: Mapped[int] = mapped_column(Integer)  # the directory's, before that import
 
 
 class ContactRequest(Base):

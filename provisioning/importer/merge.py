@@ -497,11 +497,18 @@ def merge_staff(
     _mark_departed(conn, people, held, mentioned, scope, in_scope, now, out)
     kept = {phone: [r for r in rows if r[0] in drafts] for phone, rows in row_of_phone.items()}
     _report_shared_phones(conn, table, kept, out.reports)
-    contact_imports.save_digests(conn, digests, person_id, scope or "", now)
-    after = _people_rows(conn)
+    revision = _revision(conn)
+    contact_imports.save_digests(conn, digests, person_id, scope or "", now, revision)
+    after, held_after = _people_rows(conn), _held_positions(conn)
     contact_imports.record_import(
-        conn, people, held, after, _held_positions(conn), table.source, now
+        conn, people, held, after, held_after, table.source, now, revision + 1
     )
+
+
+def _revision(conn: Connection) -> int:
+    """The directory's revision before this import bumps it."""
+    value = conn.scalar(select(DirectoryState.value).where(DirectoryState.key == "revision"))
+    return int(value or 0)
 
 
 def _keep_chat_corrections(

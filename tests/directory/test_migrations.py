@@ -14,10 +14,11 @@ from provisioning.db.engine import MIGRATIONS
 
 VERSION_TABLES = ("alembic_version", "bot_alembic_version", "bridge_alembic_version")
 BOT_HEAD = "0006"
-DIRECTORY_HEAD = "0005"
+DIRECTORY_HEAD = "0006"
 #: The directory's 0003 onwards (after the split), which no database of the old chain holds;
 #: children before the tables they refer to.
 FAMILY_TABLES = (
+    "contact_requests", "person_imports", "contact_changes",
     "account_activity", "family_accounts", "term_results", "attendance", "marks",
     "student_parents", "parents", "students", "classes",
 )  # fmt: skip

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("by_name", sa.String(length=255), nullable=False),
         sa.Column("source", sa.String(length=8), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["people.id"],
@@ -43,6 +44,7 @@ def upgrade() -> None:
         sa.Column("scope", sa.String(length=64), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["people.id"],

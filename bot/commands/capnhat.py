@@ -89,9 +89,10 @@ async def capnhat(ctx: Context, args: str) -> Reply:
     words = args.split()
     if not words:
         raise UsageError("Hãy gõ người cần cập nhật và điều cần sửa.")
-    first = compact(words[0])
-    if first in ("duyet", "dongy", "tuchoi") and len(words) == 2:
-        return await _decide(ctx, words[1], approve=first != "tuchoi")
+    for size in (1, 2):  # "duyệt", "từ chối"
+        key = compact("".join(words[:size]))
+        if key in ("duyet", "tuchoi") and len(words) == size + 1:
+            return await _decide(ctx, words[size], approve=key == "duyet")
     target, what, value = _split(words)
     if what != ACTIVE and not value:
         raise UsageError("Hãy gõ giá trị mới sau sdt, chucvu hoặc donvi.")

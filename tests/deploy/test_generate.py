@@ -464,3 +464,12 @@ def test_the_grafana_dashboard_shows_only_metrics_we_export():
         base = re.sub(r"_(total|bucket|count|sum)$", "", name)
         short = base.removeprefix("dieuhanh_bridge_")  # the bridge's counters: ("posted", …)
         assert f'"{base}"' in sources or f'("{short}",' in sources, name
+
+
+def test_the_reconcile_loop_runs_as_its_own_service_with_the_admin_token(bundle):
+    wants = unit(bundle, "dieuhanh.target")["Unit"]["Wants"].split()
+    assert "dieuhanh-apply-watch.service" in wants
+    watch = unit(bundle, "dieuhanh-apply-watch.service")["Service"]
+    assert watch["Type"] == "simple" and watch["Restart"] == "on-failure"
+    assert watch["ExecStart"].endswith("-m dieuhanh apply --watch")
+    assert watch["User"] == "dieuhanh"  # the admin's token is in the secrets directory

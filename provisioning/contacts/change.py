@@ -79,11 +79,11 @@ def plan_change(
     view: DirectoryView, authority: Authority, person: PersonView, what: str, value: str
 ) -> Change:
     """The correction ``what`` (PHONE, POSITION, UNIT, ACTIVE) of ``person`` to ``value``."""
-    if not person.active:
-        raise ContactError(f"{person.full_name} (mã {person.code}) đã nghỉ việc.")
     problem = out_of_scope(view, authority, person)
     if problem:
         raise ContactError(problem)
+    if not person.active:
+        raise ContactError(f"{person.full_name} (mã {person.code}) đã nghỉ việc.")
     planners = {PHONE: plan_phone, POSITION: _plan_position, UNIT: _plan_unit}
     if what == ACTIVE:
         return _change(person, ACTIVE, WORKING, DEPARTED)

@@ -164,3 +164,53 @@ def test_a_move_to_another_school_changes_rooms_after_the_loop_runs(setup):
         "gv2 in the new school's rooms and out of the old one's",
         diagnostic=log_tail(setup.watch.log_path),
     )
+
+
+def test_a_teachers_own_request_reaches_the_principals_inbox_and_is_approved(setup):
+    synapse, d = setup.synapse, setup.district
+    user_id, new = setup.user_id("gv3"), new_phone()
+    bot = f"@{setup.config.bot.localpart}:{synapse.server_name}"
+
+    async def ask() -> str:
+        client = await setup.client("gv3")
+        try:
+            room_id = await open_dm(client, bot)
+            event_id = await send(client, room_id, f"!capnhat sdt {national(new)}")
+            return setup.wait_reply(room_id, event_id)["body"]
+        finally:
+            await client.close()
+
+    answer = asyncio.run(ask())
+    assert answer.startswith("Đã gửi đề nghị") and "Phạm Thị Dung" in answer, answer
+    assert holder(setup, new) is None  # nothing before the principal decides
+
+    def request_in_inbox() -> str | None:
+        inbox = setup.inbox("ht2")
+        if inbox is None:
+            return None
+        page = synapse.api("GET", f"/_synapse/admin/v1/rooms/{inbox}/messages?dir=b&limit=50")
+        for event in page["chunk"]:
+            body = event.get("content", {}).get("body", "")
+            if event["sender"] == bot and "!capnhat duyet" in body and d.p("gv3") in body:
+                return body.split("!capnhat duyet ")[1].split()[0]
+        return None
+
+    code = eventually(request_in_inbox, 60, "the request in the principal's inbox")
+
+    async def approve() -> str:
+        client = await setup.client("ht2")
+        try:
+            inbox = setup.inbox("ht2")
+            return setup.wait_reply(inbox, await send(client, inbox, f"!capnhat duyet {code}"))[
+                "body"
+            ]
+        finally:
+            await client.close()
+
+    assert asyncio.run(approve()).startswith("Đã duyệt.")
+    eventually(
+        lambda: holder(setup, new) == user_id,
+        60,
+        "the approved phone bound",
+        diagnostic=log_tail(setup.watch.log_path),
+    )

@@ -45,15 +45,18 @@ class Change:
     phone: str | None = None  # the phone before (PHONE: checked again when saved)
     new_phone: str | None = None
     positions: tuple[tuple[int, str], ...] = field(default=())  # after (POSITION, UNIT)
+    held: tuple[tuple[int, str], ...] = field(default=())  # before (checked when saved)
 
     def to_json(self) -> dict[str, Any]:
         data = dict(vars(self))
         data["positions"] = [list(p) for p in self.positions]
+        data["held"] = [list(p) for p in self.held]
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Change:
-        return cls(**{**data, "positions": tuple(tuple(p) for p in data["positions"])})
+        pairs = {k: tuple(tuple(p) for p in data.get(k, ())) for k in ("positions", "held")}
+        return cls(**{**data, **pairs})
 
     def line(self) -> str:
         """ "Số điện thoại: 0912 345 678 → 0987 654 321" """
@@ -179,4 +182,7 @@ def find_unit(view: DirectoryView, raw: str) -> UnitView:
 
 
 def _change(person: PersonView, what: str, old: str | None, new: str | None, **kw: Any) -> Change:
-    return Change(person.id, person.code, person.full_name, what, old, new, person.phone, **kw)
+    held = tuple(sorted((unit_id, position.value) for unit_id, position in person.positions))
+    return Change(
+        person.id, person.code, person.full_name, what, old, new, person.phone, held=held, **kw
+    )

@@ -26,7 +26,13 @@ def save_change(engine: Engine, change: Change, by: Author, at: dt.datetime) -> 
         row = conn.execute(
             select(PEOPLE.c.phone, PEOPLE.c.active).where(PEOPLE.c.id == change.person_id)
         ).first()
-        if row is None or not row.active or row.phone != change.phone:
+        held = conn.execute(
+            select(POSITIONS.c.unit_id, POSITIONS.c.position).where(
+                POSITIONS.c.person_id == change.person_id
+            )
+        ).all()
+        moved = tuple(sorted(tuple(h) for h in held)) != change.held
+        if row is None or not row.active or row.phone != change.phone or moved:
             raise ContactError(
                 f"Thông tin của {change.full_name} vừa được thay đổi ở nơi khác; "
                 "hãy gõ lại lệnh !capnhat để xem thông tin mới."

@@ -226,3 +226,15 @@ def test_revision_and_people_stay_when_saving_fails(loaded):
             == revision
         )
         assert conn.scalar(select(Person.phone).where(Person.code == "P002")) == "+84987654321"
+
+
+def test_a_correction_planned_before_an_import_moved_the_person_is_refused(
+    loaded, base_files, tmp_path
+):
+    change = plan(loaded, "P001", "P002", PHONE, "0911222333")  # shown, not yet confirmed
+    rows = [list(r) for r in STAFF]
+    rows[1][5] = "Phó Hiệu trưởng"  # meanwhile the office's file changes P002's position
+    import_paths(loaded, [base_files[0], write_csv(tmp_path / "m" / "n.csv", STAFF_HEADER, rows)])
+    with pytest.raises(ContactError, match="vừa được thay đổi ở nơi khác"):
+        save_change(loaded, change, BY, AT)
+    assert person(load_view(loaded), "P002").phone == "+84987654321"

@@ -38,12 +38,17 @@ def digest(values: Mapping[str, Any], positions: Iterable[tuple[int, str]]) -> s
 
 def kept_from_chat(
     conn: Connection, digests: Mapping[str, str], person_id: Mapping[str, int], scope: str
-) -> set[str]:
-    """Codes of people corrected in chat since the last import of ``scope`` whose rows
-    have not changed since then (``digests``: code -> digest of this import's rows).
-    "Since" compares the directory's revisions, not clocks."""
+) -> tuple[set[str], set[str]]:
+    """People whose rows hash as at the last import of ``scope`` (``digests``: code ->
+    digest of this import's rows), and those of them corrected in chat since then, whom
+    the import leaves alone. "Since" compares the directory's revisions, not clocks."""
     last = {
-        row.person_id: row for row in conn.execute(select(IMPORTS).where(IMPORTS.c.scope == scope))
+        row.person_id: (row.digest, row.revision)
+        for row in conn.execute(
+            select(IMPORTS.c.person_id, IMPORTS.c.digest, IMPORTS.c.revision).where(
+                IMPORTS.c.scope == scope
+            )
+        )
     }
     corrected = dict(
         conn.execute(
@@ -52,15 +57,16 @@ def kept_from_chat(
             .group_by(CHANGES.c.person_id)
         ).all()
     )
-    kept = set()
+    unchanged, kept = set(), set()
     for code, new_digest in digests.items():
         pid = person_id.get(code)
-        before = last.get(pid)
-        if before is None or pid not in corrected or before.digest != new_digest:
+        held, revision = last.get(pid, (None, 0))
+        if held != new_digest:
             continue
-        if corrected[pid] > before.revision:
+        unchanged.add(code)
+        if corrected.get(pid, -1) > revision:
             kept.add(code)
-    return kept
+    return unchanged, kept
 
 
 def save_digests(
@@ -71,8 +77,9 @@ def save_digests(
     now: dt.datetime,
     revision: int,
 ) -> None:
-    """Remember this import's digest of every person it listed (and the directory's
-    ``revision`` before it)."""
+    """Remember the digests of the people whose rows are new or changed (and the
+    directory's ``revision`` before this import): an unchanged digest keeps the revision
+    of the import that brought it, which is what a later chat correction is compared to."""
     ids = [person_id[code] for code in digests]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]

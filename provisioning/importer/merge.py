@@ -520,15 +520,15 @@ def _keep_chat_corrections(
     counts: Counts,
 ) -> dict[str, str]:
     """Leave out the people corrected in chat whose rows did not change since the last
-    import (``provisioning.contacts.imports``); the digests of the others' rows."""
+    import (``provisioning.contacts.imports``); the digests of the new or changed rows."""
     digests = {code: contact_imports.digest(d.values, d.positions) for code, d in drafts.items()}
     known = {code: row.id for code, row in people.items()}
-    for code in contact_imports.kept_from_chat(conn, digests, known, scope or ""):
+    unchanged, kept = contact_imports.kept_from_chat(conn, digests, known, scope or "")
+    for code in kept:
         del drafts[code]
-        del digests[code]
         partial.add(code)
         counts.unchanged += 1
-    return digests
+    return {code: d for code, d in digests.items() if code not in unchanged}
 
 
 def _draft_people(

@@ -145,6 +145,8 @@ def test_a_departed_persons_number_is_free_for_someone_else(loaded):
 
 
 def test_an_unchanged_file_keeps_a_chat_correction_a_changed_row_wins(loaded, base_files, tmp_path):
+    first = write_csv(tmp_path / "s9" / "nhan_su.csv", STAFF_HEADER, STAFF)
+    assert import_paths(loaded, [base_files[0], first]).exit_code == 0  # nothing new
     save_change(loaded, plan(loaded, "P001", "P002", PHONE, "0911222333"), BY, AT)
     save_change(loaded, plan(loaded, "P001", "P003", ACTIVE), BY, AT)
     same = write_csv(tmp_path / "s1" / "nhan_su.csv", STAFF_HEADER, STAFF)

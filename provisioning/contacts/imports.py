@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,12 +27,9 @@ Held = Mapping[int, Mapping[tuple[int, str], int]]  # person id -> {(unit id, po
 
 def digest(values: Mapping[str, Any], positions: Iterable[tuple[int, str]]) -> str:
     """A fingerprint of one person's rows in a staff file (values and positions)."""
-    data = {
-        "values": {k: str(v) for k, v in sorted(values.items()) if k != "phone_raw"},
-        "positions": sorted([unit_id, position] for unit_id, position in positions),
-    }
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    shown = tuple(sorted((k, repr(v)) for k, v in values.items() if k != "phone_raw"))
+    text = repr((shown, tuple(sorted(positions))))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def kept_from_chat(

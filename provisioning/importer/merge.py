@@ -499,10 +499,18 @@ def merge_staff(
     _report_shared_phones(conn, table, kept, out.reports)
     revision = _revision(conn)
     contact_imports.save_digests(conn, digests, person_id, scope or "", now, revision)
-    after, held_after = _people_rows(conn), _held_positions(conn)
-    contact_imports.record_import(
-        conn, people, held, after, held_after, table.source, now, revision + 1
-    )
+    p, q = out.people, out.positions
+    if people and (p.changed or p.removed or p.returned or q.added or q.removed):
+        after, held_after = _contact_rows(conn), _held_positions(conn)
+        contact_imports.record_import(
+            conn, people, held, after, held_after, table.source, now, revision + 1
+        )
+
+
+def _contact_rows(conn: Connection) -> dict[str, Any]:
+    """person code -> the person's id, phone and standing (what their history tracks)."""
+    query = select(Person.id, Person.code, Person.phone, Person.active)
+    return {row.code: row for row in conn.execute(query)}
 
 
 def _revision(conn: Connection) -> int:

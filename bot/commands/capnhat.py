@@ -123,7 +123,9 @@ def _find(snapshot: DirectorySnapshot, asker: Asker, target: str) -> PersonView:
     if by_code:
         return by_code[0]
     managed = {
-        pid for unit_id in asker.authority.managed_units for pid in view.people_by_unit[unit_id]
+        pid
+        for unit_id in asker.authority.managed_units
+        for pid in view.people_by_unit.get(unit_id, ())
     }
     found = snapshot.people_named(target, among=managed)
     if not found:
@@ -136,7 +138,7 @@ def _find(snapshot: DirectorySnapshot, asker: Asker, target: str) -> PersonView:
     if len(found) > 1:
         shown = ", ".join(f"{p.full_name} (mã {p.code})" for p in snapshot.first_people(found, 5))
         raise CommandError(
-            f"Có {len(found)} người khớp với '{target}': {shown}. Hãy gõ mã định danh."
+            f"Có {len(found)} người khớp với '{target}': {shown}; hãy gõ mã định danh."
         )
     return view.people[found.pop()]
 

@@ -152,3 +152,11 @@ async def test_a_principal_changes_their_own_phone_directly(service, engine):
     assert reply.text.startswith("Cập nhật thông tin của Nguyễn Văn An (mã P001)")
     await say(service, "P001", "đồng ý")
     assert phone_of(engine, "P001") == "+84911222333" and service.told == []
+
+
+async def test_a_name_shared_by_two_people_asks_for_the_code(service, engine):
+    reply = await say(service, "P009", "!capnhat Văn sdt 0911222333")  # the xã's head
+    assert reply.text.startswith("Có ") and "hãy gõ mã định danh" in reply.text
+    assert "(mã P003)" in reply.text and "\n" not in reply.text
+    with engine.connect() as conn:
+        assert conn.execute(select(DRAFTS)).first() is None

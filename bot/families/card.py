@@ -49,6 +49,11 @@ def _term_cells(subject: SubjectResult, term: int) -> tuple[str, str, str, str]:
     return tx, _mark(marks.gk), _mark(marks.ck), _result(subject.term_results[term])
 
 
+def ordered(subjects: Sequence[SubjectResult]) -> list[SubjectResult]:
+    """Scored subjects first, those assessed by comment after (each as the school lists)."""
+    return sorted(subjects, key=lambda s: s.by_comment)
+
+
 def _term_lines(subjects: Sequence[SubjectResult], term: int, both: bool) -> list[str]:
     lines = []
     for s in subjects:
@@ -106,6 +111,7 @@ def record_card(
 ) -> Reply:
     """``!ketqua``: one student's marks and averages of a term (or the year: ``CN``)."""
     title = heading(child, "Kết quả học tập", school_year, term)
+    subjects = ordered(subjects)
     both = all(s.terms.get(1) and s.terms.get(2) for s in subjects) and bool(subjects)
     if not subjects:
         lines, table = ["Chưa có điểm nào được nhà trường cập nhật."], ""
@@ -135,7 +141,7 @@ def class_card(
     """``!ketqua 6A1``: each student's term (or year) average per subject."""
     subjects: list[str] = []
     for _, results in rows:
-        for s in results:
+        for s in ordered(results):
             if s.subject not in subjects:
                 subjects.append(s.subject)
     title = f"Kết quả học tập lớp {klass_name} — {unit_name}"

@@ -15,6 +15,7 @@ from bot.db.learning import AbsenceRow, ResultRow
 from bot.families.identity import Child
 from bot.reply import Reply
 from provisioning.families.record import SubjectResult, format_passed, format_score
+from provisioning.text import fold
 
 RESULT_LABELS = {"good": "Tốt", "fair": "Khá", "pass": "Đạt", "fail": "Chưa đạt"}
 TERM_LABELS = {1: "Học kỳ 1", 2: "Học kỳ 2", 0: "Cả năm"}
@@ -45,13 +46,31 @@ def _term_cells(subject: SubjectResult, term: int) -> tuple[str, str, str, str]:
     marks = subject.terms.get(term)
     if marks is None:
         return "", "—", "—", "—"
-    tx = "  ".join(_mark(v) for v in marks.tx)
+    tx = "; ".join(_mark(v) for v in marks.tx)
     return tx, _mark(marks.gk), _mark(marks.ck), _result(subject.term_results[term])
 
 
+#: the order report cards list subjects in (Chương trình GDPT 2018); others after them
+SUBJECT_ORDER = tuple(
+    fold(s)
+    for s in (
+        "Toán", "Ngữ văn", "Tiếng Anh", "Ngoại ngữ 1", "Giáo dục công dân",
+        "Giáo dục kinh tế và pháp luật", "Lịch sử", "Địa lí", "Lịch sử và Địa lí",
+        "Khoa học tự nhiên", "Vật lí", "Hóa học", "Sinh học", "Công nghệ", "Tin học",
+        "Giáo dục thể chất", "Nghệ thuật", "Âm nhạc", "Mĩ thuật",
+        "Hoạt động trải nghiệm, hướng nghiệp", "Giáo dục địa phương",
+    )
+)  # fmt: skip
+
+
 def ordered(subjects: Sequence[SubjectResult]) -> list[SubjectResult]:
-    """Scored subjects first, those assessed by comment after (each as the school lists)."""
-    return sorted(subjects, key=lambda s: s.by_comment)
+    """Scored subjects first, those assessed by comment after; each in report-card order."""
+
+    def key(s: SubjectResult) -> tuple[bool, int]:
+        name = fold(s.subject)
+        return s.by_comment, SUBJECT_ORDER.index(name) if name in SUBJECT_ORDER else 99
+
+    return sorted(subjects, key=key)
 
 
 def _term_lines(subjects: Sequence[SubjectResult], term: int, both: bool) -> list[str]:

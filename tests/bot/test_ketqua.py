@@ -80,7 +80,7 @@ async def test_a_parent_of_one_child_gets_the_record(service):
     text = reply.text
     assert text.startswith("Kết quả học tập — Nguyễn Minh An, lớp 6A1, Trường THCS Đỗ Văn Dậy")
     assert "Năm học 2025-2026 · Học kỳ 1" in text
-    assert "• Toán: TX 8,0  9,0 · GK 7,0 · CK 8,5 · ĐTBmhk 8,1" in text
+    assert "• Toán: TX 8,0; 9,0 · GK 7,0 · CK 8,5 · ĐTBmhk 8,1" in text
     assert "• Ngữ văn: TX 7,0 · GK 6,5 · CK 7,0 · ĐTBmhk 6,8" in text
     assert "• Giáo dục thể chất: TX Đ · GK Đ · CK Đ · Kết quả Đạt" in text
     assert "Kết quả rèn luyện: Tốt · Kết quả học tập: Khá" in text
@@ -220,7 +220,7 @@ async def test_an_unknown_or_deactivated_account_gets_nothing(service, engine):
 async def test_a_homeroom_teacher_sees_their_class_and_its_students(service):
     table = await ask(service, uid("P002"), "!ketqua 6A1")
     assert table.text.startswith("Kết quả học tập lớp 6A1 — Trường THCS Đỗ Văn Dậy")
-    assert "1. Nguyễn Minh An: Ngữ văn 6,8 · Toán 8,1 · Giáo dục thể chất Đạt" in table.text
+    assert "1. Nguyễn Minh An: Toán 8,1 · Ngữ văn 6,8 · Giáo dục thể chất Đạt" in table.text
     assert "<th>Toán</th>" in table.html
     assert (await ask(service, uid("P002"), "!ketqua")).text == table.text  # their one class
     one = await ask(service, uid("P002"), "!ketqua Minh An")

@@ -8,7 +8,7 @@ import datetime as dt
 
 from bot.commands import Context, command
 from bot.db.family import ClassRow, students_of_classes
-from bot.db.learning import absences_of, latest_year, marks_of, results_of
+from bot.db.learning import Record, absences_of, marks_of, record_of
 from bot.directives.when import VN
 from bot.families import access, card
 from bot.families.card import CN
@@ -26,14 +26,16 @@ def _today(ctx: Context) -> dt.date:
     return ctx.service.clock.now().astimezone(VN).date()
 
 
-async def year_and_term(ctx: Context, child: Child, term: int | None) -> tuple[str, int]:
-    """The school year to show (today's, or the latest with records when today's has none
-    yet: September shows last year's results) and the term (asked, or today's)."""
+async def record(
+    ctx: Context, child: Child, term: int | None, *, marks: bool = True
+) -> tuple[Record, int]:
+    """The record to show (today's school year, or the latest with records when today's has
+    none yet: September shows last year's results) and the term (asked, or today's)."""
     year, current = access.cache_of(ctx).terms.term_of(_today(ctx))
-    latest = await latest_year(ctx.service.engine, child.student_id)
-    if latest is not None and latest < year:
-        year, current = latest, 2
-    return year, current if term is None else term
+    found = await record_of(ctx.service.engine, child.student_id, year, marks=marks)
+    if found.past:
+        current = 2
+    return found, current if term is None else term
 
 
 @command(
@@ -53,10 +55,9 @@ async def ketqua(ctx: Context, args: str) -> Reply:
     _, term, _ = access.split_term(args)
     if isinstance(found, ClassRow):
         return await class_record(ctx, found, term)
-    year, term = await year_and_term(ctx, found, term)
-    marks = await marks_of(ctx.service.engine, [found.student_id], year)
-    results = await results_of(ctx.service.engine, found.student_id, year)
-    return card.record_card(found, year, term, subject_results(marks), results)
+    shown, term = await record(ctx, found, term)
+    subjects = subject_results(shown.marks)
+    return card.record_card(found, shown.school_year, term, subjects, shown.results)
 
 
 async def class_record(ctx: Context, klass: ClassRow, term: int | None) -> Reply:
@@ -89,10 +90,10 @@ async def chuyencan(ctx: Context, args: str) -> Reply:
     if isinstance(found, Reply):
         return found
     _, term, _ = access.split_term(args)
-    year, term = await year_and_term(ctx, found, None if term == CN else term)
-    span = access.cache_of(ctx).terms.span(year, term)
+    shown, term = await record(ctx, found, None if term == CN else term, marks=False)
+    span = access.cache_of(ctx).terms.span(shown.school_year, term)
     absences = await absences_of(ctx.service.engine, found.student_id, *span)
-    return card.absence_card(found, year, term, span, absences)
+    return card.absence_card(found, shown.school_year, term, span, absences)
 
 
 @command(
@@ -109,9 +110,8 @@ async def renluyen(ctx: Context, args: str) -> Reply:
     found = await _student(ctx, "renluyen", args)
     if isinstance(found, Reply):
         return found
-    year, _ = await year_and_term(ctx, found, None)
-    results = await results_of(ctx.service.engine, found.student_id, year)
-    return card.results_card(found, year, results)
+    shown, _ = await record(ctx, found, None, marks=False)
+    return card.results_card(found, shown.school_year, shown.results)
 
 
 async def _student(ctx: Context, command_name: str, args: str) -> Child | Reply:

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from bot.db.base import in_thread
 from provisioning.db.models import Absence, DirectoryState, Mark, TermResult
@@ -68,20 +68,27 @@ def marks_of(engine: Engine, student_ids: Collection[int], school_year: str) -> 
         return [MarkRow(*row) for row in conn.execute(query)]
 
 
-@in_thread
-def latest_year(engine: Engine, student_id: int) -> str | None:
+@dataclass(frozen=True)
+class Record:
+    """One student's marks and term results of one school year."""
+
+    school_year: str
+    past: bool  # an earlier year than asked: the asked one has no records yet
+    marks: list[MarkRow]
+    results: list[ResultRow]
+
+
+def _latest_year(conn: Connection, student_id: int) -> str | None:
     """The latest school year with marks or term results for this student."""
-    with engine.connect() as conn:
-        marks = conn.scalar(select(func.max(Mark.school_year)).where(Mark.student_id == student_id))
-        results = conn.scalar(
-            select(func.max(TermResult.school_year)).where(TermResult.student_id == student_id)
-        )
+    marks = conn.scalar(select(func.max(Mark.school_year)).where(Mark.student_id == student_id))
+    results = conn.scalar(
+        select(func.max(TermResult.school_year)).where(TermResult.student_id == student_id)
+    )
     years = [y for y in (marks, results) if y]
     return max(years) if years else None
 
 
-@in_thread
-def results_of(engine: Engine, student_id: int, school_year: str) -> list[ResultRow]:
+def _results(conn: Connection, student_id: int, school_year: str) -> list[ResultRow]:
     query = select(
         TermResult.school_year,
         TermResult.term,
@@ -89,8 +96,26 @@ def results_of(engine: Engine, student_id: int, school_year: str) -> list[Result
         TermResult.learning,
         TermResult.comment,
     ).where(TermResult.student_id == student_id, TermResult.school_year == school_year)
+    return sorted((ResultRow(*row) for row in conn.execute(query)), key=lambda r: r.term)
+
+
+@in_thread
+def record_of(engine: Engine, student_id: int, school_year: str, *, marks: bool = True) -> Record:
+    """The student's record of ``school_year`` — or of their latest year with records when
+    that one has none yet (September shows last year's) — in one trip off the loop."""
     with engine.connect() as conn:
-        return sorted((ResultRow(*row) for row in conn.execute(query)), key=lambda r: r.term)
+        latest = _latest_year(conn, student_id)
+        past = latest is not None and latest < school_year
+        year = latest if past else school_year
+        rows = []
+        if marks:
+            query = (
+                select(*_MARK_COLUMNS)
+                .where(Mark.student_id == student_id, Mark.school_year == year)
+                .order_by(Mark.id)
+            )
+            rows = [MarkRow(*row) for row in conn.execute(query)]
+        return Record(year, past, rows, _results(conn, student_id, year))
 
 
 @in_thread

@@ -8,6 +8,7 @@ DATA-FORMAT.md defines them (``provisioning.families.record``), Vietnamese decim
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from html import escape
 
@@ -63,14 +64,16 @@ SUBJECT_ORDER = tuple(
 )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1024)
+def _subject_rank(subject: str) -> int:
+    name = fold(subject)
+    return SUBJECT_ORDER.index(name) if name in SUBJECT_ORDER else len(SUBJECT_ORDER)
+
+
 def ordered(subjects: Sequence[SubjectResult]) -> list[SubjectResult]:
     """Scored subjects first, those assessed by comment after; each in report-card order."""
 
-    def key(s: SubjectResult) -> tuple[bool, int]:
-        name = fold(s.subject)
-        return s.by_comment, SUBJECT_ORDER.index(name) if name in SUBJECT_ORDER else 99
-
-    return sorted(subjects, key=key)
+    return sorted(subjects, key=lambda s: (s.by_comment, _subject_rank(s.subject)))
 
 
 def _term_lines(subjects: Sequence[SubjectResult], term: int, both: bool) -> list[str]:

@@ -244,3 +244,10 @@ async def test_offices_and_other_staff_never_see_a_childs_record(service):
     assert (await ask(service, uid("P008"), "!ketqua An")).text == access.OFFICE
     plain = await ask(service, uid("P007"), "!ketqua An")  # kế toán, no class
     assert plain.text.startswith("Lệnh !ketqua dành cho phụ huynh")
+
+
+async def test_trogiup_shows_a_family_the_commands_open_to_them(service):
+    reply = await ask(service, fuid(HOA), "!trogiup")
+    names = reply.extra["vn.dieuhanh.commands"]
+    assert {"ketqua", "chuyencan", "renluyen", "theodoi"} <= set(names)
+    assert "gui" not in names and "thongke" not in names

@@ -58,6 +58,7 @@ from bot.config import BotSettings
 from bot.crosssigning.server import CrossSigning, password_reauth
 from bot.db.draft import Draft
 from bot.db.event import AnsweredEvent
+from bot.db.family import is_family_account
 from bot.db.receipt import Receipt
 from bot.db.recipient import Recipient
 from bot.db.state import BotState
@@ -264,7 +265,7 @@ class MatrixBot:
             if inviter in snapshot.service_users:
                 continue  # provisioning force-joins us itself (invite, then join)
             asker = snapshot.asker(inviter or "")
-            if asker.known:
+            if asker.known or await is_family_account(self.engine, inviter or ""):
                 result = await self.client.join(room_id)
                 if isinstance(result, JoinError):
                     log.warning("could not join %s: %s", room_id, result.message)

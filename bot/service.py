@@ -25,12 +25,14 @@ from bot.commands import (  # noqa: F401 - they register
     baocao,
     danhba,
     gui,
+    ketqua,
     lich,
     nop,
     parse,
     posts,
     suggestion,
     thamdu,
+    theodoi,
     thongke,
     tim,
     trogiup,
@@ -39,6 +41,7 @@ from bot.commands.trogiup import usage_reply
 from bot.db.draft import Draft
 from bot.directives import files, submissions
 from bot.directory import DirectoryCache
+from bot.families.cache import FamilyCache
 from bot.reply import Reply
 from bot.schedule import posting  # noqa: F401 - registers the Monday post of lịch công tác
 
@@ -71,6 +74,7 @@ class BotService:
         self.joined_members = joined_members
         self._on_directive = on_directive
         self.clock: Clock = clock or SystemClock()
+        self.families = FamilyCache(self.engine)  # parents and students (bot.families)
         # (user id, DM room id) -> files sent there outside a draft, with when (in memory:
         # a restart forgets them, and the bot then asks for the file)
         self._recent_files: dict[tuple[str, str], list[tuple[dt.datetime, dict[str, Any]]]] = {}
@@ -100,6 +104,8 @@ class BotService:
         snapshot = await self.directory.get()
         asker = snapshot.asker(message.sender)
         ctx = Context(snapshot, asker, message, self)
+        if parsed is None and message.direct:  # "1" / "An" answering "which child?"
+            parsed = self.families.chosen(message, self.clock.now())
         if parsed is None:
             if not message.direct or not asker.known:
                 return None
@@ -109,7 +115,7 @@ class BotService:
                     return await self._file_in_dm(message)
                 return None
             return await self._guarded("gui", gui.continue_draft(ctx, draft), message.sender)
-        if not asker.known:
+        if not asker.known and not (parsed.command and parsed.command.allowed(asker)):
             return Reply(NOT_IN_DIRECTORY)
         cmd = parsed.command
         if cmd is None:

@@ -6,7 +6,9 @@ row, and the queries on it, as coroutines that run off the event loop):
 - ``recipient``: their recipients;   - ``receipt``: read receipts;
 - ``draft``: !gui drafts;              - ``reminder``: timed actions of directives;
 - ``answer``: answers to invitations; - ``submission``: replies to report requests;
-- ``schedule``: lịch công tác (work schedules).
+- ``schedule``: lịch công tác (work schedules);
+- ``follow``, ``seen``, ``notice``: parents' summaries of new marks (``!theodoi``);
+- ``family``, ``learning``: reads of the directory's families' tables (no table of ours).
 
 Their migrations are in ``migrations/``, with their own version table.
 """
@@ -29,10 +31,13 @@ def upgrade(engine: Engine) -> None:
         directive,
         draft,
         event,
+        follow,
+        notice,
         receipt,
         recipient,
         reminder,
         schedule,
+        seen,
         state,
         submission,
     )

@@ -6,15 +6,27 @@ from __future__ import annotations
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from bot import db as bot_db
 from dieuhanh.db import migrate_all
-from provisioning.db.engine import MIGRATIONS
+from provisioning.db.engine import MIGRATIONS, VERSIONS
 
 VERSION_TABLES = ("alembic_version", "bot_alembic_version", "bridge_alembic_version")
-BOT_HEAD = "0006"
-DIRECTORY_HEAD = "0005"
+
+
+def _head(versions) -> str:
+    """The newest revision of a package's chain (its migrations folder)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("version_locations", str(versions))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+BOT_HEAD = _head(bot_db.MIGRATIONS)
+DIRECTORY_HEAD = _head(VERSIONS)
 #: The directory's 0003 onwards (after the split), which no database of the old chain holds;
 #: children before the tables they refer to.
 FAMILY_TABLES = (

@@ -6,9 +6,10 @@ spaces are public, so every member of staff would be found by anyone — parents
 students too. Our spam checker's ``check_username_for_spam`` hides a result when:
 
 - the searcher is a family account (a parent's or a student's phone) and the result is
-  not someone sharing a private room with them, or is another family account: a family
-  finds the homeroom teachers of their children's class rooms, their schools' leaders
-  (the parents rooms) and the bot, never the rest of the staff nor other families;
+  not a moderator (power 50 or more) of a private room they share: a family finds the
+  homeroom teachers of their children's class rooms, their schools' leaders (the parents
+  rooms) and the bot, never the rest of the staff (a teacher who is also a parent sits
+  in the rooms at power 0) nor other families;
 - the searcher is anyone else (staff, the admin) and the result is a family account
   sharing no private room with them: a homeroom teacher finds the parents of their
   class, a principal those of the school, nobody else finds families.
@@ -23,12 +24,15 @@ Each function is a transaction body for ``ModuleApi.run_db_interaction``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from provisioning.families.accounts import FAMILY_PREFIX
 
 #: The auth provider of our external ids (provisioning.matrix.apply.EXTERNAL_PROVIDER).
 PROVIDER = "dieuhanh"
+#: The power a homeroom teacher has in a class room, a leader in a parents room.
+MODERATOR = 50
 
 
 def hidden(txn: Any, searcher: str, found: str) -> bool:
@@ -42,8 +46,26 @@ def hidden(txn: Any, searcher: str, found: str) -> bool:
     )
     families = {row[0] for row in txn.fetchall()}
     if searcher in families:
-        return found in families or not _share_private_room(txn, searcher, found)
+        return found in families or not _moderates_a_shared_room(txn, searcher, found)
     return found in families and not _share_private_room(txn, searcher, found)
+
+
+def _moderates_a_shared_room(txn: Any, searcher: str, found: str) -> bool:
+    """Whether ``found`` has power 50 or more in a private room ``searcher`` shares."""
+    txn.execute(
+        "SELECT j.json FROM users_who_share_private_rooms AS s"
+        " JOIN current_state_events AS c ON c.room_id = s.room_id"
+        " AND c.type = 'm.room.power_levels' AND c.state_key = ''"
+        " JOIN event_json AS j ON j.event_id = c.event_id"
+        " WHERE s.user_id = ? AND s.other_user_id = ?",
+        (searcher, found),
+    )
+    for (raw,) in txn.fetchall():
+        users = (json.loads(raw).get("content") or {}).get("users") or {}
+        level = users.get(found, 0)
+        if isinstance(level, int) and level >= MODERATOR:
+            return True
+    return False
 
 
 def _share_private_room(txn: Any, user_id: str, other: str) -> bool:

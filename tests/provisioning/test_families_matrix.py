@@ -36,6 +36,8 @@ class Families:
             student(d.p("S1"), "Nguyễn Minh An", d.u("thcs1"), "6A1", mother=hoa),
             student(d.p("S2"), "Nguyễn Minh Bảo", d.u("thcs2"), "7B", mother=hoa),
             student(d.p("S3"), "Lê Thị Cúc", d.u("thcs1"), "6A2", guardian=dung),
+            # a child of the school's accountant: her staff number, her staff account
+            student(d.p("S4"), "Đặng Gia Huy", d.u("thcs1"), "6A2", mother=("", d.row("nv1")[2])),
         ]
 
     def load(self) -> None:
@@ -133,6 +135,17 @@ def test_parent_of_two_schools_logs_in_and_is_in_both_class_and_parents_rooms(wo
     power = world.state(school, "m.room.power_levels")
     assert power["events_default"] == 50 and power["users"][world.user_id("ht1")] == 50
     assert hoa not in power["users"]
+    # a staff member's number: the staff account joins, no family account exists
+    nv1 = world.user_id("nv1")
+    assert nv1 in world.members(families.class_room("thcs1", "6A2"))
+    assert nv1 in world.members(school)
+    staff_phone = "+84" + world.district.row("nv1")[2][1:]
+    assert f"family:{staff_phone}" not in load_mirror(world.engine).accounts
+    holders = world.synapse.sql(
+        "SELECT user_id FROM user_threepids WHERE medium = 'msisdn' AND address = ?",
+        (staff_phone.lstrip("+"),),
+    )
+    assert holders == [(nv1,)]
     # nothing left to do: a second apply is a no-op
     assert world.plan().total == 0
     assert world.apply().done == 0

@@ -188,3 +188,26 @@ def test_plan_counts_family_operations(engine, tmp_path):
     users = {op.person: op.user_id for op in plan.ops if op.kind == "create_user"}
     assert not any(c.isdigit() for c in users[f"family:{HOA}"])  # never from the phone
     assert plan.to_json()["family_counts"] == family
+
+
+def test_plan_table_shows_the_family_share(engine, tmp_path):
+    from rich.console import Console
+
+    from dieuhanh.cli.matrix import _plan_table
+
+    imported(engine, tmp_path)
+    plan = compute_plan(
+        layout_of(engine),
+        Mirror(),
+        server_name="x",
+        bot_user_id="@bot:x",
+        admin_user_id="@admin:x",
+        bot_exists=True,
+        localpart_base=lambda name: "u",
+    )
+    console = Console(width=200, record=True)
+    console.print(_plan_table(plan))
+    text = console.export_text()
+    assert "Trong đó phụ huynh, học sinh" in text
+    row = next(line for line in text.splitlines() if "Tạo tài khoản " in line)
+    assert "13" in row and "5" in row

@@ -100,9 +100,20 @@ REMOVALS_ALWAYS_ALLOWED = 5
 
 
 @dataclass
+class FamiliesConfig:
+    """How families are provisioned (``provisioning.families``)."""
+
+    #: Unit codes whose schools put their students with an account into their class
+    #: rooms, next to the parents (a school's own choice; an office's code covers every
+    #: school under it). Empty: class rooms hold the homeroom teacher and parents only.
+    students_in_class_rooms: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ProvisioningConfig:
     concurrency: int = 16
     max_removal_share: float = MAX_REMOVAL_SHARE
+    families: FamiliesConfig = field(default_factory=FamiliesConfig)
 
 
 def exceeds_removal_share(removed: int, total: int, share: float) -> bool:

@@ -9,6 +9,8 @@ Loaded by Synapse (``modules:`` in homeserver.yaml; ``dieuhanh up`` writes it). 
   the same checker accepts the service accounts (admin, bot) with their own password
   (``service_accounts``); Synapse's own password database is off, so no one else has a
   password or can set one;
+- hides staff from families, and families from everyone outside their rooms, in the
+  user directory search (``check_username_for_spam``, ``directory_privacy``);
 - serves the request page ``/_dieuhanh/dang-nhap`` and its JSON endpoint
   ``POST /_dieuhanh/api/ma-dang-nhap`` on the homeserver's own base URL.
 
@@ -39,7 +41,7 @@ from synapse.module_api import ModuleApi
 from synapse.module_api.errors import ConfigError
 
 from provisioning.config import LoginConfig as LoginSettings
-from provisioning.identity import codes, csrf, page, service_accounts, store
+from provisioning.identity import codes, csrf, directory_privacy, page, service_accounts, store
 from provisioning.identity.client_ip import (
     IPNetwork,
     client_address,
@@ -132,6 +134,7 @@ class PhoneLogin:
             check_3pid_auth=self.check_3pid_auth,
             auth_checkers={("m.login.password", ("password",)): self.check_typed_username},
         )
+        api.register_spam_checker_callbacks(check_username_for_spam=self.check_username_for_spam)
         api.register_web_resource("/_dieuhanh/dang-nhap", RequestPage(self))
         api.register_web_resource("/_dieuhanh/api/ma-dang-nhap", RequestApi(self))
         api.looping_background_call(self._forget_old_counters, CLEANUP_MS)
@@ -154,6 +157,19 @@ class PhoneLogin:
 
     async def _forget_old_counters(self) -> None:
         await self._db("dieuhanh_forget_counters", store.forget_old_counters, _now_ms())
+
+    # ------------------------------------------------------------------ user search
+
+    async def check_username_for_spam(self, user_profile: Any, requester_id: str) -> bool:
+        """True hides ``user_profile`` from ``requester_id``'s user directory search."""
+        return bool(
+            await self._db(
+                "dieuhanh_directory_privacy",
+                directory_privacy.hidden,
+                requester_id,
+                user_profile["user_id"],
+            )
+        )
 
     # ------------------------------------------------------------------ logging in
 

@@ -21,14 +21,17 @@ from typing import Any
 from bot.commands import CommandError, Context, command
 from bot.db.delivery import Delivery
 from bot.db.directive import Directive
+from bot.db.family_recipient import PARENT, FamilyRecipient
 from bot.db.receipt import Receipt
 from bot.db.recipient import Recipient
 from bot.directives.cards import kind_of
+from bot.directives.families import class_counts, class_names
 from bot.directives.when import format_time
 from bot.reply import Reply
 from provisioning.domain import short_unit_name
 from provisioning.text import format_number
 
+STATES = ("read", "unread", "unknown", "undelivered")
 Groups = dict[str, list[Recipient]]  # read | unread | unknown | undelivered -> recipients
 
 
@@ -80,7 +83,7 @@ def remind_targets(kind: str) -> Callable[[TargetsFn], TargetsFn]:
 
 
 def _official(asker) -> bool:
-    return asker.known and asker.official
+    return asker.sends  # an official, or a homeroom teacher (their class's families)
 
 
 async def _directive(ctx: Context, args: str) -> Directive:
@@ -106,12 +109,7 @@ async def status(ctx: Context, directive: Directive) -> dict[str, list[Recipient
     engine = ctx.service.engine
     rows = await Recipient.of_directive(engine, directive.id)
     public = await Receipt.users_sending_public(engine, {r.user_id for r in rows})
-    groups: dict[str, list[Recipient]] = {
-        "read": [],
-        "unread": [],
-        "unknown": [],
-        "undelivered": [],
-    }
+    groups: dict[str, list[Recipient]] = {k: [] for k in STATES}
     for row in rows:
         if row.read_at is not None:
             groups["read"].append(row)
@@ -122,6 +120,42 @@ async def status(ctx: Context, directive: Directive) -> dict[str, list[Recipient
         else:
             groups["unknown"].append(row)
     return groups
+
+
+async def family_status(ctx: Context, directive: Directive) -> dict[str, list[FamilyRecipient]]:
+    """Parents and students by state, as :func:`status`; empty for a post to staff only."""
+    engine = ctx.service.engine
+    rows = await FamilyRecipient.of_directive(engine, directive.id)
+    if not rows:
+        return {}
+    public = await Receipt.users_sending_public(engine, {r.user_id for r in rows})
+    groups: dict[str, list[FamilyRecipient]] = {k: [] for k in STATES}
+    for row in rows:
+        if row.read_at is not None:
+            groups["read"].append(row)
+        elif row.event_id is None:
+            groups["undelivered"].append(row)
+        elif row.user_id in public:
+            groups["unread"].append(row)
+        else:
+            groups["unknown"].append(row)
+    return groups
+
+
+async def family_lines(ctx: Context, family: dict[str, list[FamilyRecipient]]) -> list[str]:
+    """'Phụ huynh: 12 người nhận, 5 đã đọc; theo lớp:' and '  6A1: 5/12 đã đọc' per class."""
+    rows = [r for group in family.values() for r in group]
+    parents = sum(1 for r in rows if r.role == PARENT)
+    n = format_number
+    who = f"Phụ huynh: {n(parents)}" + (
+        f", học sinh: {n(len(rows) - parents)}" if len(rows) > parents else ""
+    )
+    names = await class_names(ctx.service.engine, {c for r in rows for c in r.classes})
+    return [
+        f"{who} — {n(len(family['read']))} đã đọc, {n(len(family['unread']))} chưa đọc, "
+        f"{n(len(family['unknown']))} chưa rõ; theo lớp:",
+        *(f"  {x}" for x in class_counts(rows, names)),
+    ]
 
 
 def _by_unit(ctx: Context, rows: list[Recipient]) -> list[str]:
@@ -150,19 +184,25 @@ async def baocao(ctx: Context, args: str) -> Reply:
     if directive.status in (Directive.SCHEDULED, Directive.CANCELLED):
         return _not_sent(directive)
     groups = await status(ctx, directive)
+    family = await family_status(ctx, directive)
     n = format_number
-    total = sum(len(v) for v in groups.values())
-    delivered = total - len(groups["undelivered"])
+    both = {k: len(v) + len(family.get(k, ())) for k, v in groups.items()}
+    total = sum(both.values())
+    delivered = total - both["undelivered"]
     closed = (
         f", đã đóng lúc {format_time(directive.cancelled_at)}" if directive.cancelled_at else ""
     )
     head = (
         f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
         f"{format_time(directive.sent_at)}{closed}): {n(total)} người nhận, "
-        f"{n(delivered)} đã chuyển, {n(len(groups['read']))} đã đọc, "
-        f"{n(len(groups['unread']))} chưa đọc, {n(len(groups['unknown']))} chưa rõ."
+        f"{n(delivered)} đã chuyển, {n(both['read'])} đã đọc, "
+        f"{n(both['unread'])} chưa đọc, {n(both['unknown'])} chưa rõ."
     )
     lines, html = [head], [f"<p>{escape(head)}</p>"]
+    if family:
+        more = await family_lines(ctx, family)
+        lines += more
+        html.append("<p>" + "<br>".join(escape(x) for x in more) + "</p>")
     for key, title in (
         ("unread", "Chưa đọc"),
         ("unknown", "Chưa rõ (ứng dụng không gửi xác nhận đọc công khai, hoặc chưa mở)"),
@@ -182,8 +222,10 @@ async def baocao(ctx: Context, args: str) -> Reply:
         "status": directive.status,
         "recipients": total,
         "delivered": delivered,
-        **{k: len(v) for k, v in groups.items()},
+        **both,
     }
+    if family:
+        report["families"] = {k: len(v) for k, v in family.items()}
     section = (
         await SECTIONS[directive.kind](ctx, directive, groups)
         if directive.kind in SECTIONS

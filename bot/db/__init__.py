@@ -6,7 +6,7 @@ row, and the queries on it, as coroutines that run off the event loop):
 - ``recipient``: their recipients;   - ``receipt``: read receipts;
 - ``draft``: !gui drafts;              - ``reminder``: timed actions of directives;
 - ``answer``: answers to invitations; - ``submission``: replies to report requests;
-- ``schedule``: lịch công tác (work schedules).
+- ``schedule``: lịch công tác (work schedules); - ``family_recipient``: parents, students.
 
 Their migrations are in ``migrations/``, with their own version table.
 """
@@ -29,6 +29,7 @@ def upgrade(engine: Engine) -> None:
         directive,
         draft,
         event,
+        family_recipient,
         receipt,
         recipient,
         reminder,

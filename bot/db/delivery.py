@@ -45,6 +45,7 @@ class DeliveryTable(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[str | None] = mapped_column(String(255))  # a family inbox's (no person)
 
 
 T = DeliveryTable.__table__
@@ -62,6 +63,7 @@ class Delivery:
     sent_at: dt.datetime | None
     attempts: int
     error: str | None
+    user_id: str | None = None  # whose family inbox (person_id is None then)
 
     #: A delivery that failed this often is left alone.
     MAX_ATTEMPTS: ClassVar[int] = 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine
@@ -80,7 +80,7 @@ async def preview(
     the plan uses is checked against Synapse and the plan redone until it only relies on
     rooms whose real members it knows (someone who left or was invited by hand).
     """
-    chosen = audience(snapshot, asker, selection) if selection.staff_wanted else set()
+    chosen = audience(snapshot, asker, _staff_part(selection)) if selection.staff_wanted else set()
     reachable = {pid for pid in chosen if pid in snapshot.user_of}
     users = {snapshot.user_of[pid] for pid in reachable}
     rooms = {
@@ -109,6 +109,14 @@ async def preview(
     if selection.families or selection.classes or selection.grades:
         found.families = await _families(engine, snapshot, asker, selection, users, joined_members)
     return found
+
+
+def _staff_part(selection: Selection) -> Selection:
+    """With families, a chức vụ without units means the sender's whole scope ("HT phụ
+    huynh": the leaders and the parents of everything the sender reaches)."""
+    if selection.families and not (selection.units or selection.levels or selection.everyone):
+        return replace(selection, everyone=True)
+    return selection
 
 
 async def _families(

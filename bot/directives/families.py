@@ -442,13 +442,8 @@ def class_names(engine: Engine, class_ids: Iterable[int]) -> dict[int, str]:
     names: dict[int, str] = {}
     with engine.connect() as conn:
         for chunk in _chunks(ids):
-            names.update(
-                conn.execute(
-                    select(SchoolClass.id, SchoolClass.name).where(SchoolClass.id.in_(chunk))
-                )
-                .tuples()
-                .all()
-            )
+            query = select(SchoolClass.id, SchoolClass.name).where(SchoolClass.id.in_(chunk))
+            names.update((row.id, row.name) for row in conn.execute(query))
     return names
 
 

@@ -185,19 +185,10 @@ async def baocao(ctx: Context, args: str) -> Reply:
         return _not_sent(directive)
     groups = await status(ctx, directive)
     family = await family_status(ctx, directive)
-    n = format_number
     both = {k: len(v) + len(family.get(k, ())) for k, v in groups.items()}
     total = sum(both.values())
     delivered = total - both["undelivered"]
-    closed = (
-        f", đã đóng lúc {format_time(directive.cancelled_at)}" if directive.cancelled_at else ""
-    )
-    head = (
-        f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
-        f"{format_time(directive.sent_at)}{closed}): {n(total)} người nhận, "
-        f"{n(delivered)} đã chuyển, {n(both['read'])} đã đọc, "
-        f"{n(both['unread'])} chưa đọc, {n(both['unknown'])} chưa rõ."
-    )
+    head = _head(directive, both)
     lines, html = [head], [f"<p>{escape(head)}</p>"]
     if family:
         more = await family_lines(ctx, family)
@@ -236,6 +227,20 @@ async def baocao(ctx: Context, args: str) -> Reply:
         html.append(section.html)
         report.update(section.data)
     return Reply("\n".join(lines), "".join(html), extra={"vn.dieuhanh.report": report})
+
+
+def _head(directive: Directive, counts: dict[str, int]) -> str:
+    """'Thông báo mã K7QMA (gửi lúc …): 12 người nhận, 12 đã chuyển, 5 đã đọc, …'."""
+    n, total = format_number, sum(counts.values())
+    closed = (
+        f", đã đóng lúc {format_time(directive.cancelled_at)}" if directive.cancelled_at else ""
+    )
+    return (
+        f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
+        f"{format_time(directive.sent_at)}{closed}): {n(total)} người nhận, "
+        f"{n(total - counts['undelivered'])} đã chuyển, {n(counts['read'])} đã đọc, "
+        f"{n(counts['unread'])} chưa đọc, {n(counts['unknown'])} chưa rõ."
+    )
 
 
 def _not_sent(directive: Directive) -> Reply:

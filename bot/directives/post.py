@@ -16,8 +16,9 @@ from bot.directives.kinds import KINDS, FieldContext, Kind, check_times
 from bot.directives.when import format_time
 from bot.reply import Reply
 
-#: kinds that need answers only staff can give (a report's submissions)
-NOT_FOR_FAMILIES = {"report_request"}
+#: kinds whose answers only staff can give yet (a report's submissions, an invitation's
+#: attendance): refused to families rather than sent with answers that would be refused
+NOT_FOR_FAMILIES = {"report_request", "invitation"}
 
 
 @dataclass
@@ -89,8 +90,8 @@ def _check_reached(ctx: Context, post: Post, found: Preview) -> None:
         raise CommandError(f"Không có {who} nào khớp với lựa chọn ({chosen}).")
     if found.families and found.families.members and post.kind.name in NOT_FOR_FAMILIES:
         raise CommandError(
-            f"{post.kind.label} chỉ gửi cho cán bộ; hãy gửi thông báo hoặc tin nhắn cho "
-            "phụ huynh, học sinh."
+            f"{post.kind.label} chỉ gửi cho cán bộ (phụ huynh, học sinh chưa trả lời được trên "
+            "hệ thống); hãy gửi thông báo hoặc tin nhắn cho phụ huynh, học sinh."
         )
 
 

@@ -287,6 +287,12 @@ async def test_staff_and_families_together_and_classes_alone_are_refused(world):
     assert reply.text.startswith("Khối và lớp chỉ dùng khi gửi cho phụ huynh hoặc học sinh")
     reply = await say(service, "P001", "!yeucau phụ huynh: Nộp bản cam kết | 17:00 10/12/2026")
     assert reply.text.startswith("Yêu cầu báo cáo chỉ gửi cho cán bộ")
+    reply = await say(
+        service, "P002", "!thumoi phụ huynh: Họp phụ huynh | 08:00 12/12/2026 | P.6A1"
+    )
+    assert reply.text.startswith("Thư mời chỉ gửi cho cán bộ (phụ huynh, học sinh chưa trả lời")
+    reply = await say(service, "P002", "!thongbao PH: Lịch nghỉ Tết")  # a notice goes
+    assert reply.text.startswith("Đã lưu thông báo mã"), reply.text
 
 
 def add_room(engine, key: str, members: list[str]) -> None:

@@ -108,6 +108,7 @@ def require_dm(ctx: Context) -> None:
         "!gui",
         "!gui THCS HT CL: Kính gửi quý thầy cô hiệu trưởng…",
         "!gui THCS HT: Họp giao ban lúc 07:00 08/12",
+        "!gui phụ huynh 6A1: Kính gửi quý phụ huynh lớp 6A1…",
     ),
     allowed=_official,
     details="Gõ !gui trong tin nhắn riêng với bot để được hướng dẫn từng bước. Thêm 'khẩn' "

@@ -281,14 +281,17 @@ async def nhacnho(ctx: Context, args: str) -> Reply:
         raise CommandError(f"{kind.label} mã {directive.code} chưa được gửi; chưa thể nhắc.")
     groups = await status(ctx, directive)
     targets = await TARGETS.get(directive.kind, _unread)(ctx, directive, groups)
-    if not targets.person_ids:
+    family = await family_status(ctx, directive)  # read reminders (no kind of theirs asks more)
+    users = [r.user_id for r in family.get("unread", []) + family.get("unknown", [])]
+    if not targets.person_ids and not users:
         return Reply(f"Không còn ai {targets.who} {kind.noun} mã {directive.code}; không cần nhắc.")
-    await Delivery.add_reminders(
-        ctx.service.engine, directive.id, targets.person_ids, targets.delivery_kind
-    )
+    engine = ctx.service.engine
+    await Delivery.add_reminders(engine, directive.id, targets.person_ids, targets.delivery_kind)
+    await Delivery.add_family_reminders(engine, directive.id, users)
     ctx.service.directive_saved(directive.id)
+    count = len(targets.person_ids) + len(users)
     return Reply(
-        f"Đang nhắc {format_number(len(targets.person_ids))} người {targets.who} {kind.noun} "
+        f"Đang nhắc {format_number(count)} người {targets.who} {kind.noun} "
         f"mã {directive.code} qua hộp thư riêng của từng người.",
-        extra={"vn.dieuhanh.reminded": len(targets.person_ids)},
+        extra={"vn.dieuhanh.reminded": count},
     )

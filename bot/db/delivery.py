@@ -94,6 +94,17 @@ class Delivery:
 
     @classmethod
     @in_thread
+    def add_family_reminders(
+        cls, engine: Engine, directive_id: int, user_ids: list[str], kind: str = "reminder"
+    ) -> int:
+        """Plan reminders to family accounts (one family inbox event each); how many."""
+        with engine.begin() as conn:
+            for user in sorted(user_ids):
+                cls._insert(conn, directive_id, kind, user_id=user)
+        return len(user_ids)
+
+    @classmethod
+    @in_thread
     def by_event(cls, engine: Engine, room_id: str, event_id: str) -> Delivery | None:
         """The delivery whose (first) event this is: a reaction or a reply to it is about its
         directive."""

@@ -117,6 +117,17 @@ class FamilyRecipient:
             return [cls._from_row(row) for row in rows]
 
     @classmethod
+    @in_thread
+    def get(cls, engine: Engine, directive_id: int, user_id: str) -> FamilyRecipient | None:
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(T, *DELIVERED)
+                .join(DELIVERIES, DELIVERIES.c.id == T.c.delivery_id, isouter=True)
+                .where(T.c.directive_id == directive_id, T.c.user_id == user_id)
+            ).first()
+            return None if row is None else cls._from_row(row)
+
+    @classmethod
     def _acknowledge(
         cls, conn: Connection, directive_id: int, user_id: str, how: str, at: dt.datetime
     ) -> bool:

@@ -173,7 +173,10 @@ class DeliveryWorker:
         return parts(directive, delivery, who, await self._original_link(delivery))
 
     async def _original_link(self, reminder: Delivery) -> str | None:
-        mine = await Recipient.get(self.engine, reminder.directive_id, reminder.person_id)
+        if reminder.person_id is None and reminder.user_id is not None:
+            mine = await FamilyRecipient.get(self.engine, reminder.directive_id, reminder.user_id)
+        else:
+            mine = await Recipient.get(self.engine, reminder.directive_id, reminder.person_id)
         if mine is None or mine.event_id is None:
             return None
         return f"https://matrix.to/#/{mine.room_id}/{mine.event_id}"

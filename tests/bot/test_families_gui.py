@@ -324,6 +324,15 @@ async def test_class_room_is_used_for_the_whole_class_and_baocao_counts_it(world
     assert "2 người nhận, 0 đã chuyển" in reply.text, reply.text
     assert "Phụ huynh: 2 — 0 đã đọc" in reply.text and "  6A1: 0/2 đã đọc" in reply.text
     assert reply.extra["vn.dieuhanh.report"]["families"]["undelivered"] == 2
+    reply = await say(service, "P002", "!nhacnho")  # nothing delivered yet: nobody to remind
+    assert reply.text.startswith("Không còn ai chưa đọc")
+    with world.begin() as conn:  # as if the worker had sent it
+        conn.execute(update(DeliveryTable).values(room_id="!r:test", event_id="$sent"))
+    reply = await say(service, "P002", "!nhacnho")
+    assert reply.text.startswith("Đang nhắc 2 người chưa đọc"), reply.text
+    _, _, deliveries = last_family(world)
+    reminders = sorted(u for kind, _, u in deliveries.values() if kind == "reminder")
+    assert reminders == sorted([family_user(FATHER_6A1), family_user(MOTHER)])
     # the principal to khối 6: 6A1's room holds its homeroom teacher (a host), 6A2 has none
     reply = await say(service, "P001", "!gui phụ huynh khối 6: Lịch thi")
     assert "3 phụ huynh của 2 lớp (1 phòng nhóm, 1 hộp thư riêng)" in reply.text, reply.text

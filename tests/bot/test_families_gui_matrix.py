@@ -167,6 +167,39 @@ def test_a_teacher_s_class_message_reaches_exactly_that_class_s_parents(setup):
     assert "3 người nhận, 3 đã chuyển, 1 đã đọc" in report["body"], report["body"]
     assert "6A1: 1/3 đã đọc" in report["body"]
     assert report["vn.dieuhanh.report"]["families"]["read"] == 1
+    # !nhacnho: the two who have not read it, each in their own inbox (not the class room)
+    [reminded] = asyncio.run(says(setup, "gv1", f"!nhacnho {code}"))
+    assert reminded["body"].startswith(f"Đang nhắc 2 người chưa đọc tin nhắn điều hành mã {code}")
+    wait_all_reminders_sent(setup, code)
+    for key, expected in (("father", 0), ("mother", 1), ("cuc", 1)):
+        seen = copies_seen(setup, parents[key], code)
+        reminders = [(r, c) for r, c in seen if c[MARKER].get("reminder")]
+        assert len(reminders) == expected, (key, seen)
+        for room, content in reminders:
+            assert room != setup.class_room and content["body"].startswith("Nhắc việc:")
+            assert f"Xem tin: https://matrix.to/#/{setup.class_room}/" in content["body"]
+
+
+def unsent_reminders(setup: Setup, code: str) -> int:
+    with setup.engine.connect() as conn:
+        return conn.scalar(
+            text(
+                "SELECT count(*) FROM directive_deliveries d JOIN directives x ON x.id = "
+                "d.directive_id WHERE x.code = :c AND d.kind = 'reminder' "
+                "AND d.event_id IS NULL"
+            ),
+            {"c": code},
+        )
+
+
+def wait_all_reminders_sent(setup: Setup, code: str) -> None:
+    eventually(
+        lambda: unsent_reminders(setup, code) == 0,
+        60,
+        f"the reminders of {code} to be sent",
+        interval=0.2,
+        diagnostic=log_tail(setup.bot.log_path),
+    )
 
 
 def _event_id(setup: Setup, parent: Family, code: str) -> str:

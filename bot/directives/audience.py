@@ -79,9 +79,10 @@ class Selection:
     @property
     def staff_wanted(self) -> bool:
         """Staff are reached: always without families; with them, only when a chức vụ,
-        loại hình or person is named too ("HT phụ huynh")."""
+        loại hình or person is named too ("HT phụ huynh"): "tất cả phụ huynh" is every
+        parent in reach, not every staff member as well."""
         return not self.families or bool(
-            self.roles or self.positions or self.ownerships or self.people or self.all_people
+            self.roles or self.positions or self.ownerships or self.people
         )
 
     def describe(self, snapshot: DirectorySnapshot) -> str:

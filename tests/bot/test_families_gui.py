@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from bot.commands import Incoming
 from bot.db.delivery import DeliveryTable
@@ -264,6 +264,20 @@ async def test_a_left_student_s_parents_are_not_selected(world):
     assert "2 phụ huynh của 1 lớp" in reply.text, reply.text  # 6A2's guardian is gone
 
 
+async def test_a_parent_who_is_staff_is_reached_on_their_staff_account_once(world):
+    staff_phone = "+84903111222"  # P003, a teacher of thcs-dvd, is 6A2's guardian too
+    with world.begin() as conn:
+        conn.execute(delete(FamilyAccount).where(FamilyAccount.phone == GUARDIAN_6A2))
+        conn.execute(update(Parent).where(Parent.phone == GUARDIAN_6A2).values(phone=staff_phone))
+    service = service_at(world)
+    reply = await say(service, "P001", "!gui phụ huynh 6A2: Họp")
+    assert "1 phụ huynh của 1 lớp" in reply.text, reply.text
+    assert set(last_family(world)[1]) == {uid("P003")}
+    reply = await say(service, "P001", "!gui GV phụ huynh 6A2: Họp")  # reached as staff: once
+    assert "cán bộ thuộc 1 đơn vị và 0 phụ huynh" in reply.text, reply.text
+    assert last_family(world)[1] == {}
+
+
 async def test_students_only_with_their_own_account(world):
     reply = await say(service_at(world), "P001", "!gui học sinh: Lịch thi")
     assert "1 học sinh của 1 lớp" in reply.text, reply.text
@@ -283,6 +297,9 @@ async def test_staff_and_families_together_and_classes_alone_are_refused(world):
     service = service_at(world)
     reply = await say(service, "P001", "!gui HT phụ huynh 6A1: Họp")
     assert "1 cán bộ thuộc 1 đơn vị và 2 phụ huynh của 1 lớp" in reply.text, reply.text
+    for line in ("!gui tất cả phụ huynh: Họp", "!gui phụ huynh tất cả: Họp"):
+        reply = await say(service, "P001", line)  # every parent of the school, no staff
+        assert "đến 3 phụ huynh của 2 lớp (" in reply.text, reply.text
     reply = await say(service, "P001", "!gui 6A1: Họp")
     assert reply.text.startswith("Khối và lớp chỉ dùng khi gửi cho phụ huynh hoặc học sinh")
     reply = await say(service, "P001", "!yeucau phụ huynh: Nộp bản cam kết | 17:00 10/12/2026")

@@ -363,6 +363,7 @@ async def _preview_reply(ctx: Context, draft: dict) -> Reply:
     lines = [
         f"Xem trước — {post.kind.label} sẽ gửi đến {found.summary()}:",
         *("  " + x for x in found.unit_lines()),
+        *("  " + x for x in (found.families.class_lines() if found.families else [])),
     ]
     if found.unreachable:
         names = ", ".join(ctx.snapshot.view.people[p].full_name for p in found.unreachable[:10])

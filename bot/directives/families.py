@@ -356,6 +356,18 @@ class FamilyPreview:
         ]
         return f"{', '.join(who) or '0 phụ huynh'} của {n(self.reached_classes)} lớp"
 
+    def class_lines(self, limit: int = 12) -> list[str]:
+        """'6A1 · THCS Đỗ Văn Dậy: 2' per class, the largest first."""
+        counts: dict[int, int] = defaultdict(int)
+        for _, _, classes in self.members.values():
+            for class_id in classes:
+                counts[class_id] += 1
+        ranked = sorted(counts, key=lambda c: (-counts[c], self.classes.get(c, "")))
+        lines = [f"{self.classes.get(c, '?')}: {format_number(counts[c])}" for c in ranked[:limit]]
+        if len(ranked) > limit:
+            lines.append(f"… và {len(ranked) - limit} lớp khác")
+        return lines
+
     def planned(self) -> FamilyPlanned:
         return FamilyPlanned(
             rooms={k: (self.rooms[k], sorted(m)) for k, m in self.plan.rooms.items()},

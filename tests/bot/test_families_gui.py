@@ -398,6 +398,7 @@ async def test_guided_flow_for_a_homeroom_teacher(world):
     await say(service, "P002", "Kính gửi quý phụ huynh lớp 6A1")
     reply = await say(service, "P002", "xong")
     assert "Thông báo sẽ gửi đến 2 phụ huynh của 1 lớp" in reply.text, reply.text
+    assert "\n  6A1 · THCS Đỗ Văn Dậy: 2\n" in reply.text
     assert reply.extra["vn.dieuhanh.preview"]["families"] == 2
     reply = await say(service, "P002", "gửi")
     assert reply.text.startswith("Đã lưu thông báo mã"), reply.text

@@ -9,6 +9,7 @@ row, and the queries on it, as coroutines that run off the event loop):
 - ``schedule``: lịch công tác (work schedules);
 - ``follow``, ``seen``, ``notice``: parents' summaries of new marks (``!theodoi``);
 - ``family``, ``learning``: reads of the directory's families' tables (no table of ours).
+- ``family_recipient``: parents and students a post went to.
 
 Their migrations are in ``migrations/``, with their own version table.
 """
@@ -31,6 +32,7 @@ def upgrade(engine: Engine) -> None:
         directive,
         draft,
         event,
+        family_recipient,
         follow,
         notice,
         receipt,

@@ -1,13 +1,16 @@
 """!baocao [mã] and !nhacnho [mã] — who has read a directive; remind those who have not.
 
 Read = a public read receipt at or after the directive in the room that carried it, or a
-reply or reaction to it. People whose clients have never sent a public receipt the bot
-could see (private receipts, or never opened the app) are "chưa rõ", not "chưa đọc".
+reply or reaction to it. People who have never logged in (account_activity, copied from
+Synapse by the login module) are "chưa đăng nhập": they cannot have read it. People who
+have, but whose clients have never sent a public receipt the bot could see (private
+receipts) are "chưa rõ", not "chưa đọc". !nhacnho leaves out those who never logged in
+(a reminder in their inbox reaches nobody) and says how many.
 
 Extension points for the kinds: :func:`report_section` adds a kind's own section to
 !baocao (an invitation's answers, a request's submissions); :func:`remind_targets` says
 whom !nhacnho reminds for a kind, and how (default: the unread and the unknown, with a
-read reminder).
+read reminder; never anyone who has never logged in).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from provisioning.domain import short_unit_name
 from provisioning.text import fold, format_number
 from provisioning.view import UnitView
 
-Groups = dict[str, list[Recipient]]  # read | unread | unknown | undelivered -> recipients
+#: read | unread | unknown | never (never logged in) | undelivered -> recipients
+Groups = dict[str, list[Recipient]]
 
 
 @dataclass
@@ -104,14 +108,19 @@ async def _directive(ctx: Context, args: str) -> Directive:
 
 
 async def status(ctx: Context, directive: Directive) -> dict[str, list[Recipient]]:
-    """Recipients by state: read, unread, unknown, undelivered."""
+    """Recipients by state: read, unread, unknown, never (logged in), undelivered.
+
+    "never" stays empty while the login module has not copied who logged in (they are
+    then "unknown", as before it existed)."""
     engine = ctx.service.engine
     rows = await Recipient.of_directive(engine, directive.id)
     public = await Receipt.users_sending_public(engine, {r.user_id for r in rows})
+    activity = await ctx.service.activity.get()
     groups: dict[str, list[Recipient]] = {
         "read": [],
         "unread": [],
         "unknown": [],
+        "never": [],
         "undelivered": [],
     }
     for row in rows:
@@ -119,6 +128,8 @@ async def status(ctx: Context, directive: Directive) -> dict[str, list[Recipient
             groups["read"].append(row)
         elif row.event_id is None:
             groups["undelivered"].append(row)
+        elif activity.known and not activity.logged_in(row.user_id):
+            groups["never"].append(row)
         elif row.user_id in public:
             groups["unread"].append(row)
         else:
@@ -168,12 +179,13 @@ def _within(ctx: Context, groups: Groups, unit: UnitView) -> Groups:
 
 
 def _read_states(ctx: Context, groups: Groups) -> tuple[list[str], list[str]]:
-    """Chưa đọc / chưa rõ / chưa chuyển, by unit: text lines and HTML parts."""
+    """Chưa đọc / chưa rõ / chưa đăng nhập / chưa chuyển, by unit: text lines and HTML."""
     lines: list[str] = []
     html: list[str] = []
     for key, title in (
         ("unread", "Chưa đọc"),
         ("unknown", "Chưa rõ (ứng dụng không gửi xác nhận đọc công khai, hoặc chưa mở)"),
+        ("never", "Chưa đăng nhập lần nào (chưa thể đọc)"),
         ("undelivered", "Chưa chuyển"),
     ):
         if groups[key]:
@@ -218,7 +230,8 @@ async def baocao(ctx: Context, args: str) -> Reply:
         f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
         f"{format_time(directive.sent_at)}{closed}{where}): {n(total)} người nhận, "
         f"{n(delivered)} đã chuyển, {n(len(groups['read']))} đã đọc, "
-        f"{n(len(groups['unread']))} chưa đọc, {n(len(groups['unknown']))} chưa rõ."
+        f"{n(len(groups['unread']))} chưa đọc, {n(len(groups['unknown']))} chưa rõ, "
+        f"{n(len(groups['never']))} chưa đăng nhập."
     )
     lines, html = _read_states(ctx, groups)
     lines.insert(0, head)
@@ -267,7 +280,7 @@ def _not_sent(directive: Directive) -> Reply:
 
 
 async def _unread(_ctx: Context, _directive: Directive, groups: Groups) -> Targets:
-    ids = [r.person_id for r in groups["unread"] + groups["unknown"]]
+    ids = [r.person_id for r in groups["unread"] + groups["unknown"] + groups["never"]]
     return Targets(ids, "reminder", "chưa đọc")
 
 
@@ -287,14 +300,28 @@ async def nhacnho(ctx: Context, args: str) -> Reply:
         raise CommandError(f"{kind.label} mã {directive.code} chưa được gửi; chưa thể nhắc.")
     groups = await status(ctx, directive)
     targets = await TARGETS.get(directive.kind, _unread)(ctx, directive, groups)
+    never = {r.person_id for r in groups["never"]}
+    reachable = [pid for pid in targets.person_ids if pid not in never]
+    skipped = len(set(targets.person_ids) & never)
+    note = (
+        f" {format_number(skipped)} người chưa đăng nhập lần nào sẽ không nhận được lời "
+        "nhắc (xem !trienkhai)."
+        if skipped
+        else ""
+    )
+    extra = {"vn.dieuhanh.reminded": len(reachable), "vn.dieuhanh.never_logged_in": skipped}
     if not targets.person_ids:
         return Reply(f"Không còn ai {targets.who} {kind.noun} mã {directive.code}; không cần nhắc.")
-    await Delivery.add_reminders(
-        ctx.service.engine, directive.id, targets.person_ids, targets.delivery_kind
-    )
+    if not reachable:
+        return Reply(
+            f"Không còn ai {targets.who} {kind.noun} mã {directive.code} có thể nhắc qua hộp "
+            f"thư; không gửi lời nhắc nào.{note}",
+            extra=extra,
+        )
+    await Delivery.add_reminders(ctx.service.engine, directive.id, reachable, targets.delivery_kind)
     ctx.service.directive_saved(directive.id)
     return Reply(
-        f"Đang nhắc {format_number(len(targets.person_ids))} người {targets.who} {kind.noun} "
-        f"mã {directive.code} qua hộp thư riêng của từng người.",
-        extra={"vn.dieuhanh.reminded": len(targets.person_ids)},
+        f"Đang nhắc {format_number(len(reachable))} người {targets.who} {kind.noun} "
+        f"mã {directive.code} qua hộp thư riêng của từng người.{note}",
+        extra=extra,
     )

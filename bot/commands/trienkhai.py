@@ -1,0 +1,211 @@
+"""!trienkhai [đơn vị] — how far the rollout has come in the asker's scope: per unit, staff
+with an account, logged in at least once, active in the last 7 days, never logged in; the
+units furthest behind first. For a school, who has never logged in, by name.
+
+Reads ``account_activity`` through the bot's cache (bot/db/activity.py), never Synapse.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from bot import rollout
+from bot.commands import CommandError, Context, command
+from bot.db.activity import Activity
+from bot.directives.when import format_time
+from bot.reply import Reply
+from bot.rollout import Tally, percent
+from provisioning.authority import own_teams
+from provisioning.domain import short_unit_name
+from provisioning.text import fold, format_number
+from provisioning.view import UnitView
+from provisioning.vocab import UnitKind
+
+#: the units listed, furthest behind first; the rest in one line
+UNITS_SHOWN = 30
+#: the names listed for a school
+NAMES_SHOWN = 100
+NO_DATA = (
+    "Chưa có số liệu đăng nhập: máy chủ chưa chuyển số liệu lần nào; Anh/Chị thử lại sau vài phút."
+)
+
+
+def _scope(ctx: Context, query: str) -> UnitView:
+    """The unit asked about: the asker's widest by default, else one they act for."""
+    asker, snapshot = ctx.asker, ctx.snapshot
+    if not query:
+        return asker.managed[0]
+    matches = snapshot.units_matching(query, within=asker.authority.managed_units)
+    if not matches:
+        everywhere = snapshot.units_matching(query, within=snapshot.all_units)
+        if everywhere:
+            raise CommandError(
+                f"Đơn vị '{everywhere[0].name}' nằm ngoài phạm vi Anh/Chị phụ trách."
+            )
+        raise CommandError(f"Không tìm thấy đơn vị '{query}'.")
+    exact = [
+        u
+        for u in matches
+        if fold(query) in (fold(u.name), fold(short_unit_name(u.name)), fold(u.code))
+    ]
+    if len(matches) == 1 or len(exact) == 1:
+        return (exact or matches)[0]
+    names = "; ".join(u.name for u in matches[:5])
+    more = f" và {len(matches) - 5} đơn vị khác" if len(matches) > 5 else ""
+    raise CommandError(
+        f"Có {len(matches)} đơn vị khớp với '{query}': {names}{more}. "
+        "Hãy gõ cụ thể hơn hoặc dùng mã đơn vị."
+    )
+
+
+class _Counter:
+    """Counts over the snapshot and one read of the activity table."""
+
+    def __init__(self, ctx: Context, activity: Activity) -> None:
+        self.snapshot = ctx.snapshot
+        self.activity = activity
+        self.since = rollout.since(ctx.service.clock.now())
+
+    def users(self, unit_ids) -> set[str]:
+        view = self.snapshot.view
+        return rollout.users_of(
+            unit_ids,
+            view.people_by_unit,
+            lambda pid: view.people[pid].active,
+            self.snapshot.user_of,
+        )
+
+    def tally(self, label: str, unit_ids) -> Tally:
+        return rollout.tally(
+            label,
+            self.users(unit_ids),
+            self.activity.logged_in,
+            lambda u: self.activity.active_since(u, self.since),
+        )
+
+    def rows(self, unit: UnitView) -> list[Tally]:
+        """One row per active unit directly under ``unit`` (tổ aside), and one for the
+        unit's own staff when it has any."""
+        view = self.snapshot.view
+        rows = [
+            self.tally(short_unit_name(child.name), self.snapshot.subtree(child.id))
+            for child in (view.units[i] for i in unit.children)
+            if child.active and child.kind is not UnitKind.TEAM
+        ]
+        if rows:
+            own = self.tally(f"Cán bộ tại {short_unit_name(unit.name)}", own_teams(view, unit))
+            if own.accounts:
+                rows.append(own)
+        return rollout.furthest_behind(rows)
+
+
+def _line(t: Tally) -> str:
+    n = format_number
+    return (
+        f"{t.label}: {n(t.accounts)} tài khoản, {n(t.logged_in)} đã đăng nhập "
+        f"({percent(t.logged_in, t.accounts)}), {n(t.active)} hoạt động 7 ngày "
+        f"({percent(t.active, t.accounts)}), {n(t.never)} chưa đăng nhập"
+    )
+
+
+def _html_row(t: Tally, tag: str = "td") -> str:
+    n = format_number
+    cells = [
+        escape(t.label),
+        n(t.accounts),
+        f"{n(t.logged_in)} ({percent(t.logged_in, t.accounts)})",
+        f"{n(t.active)} ({percent(t.active, t.accounts)})",
+        n(t.never),
+    ]
+    first, *rest = cells
+    return (
+        f"<tr><{tag}>{first}</{tag}>"
+        + "".join(f'<{tag} align="right">{c}</{tag}>' for c in rest)
+        + "</tr>"
+    )
+
+
+HEADER = (
+    "<tr><th>Đơn vị</th><th>Tài khoản</th><th>Đã đăng nhập</th>"
+    "<th>Hoạt động 7 ngày</th><th>Chưa đăng nhập</th></tr>"
+)
+
+
+def _table(rows: list[Tally], total: Tally) -> tuple[list[str], str]:
+    """The units (the first :data:`UNITS_SHOWN`, the rest summed) and the total."""
+    shown, rest = rows[:UNITS_SHOWN], rows[UNITS_SHOWN:]
+    lines = [_line(t) for t in shown]
+    html = [HEADER, *(_html_row(t) for t in shown)]
+    if rest:
+        others = sum(rest[1:], rest[0])
+        label = f"… {format_number(len(rest))} đơn vị khác"
+        summed = Tally(label, others.accounts, others.logged_in, others.active)
+        lines.append(_line(summed))
+        html.append(_html_row(summed))
+    lines.append(_line(total))
+    html.append(_html_row(total, "th"))
+    return lines, "<table>" + "".join(html) + "</table>"
+
+
+def _never_names(counter: _Counter, unit: UnitView) -> tuple[list[str], str]:
+    snapshot = counter.snapshot
+    person_of = snapshot.person_of_user
+    ids = {
+        person_of[u].id
+        for u in counter.users(snapshot.subtree(unit.id))
+        if u in person_of and not counter.activity.logged_in(u)
+    }
+    if not ids:
+        return [], ""
+    names = [p.full_name for p in snapshot.first_people(ids, NAMES_SHOWN)]
+    more = len(ids) - len(names)
+    text = ", ".join(names) + (f" và {format_number(more)} người khác" if more else "")
+    title = f"Chưa đăng nhập lần nào ({format_number(len(ids))} người)"
+    return [f"{title}: {text}"], f"<p><strong>{escape(title)}</strong>: {escape(text)}</p>"
+
+
+@command(
+    "trienkhai",
+    spoken="triển khai",
+    aliases=("tkhai",),
+    usage="!trienkhai [đơn vị]",
+    summary="Bao nhiêu cán bộ đã có tài khoản, đã đăng nhập, hoạt động trong 7 ngày, "
+    "theo đơn vị; đơn vị chậm nhất trước.",
+    examples=("!trienkhai", "!trienkhai THCS Đỗ Văn Dậy"),
+    allowed=lambda asker: asker.known and asker.official,
+    details=f"Liệt kê tối đa {UNITS_SHOWN} đơn vị có tỉ lệ đăng nhập thấp nhất; "
+    "với một trường: tên những người chưa đăng nhập lần nào.",
+)
+async def trienkhai(ctx: Context, args: str) -> Reply:
+    unit = _scope(ctx, args.strip())
+    activity = await ctx.service.activity.get()
+    if not activity.known:
+        raise CommandError(NO_DATA)
+    counter = _Counter(ctx, activity)
+    rows = counter.rows(unit)
+    total = counter.tally("Tổng cộng", ctx.snapshot.subtree(unit.id))
+    head = f"Triển khai tại {unit.name} (số liệu đăng nhập lúc {format_time(activity.copied_at)})"
+    lines, table = _table(rows, total)
+    html = [f"<p><strong>{escape(head)}</strong></p>", table]
+    names, names_html = ([], "")
+    if unit.kind is UnitKind.SCHOOL:
+        names, names_html = _never_names(counter, unit)
+        html.append(names_html)
+    data = {
+        "unit": unit.code,
+        "accounts": total.accounts,
+        "logged_in": total.logged_in,
+        "active_7d": total.active,
+        "never": total.never,
+        "units": [
+            {
+                "label": t.label,
+                "accounts": t.accounts,
+                "logged_in": t.logged_in,
+                "active_7d": t.active,
+            }
+            for t in rows[:UNITS_SHOWN]
+        ],
+    }
+    text = "\n".join([head, *lines, *names])
+    return Reply(text, "".join(html), extra={"vn.dieuhanh.rollout": data})

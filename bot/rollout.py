@@ -1,0 +1,85 @@
+"""How far the rollout has come (``!trienkhai``): per unit, staff with an account, who
+have logged in, who were active lately, who never logged in. Pure: plain data in, counts
+out; the command formats them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+#: "active" means seen within this long
+ACTIVE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One unit's (or a total's) counts."""
+
+    label: str
+    accounts: int  # active staff with a Matrix account
+    logged_in: int  # ... who have logged in at least once
+    active: int  # ... seen in the last ACTIVE_DAYS days
+
+    @property
+    def never(self) -> int:
+        return self.accounts - self.logged_in
+
+    @property
+    def share(self) -> float:
+        """The share logged in; a unit with no account is not behind (1.0)."""
+        return self.logged_in / self.accounts if self.accounts else 1.0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(
+            self.label,
+            self.accounts + other.accounts,
+            self.logged_in + other.logged_in,
+            self.active + other.active,
+        )
+
+
+def tally(
+    label: str,
+    users: Iterable[str],
+    logged_in: Callable[[str], bool],
+    active: Callable[[str], bool],
+) -> Tally:
+    """The counts over ``users`` (each counted once)."""
+    distinct = set(users)
+    return Tally(
+        label,
+        len(distinct),
+        sum(1 for u in distinct if logged_in(u)),
+        sum(1 for u in distinct if active(u)),
+    )
+
+
+def furthest_behind(rows: Iterable[Tally]) -> list[Tally]:
+    """Lowest share logged in first; then most who never logged in; then by name."""
+    return sorted(rows, key=lambda t: (t.share, -t.never, t.label))
+
+
+def users_of(
+    unit_ids: Iterable[int],
+    people_by_unit: Mapping[int, list[int]],
+    active_people: Callable[[int], bool],
+    user_of: Mapping[int, str],
+) -> set[str]:
+    """The accounts of the active people holding a position in any of ``unit_ids``."""
+    return {
+        user_of[pid]
+        for unit_id in unit_ids
+        for pid in people_by_unit.get(unit_id, ())
+        if pid in user_of and active_people(pid)
+    }
+
+
+def since(now: dt.datetime) -> dt.datetime:
+    """The start of the "active" window ending ``now``."""
+    return now - dt.timedelta(days=ACTIVE_DAYS)
+
+
+def percent(part: int, whole: int) -> str:
+    """'67%', rounded down (so that 100% means everyone); '—' of nobody."""
+    return f"{100 * part // whole}%" if whole else "—"

@@ -11,13 +11,18 @@ from sqlalchemy import insert, select
 from bot import rollout
 from bot.commands import Incoming
 from bot.commands.trienkhai import NO_DATA, UNITS_SHOWN
+from bot.db.delivery import DeliveryTable
+from bot.db.receipt import Receipt
+from bot.db.recipient import RecipientTable
 from bot.directory import DirectoryCache
 from bot.service import NOT_ALLOWED, BotService
 from provisioning.db.models import AccountActivity, DirectoryState, MatrixAccount, Person
 from provisioning.identity.activity import COPIED_AT_KEY
 from provisioning.importer import import_paths
 
-from ..directory.conftest import STAFF_HEADER, UNIT_HEADER, write_csv
+from ..directory.conftest import BASE_STAFF, STAFF_HEADER, UNIT_HEADER, write_csv
+from .test_commands import EXTRA
+from .test_gui import MORE, build_service, say
 
 NOW = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
 SCHOOLS = 35  # more than UNITS_SHOWN
@@ -88,6 +93,17 @@ def _staff() -> list[list[str]]:
         [code, name, f"09{n:08d}", "", unit, position, "", "", "", ""]
         for n, (code, name, unit, position) in enumerate(people, start=10_000_001)
     ]
+
+
+def activity(user_id: str, at: dt.datetime = NOW) -> dict:
+    """An account_activity row: logged in and last seen ``at``."""
+    return {
+        "user_id": user_id,
+        "first_login_at": at,
+        "last_seen_at": at,
+        "devices": 1,
+        "checked_at": NOW,
+    }
 
 
 def logged_in_at(code: str) -> dt.datetime | None:
@@ -206,3 +222,50 @@ async def test_bad_input_gets_one_sentence(service, engine):
         command="!trienkhai"
     )
     assert (await ask(service, "tp", "!trienkhai")).text == NO_DATA  # the copy never ran
+
+
+# ------------------------------------------------------------------ !baocao and !nhacnho
+
+
+async def test_baocao_tells_never_logged_in_from_unknown_and_unread(engine, base_files, tmp_path):
+    service = build_service(engine, base_files, tmp_path, [*BASE_STAFF, *EXTRA, *MORE])
+    sent = await say(service, "P008", "!gui THCS GV: Nộp kế hoạch dạy học.")
+    code = sent.extra["vn.dieuhanh.sent"]["code"]
+    before = (await say(service, "P008", f"!baocao {code}")).extra
+    assert before["vn.dieuhanh.report"]["never"] == 0  # the copy has not run: nobody is "never"
+    rec, dlv = RecipientTable.__table__, DeliveryTable.__table__
+    with engine.begin() as conn:  # as if the worker had sent every delivery
+        conn.execute(dlv.update().values(event_id="$sent", sent_at=NOW))
+        users = sorted(conn.scalars(select(rec.c.user_id)))
+        reader, public, quiet, *never = users
+        conn.execute(
+            rec.update().where(rec.c.user_id == reader).values(read_at=NOW, read_how="receipt")
+        )
+        conn.execute(
+            insert(AccountActivity),
+            [
+                {
+                    "user_id": u,
+                    "first_login_at": NOW,
+                    "last_seen_at": NOW,
+                    "devices": 1,
+                    "checked_at": NOW,
+                }
+                for u in (reader, public, quiet)
+            ],
+        )
+    assert never  # at least one recipient never logged in
+    await Receipt.record(engine, "!elsewhere:test", public, "$other", 1)  # a public receipt
+    copied(engine)
+    service.activity.max_age = 0  # read the table again
+    report = await say(service, "P008", f"!baocao {code}")
+    data = report.extra["vn.dieuhanh.report"]
+    assert (data["read"], data["unread"], data["unknown"], data["never"]) == (1, 1, 1, len(never))
+    assert f"{len(never)} chưa đăng nhập." in report.text.splitlines()[0]
+    assert "Chưa đăng nhập lần nào (chưa thể đọc):" in report.text
+    reminded = await say(service, "P008", f"!nhacnho {code}")
+    assert reminded.extra["vn.dieuhanh.reminded"] == 2  # the unread and the unknown
+    assert reminded.extra["vn.dieuhanh.never_logged_in"] == len(never)
+    assert reminded.text.endswith(
+        f"{len(never)} người chưa đăng nhập lần nào sẽ không nhận được lời nhắc (xem !trienkhai)."
+    )

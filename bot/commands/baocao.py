@@ -199,6 +199,24 @@ def _read_states(ctx: Context, groups: Groups) -> tuple[list[str], list[str]]:
     return lines, html
 
 
+def _head(directive: Directive, groups: Groups, unit: UnitView | None) -> str:
+    """The first line: when it went, and how many in each state."""
+    n = format_number
+    total = sum(len(v) for v in groups.values())
+    delivered = total - len(groups["undelivered"])
+    closed = (
+        f", đã đóng lúc {format_time(directive.cancelled_at)}" if directive.cancelled_at else ""
+    )
+    where = f"; trong {unit.name}" if unit is not None else ""
+    return (
+        f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
+        f"{format_time(directive.sent_at)}{closed}{where}): {n(total)} người nhận, "
+        f"{n(delivered)} đã chuyển, {n(len(groups['read']))} đã đọc, "
+        f"{n(len(groups['unread']))} chưa đọc, {n(len(groups['unknown']))} chưa rõ, "
+        f"{n(len(groups['never']))} chưa đăng nhập."
+    )
+
+
 @command(
     "baocao",
     spoken="báo cáo",
@@ -219,20 +237,9 @@ async def baocao(ctx: Context, args: str) -> Reply:
     unit = _unit_named(ctx, unit_query.strip()) if unit_query.strip() else None
     if unit is not None:
         groups = _within(ctx, groups, unit)
-    n = format_number
     total = sum(len(v) for v in groups.values())
     delivered = total - len(groups["undelivered"])
-    closed = (
-        f", đã đóng lúc {format_time(directive.cancelled_at)}" if directive.cancelled_at else ""
-    )
-    where = f"; trong {unit.name}" if unit is not None else ""
-    head = (
-        f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
-        f"{format_time(directive.sent_at)}{closed}{where}): {n(total)} người nhận, "
-        f"{n(delivered)} đã chuyển, {n(len(groups['read']))} đã đọc, "
-        f"{n(len(groups['unread']))} chưa đọc, {n(len(groups['unknown']))} chưa rõ, "
-        f"{n(len(groups['never']))} chưa đăng nhập."
-    )
+    head = _head(directive, groups, unit)
     lines, html = _read_states(ctx, groups)
     lines.insert(0, head)
     html.insert(0, f"<p>{escape(head)}</p>")

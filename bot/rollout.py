@@ -30,14 +30,6 @@ class Tally:
         """The share logged in; a unit with no account is not behind (1.0)."""
         return self.logged_in / self.accounts if self.accounts else 1.0
 
-    def __add__(self, other: Tally) -> Tally:
-        return Tally(
-            self.label,
-            self.accounts + other.accounts,
-            self.logged_in + other.logged_in,
-            self.active + other.active,
-        )
-
 
 def tally(
     label: str,
@@ -55,9 +47,14 @@ def tally(
     )
 
 
+def behind(t: Tally) -> tuple[float, int, str]:
+    """The sort key of the units furthest behind first: lowest share logged in; then
+    most who never logged in; then by name."""
+    return (t.share, -t.never, t.label)
+
+
 def furthest_behind(rows: Iterable[Tally]) -> list[Tally]:
-    """Lowest share logged in first; then most who never logged in; then by name."""
-    return sorted(rows, key=lambda t: (t.share, -t.never, t.label))
+    return sorted(rows, key=behind)
 
 
 def users_of(

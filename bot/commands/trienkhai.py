@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,31 @@ def _scope(ctx: Context, query: str) -> UnitView:
     )
 
 
+#: per snapshot version: unit id -> the accounts of the active people placed there
+_BY_UNIT: dict[tuple, dict[int, frozenset[str]]] = {}
+
+
+def _accounts_by_unit(snapshot: DirectorySnapshot) -> dict[int, frozenset[str]]:
+    """Built once per snapshot (a city's units in a second's fraction), then reused."""
+    found = _BY_UNIT.get(snapshot.version)
+    if found is None:
+        view = snapshot.view
+        found = {
+            unit_id: frozenset(
+                rollout.users_of(
+                    [unit_id],
+                    view.people_by_unit,
+                    lambda p: view.people[p].active,
+                    snapshot.user_of,
+                )
+            )
+            for unit_id in view.people_by_unit
+        }
+        _BY_UNIT.clear()
+        _BY_UNIT[snapshot.version] = found
+    return found
+
+
 class _Counter:
     """Counts over the snapshot and one read of the activity table."""
 
@@ -74,17 +100,12 @@ class _Counter:
         self.snapshot = snapshot
         self.activity = activity
         self.since = since
+        self.by_unit = _accounts_by_unit(snapshot)
 
-    def users(self, unit_ids) -> set[str]:
-        view = self.snapshot.view
-        return rollout.users_of(
-            unit_ids,
-            view.people_by_unit,
-            lambda pid: view.people[pid].active,
-            self.snapshot.user_of,
-        )
+    def users(self, unit_ids: Iterable[int]) -> set[str]:
+        return set().union(*(self.by_unit.get(u, ()) for u in unit_ids))
 
-    def tally(self, label: str, unit_ids) -> Tally:
+    def tally(self, label: str, unit_ids: Iterable[int]) -> Tally:
         return rollout.tally(
             label,
             self.users(unit_ids),
@@ -92,20 +113,22 @@ class _Counter:
             lambda u: self.activity.active_since(u, self.since),
         )
 
-    def rows(self, unit: UnitView) -> list[Tally]:
+    def rows(self, unit: UnitView) -> list[tuple[Tally, frozenset[int]]]:
         """One row per active unit directly under ``unit`` (tổ aside), and one for the
-        unit's own staff when it has any."""
-        view = self.snapshot.view
-        rows = [
-            self.tally(short_unit_name(child.name), self.snapshot.subtree(child.id))
+        unit's own staff when it has any; with the units each row counts."""
+        view, subtree = self.snapshot.view, self.snapshot.subtree
+        parts = [
+            (short_unit_name(child.name), subtree(child.id))
             for child in (view.units[i] for i in unit.children)
             if child.active and child.kind is not UnitKind.TEAM
         ]
+        rows = [(self.tally(label, ids), ids) for label, ids in parts]
         if rows:
-            own = self.tally(f"Cán bộ tại {short_unit_name(unit.name)}", own_teams(view, unit))
+            own_ids = own_teams(view, unit)
+            own = self.tally(f"Cán bộ tại {short_unit_name(unit.name)}", own_ids)
             if own.accounts:
-                rows.append(own)
-        return rollout.furthest_behind(rows)
+                rows.append((own, own_ids))
+        return sorted(rows, key=lambda row: rollout.behind(row[0]))
 
 
 def _line(t: Tally) -> str:
@@ -140,17 +163,19 @@ HEADER = (
 )
 
 
-def _table(rows: list[Tally], total: Tally) -> tuple[list[str], str]:
-    """The units (the first :data:`UNITS_SHOWN`, the rest summed) and the total."""
+def _table(
+    counter: _Counter, rows: list[tuple[Tally, frozenset[int]]], total: Tally
+) -> tuple[list[str], str]:
+    """The units (the first :data:`UNITS_SHOWN`; the rest in one row, each person once)
+    and the total."""
     shown, rest = rows[:UNITS_SHOWN], rows[UNITS_SHOWN:]
-    lines = [_line(t) for t in shown]
-    html = [HEADER, *(_html_row(t) for t in shown)]
+    lines = [_line(t) for t, _ in shown]
+    html = [HEADER, *(_html_row(t) for t, _ in shown)]
     if rest:
-        others = sum(rest[1:], rest[0])
         label = f"… {format_number(len(rest))} đơn vị khác"
-        summed = Tally(label, others.accounts, others.logged_in, others.active)
-        lines.append(_line(summed))
-        html.append(_html_row(summed))
+        others = counter.tally(label, frozenset().union(*(ids for _, ids in rest)))
+        lines.append(_line(others))
+        html.append(_html_row(others))
     lines.append(_line(total))
     html.append(_html_row(total, "th"))
     return lines, "<table>" + "".join(html) + "</table>"
@@ -209,7 +234,7 @@ def _answer(counter: _Counter, unit: UnitView) -> Reply:
     total = counter.tally("Tổng cộng", counter.snapshot.subtree(unit.id))
     when = format_time(counter.activity.copied_at)
     head = f"Triển khai tại {unit.name} (số liệu đăng nhập lúc {when})"
-    lines, table = _table(rows, total)
+    lines, table = _table(counter, rows, total)
     html = [f"<p><strong>{escape(head)}</strong></p>", table]
     names: list[str] = []
     if unit.kind is UnitKind.SCHOOL:
@@ -228,7 +253,7 @@ def _answer(counter: _Counter, unit: UnitView) -> Reply:
                 "logged_in": t.logged_in,
                 "active_7d": t.active,
             }
-            for t in rows[:UNITS_SHOWN]
+            for t, _ in rows[:UNITS_SHOWN]
         ],
     }
     text = "\n".join([head, *lines, *names])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 #: "active" means seen within this long
@@ -32,18 +33,16 @@ class Tally:
 
 
 def tally(
-    label: str,
-    users: Iterable[str],
-    logged_in: Callable[[str], bool],
-    active: Callable[[str], bool],
+    label: str, users: Iterable[str], logged_in: AbstractSet[str], active: AbstractSet[str]
 ) -> Tally:
-    """The counts over ``users`` (each counted once)."""
+    """The counts over ``users`` (each counted once): set intersections, so that a city's
+    150,000 people cost milliseconds."""
     distinct = set(users)
     return Tally(
         label,
         len(distinct),
-        sum(1 for u in distinct if logged_in(u)),
-        sum(1 for u in distinct if active(u)),
+        len(distinct.intersection(logged_in)),
+        len(distinct.intersection(active)),
     )
 
 

@@ -68,13 +68,10 @@ def _scope(ctx: Context, query: str) -> UnitView:
     )
 
 
-#: per snapshot version: unit id -> the accounts of the active people placed there
-_BY_UNIT: dict[tuple, dict[int, frozenset[str]]] = {}
-
-
 def _accounts_by_unit(snapshot: DirectorySnapshot) -> dict[int, frozenset[str]]:
-    """Built once per snapshot (a city's units in a second's fraction), then reused."""
-    found = _BY_UNIT.get(snapshot.version)
+    """Unit id -> the accounts of the active people placed there: built once per snapshot
+    and kept on it (so it goes with it when the directory reloads)."""
+    found = getattr(snapshot, "rollout_accounts", None)
     if found is None:
         view = snapshot.view
         found = {
@@ -88,8 +85,7 @@ def _accounts_by_unit(snapshot: DirectorySnapshot) -> dict[int, frozenset[str]]:
             )
             for unit_id in view.people_by_unit
         }
-        _BY_UNIT.clear()
-        _BY_UNIT[snapshot.version] = found
+        snapshot.rollout_accounts = found  # type: ignore[attr-defined]
     return found
 
 
@@ -101,17 +97,14 @@ class _Counter:
         self.activity = activity
         self.since = since
         self.by_unit = _accounts_by_unit(snapshot)
+        self.logged_in = activity.logins.keys()
+        self.active = activity.seen_since(since)
 
     def users(self, unit_ids: Iterable[int]) -> set[str]:
         return set().union(*(self.by_unit.get(u, ()) for u in unit_ids))
 
     def tally(self, label: str, unit_ids: Iterable[int]) -> Tally:
-        return rollout.tally(
-            label,
-            self.users(unit_ids),
-            self.activity.logged_in,
-            lambda u: self.activity.active_since(u, self.since),
-        )
+        return rollout.tally(label, self.users(unit_ids), self.logged_in, self.active)
 
     def rows(self, unit: UnitView) -> list[tuple[Tally, frozenset[int]]]:
         """One row per active unit directly under ``unit`` (tổ aside), and one for the

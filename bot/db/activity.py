@@ -40,13 +40,13 @@ class Activity:
     def logged_in(self, user_id: str) -> bool:
         return user_id in self.logins
 
-    def active_since(self, user_id: str, since: dt.datetime) -> bool:
-        """Seen at or after ``since`` (a first login counts as being seen)."""
-        found = self.logins.get(user_id)
-        if found is None:
-            return False
-        first, last = found
-        return max(first, last or first) >= since
+    def seen_since(self, since: dt.datetime) -> set[str]:
+        """Every account seen at or after ``since``."""
+        return {
+            user_id
+            for user_id, (first, last) in self.logins.items()
+            if max(first, last or first) >= since
+        }
 
 
 @in_thread

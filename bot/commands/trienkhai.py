@@ -97,7 +97,7 @@ class _Counter:
         self.activity = activity
         self.since = since
         self.by_unit = _accounts_by_unit(snapshot)
-        self.logged_in = activity.logins.keys()
+        self.logged_in = activity.logged_in_users
         self.active = activity.seen_since(since)
 
     def users(self, unit_ids: Iterable[int]) -> set[str]:

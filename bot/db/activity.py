@@ -31,6 +31,13 @@ class Activity:
     logins: dict[str, tuple[dt.datetime, dt.datetime | None]] = field(default_factory=dict)
     #: when the login module last finished a round; None: it never has (not running)
     copied_at: dt.datetime | None = None
+    #: seen_since's answers, by ``since`` (one pass over a city's logins each)
+    _seen: dict[dt.datetime, frozenset[str]] = field(default_factory=dict, repr=False)
+
+    @property
+    def logged_in_users(self) -> frozenset[str]:
+        """Every account that has logged in (built once per read)."""
+        return self.seen_since(dt.datetime.min.replace(tzinfo=dt.UTC))
 
     @property
     def known(self) -> bool:
@@ -40,13 +47,19 @@ class Activity:
     def logged_in(self, user_id: str) -> bool:
         return user_id in self.logins
 
-    def seen_since(self, since: dt.datetime) -> set[str]:
-        """Every account seen at or after ``since``."""
-        return {
-            user_id
-            for user_id, (first, last) in self.logins.items()
-            if max(first, last or first) >= since
-        }
+    def seen_since(self, since: dt.datetime) -> frozenset[str]:
+        """Every account seen at or after ``since`` (kept for the next caller)."""
+        found = self._seen.get(since)
+        if found is None:
+            found = frozenset(
+                user_id
+                for user_id, (first, last) in self.logins.items()
+                if max(first, last or first) >= since
+            )
+            if len(self._seen) > 4:
+                self._seen.clear()
+            self._seen[since] = found
+        return found
 
 
 @in_thread

@@ -35,9 +35,11 @@ from bot.commands import (  # noqa: F401 - they register
     theodoi,
     thongke,
     tim,
+    trienkhai,
     trogiup,
 )
 from bot.commands.trogiup import usage_reply
+from bot.db.activity import ActivityCache
 from bot.db.draft import Draft
 from bot.directives import files, submissions
 from bot.directory import DirectoryCache
@@ -75,6 +77,7 @@ class BotService:
         self._on_directive = on_directive
         self.clock: Clock = clock or SystemClock()
         self.families = FamilyCache(self.engine)  # parents and students (bot.families)
+        self.activity = ActivityCache(self.engine)  # who has logged in (!trienkhai, !baocao)
         # (user id, DM room id) -> files sent there outside a draft, with when (in memory:
         # a restart forgets them, and the bot then asks for the file)
         self._recent_files: dict[tuple[str, str], list[tuple[dt.datetime, dict[str, Any]]]] = {}

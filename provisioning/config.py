@@ -91,6 +91,8 @@ class LoginConfig:
     response_delay_seconds: float = 1.0
     # proxies whose X-Forwarded-For is believed (identity module and bridge alike)
     trusted_proxies: list[str] = field(default_factory=lambda: list(DEFAULT_TRUSTED_PROXIES))
+    # how often the login module copies who has logged in into the directory (!trienkhai)
+    activity_interval_seconds: int = 300
 
 
 #: The default of ``provisioning.max_removal_share``.

@@ -1,13 +1,16 @@
 """!baocao [mã] and !nhacnho [mã] — who has read a directive; remind those who have not.
 
 Read = a public read receipt at or after the directive in the room that carried it, or a
-reply or reaction to it. People whose clients have never sent a public receipt the bot
-could see (private receipts, or never opened the app) are "chưa rõ", not "chưa đọc".
+reply or reaction to it. People who have never logged in (account_activity, copied from
+Synapse by the login module) are "chưa đăng nhập": they cannot have read it. People who
+have, but whose clients have never sent a public receipt the bot could see (private
+receipts) are "chưa rõ", not "chưa đọc". !nhacnho leaves out those who never logged in
+(a reminder in their inbox reaches nobody) and says how many.
 
 Extension points for the kinds: :func:`report_section` adds a kind's own section to
 !baocao (an invitation's answers, a request's submissions); :func:`remind_targets` says
 whom !nhacnho reminds for a kind, and how (default: the unread and the unknown, with a
-read reminder).
+read reminder; never anyone who has never logged in).
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from provisioning.domain import short_unit_name
 from provisioning.text import fold, format_number
 from provisioning.view import UnitView
 
-STATES = ("read", "unread", "unknown", "undelivered")
-Groups = dict[str, list[Recipient]]  # read | unread | unknown | undelivered -> recipients
+#: read | unread | unknown | never (never logged in) | undelivered
+STATES = ("read", "unread", "unknown", "never", "undelivered")
+Groups = dict[str, list[Recipient]]  # a state -> recipients
 
 
 @dataclass
@@ -107,16 +111,22 @@ async def _directive(ctx: Context, args: str) -> Directive:
 
 
 async def status(ctx: Context, directive: Directive) -> dict[str, list[Recipient]]:
-    """Recipients by state: read, unread, unknown, undelivered."""
+    """Recipients by state: read, unread, unknown, never (logged in), undelivered.
+
+    "never" stays empty while the login module has not copied who logged in (they are
+    then "unknown", as before it existed)."""
     engine = ctx.service.engine
     rows = await Recipient.of_directive(engine, directive.id)
     public = await Receipt.users_sending_public(engine, {r.user_id for r in rows})
+    activity = await ctx.service.activity.get()
     groups: dict[str, list[Recipient]] = {k: [] for k in STATES}
     for row in rows:
         if row.read_at is not None:
             groups["read"].append(row)
         elif row.event_id is None:
             groups["undelivered"].append(row)
+        elif activity.known and not activity.logged_in(row.user_id):
+            groups["never"].append(row)
         elif row.user_id in public:
             groups["unread"].append(row)
         else:
@@ -131,12 +141,15 @@ async def family_status(ctx: Context, directive: Directive) -> dict[str, list[Fa
     if not rows:
         return {}
     public = await Receipt.users_sending_public(engine, {r.user_id for r in rows})
+    activity = await ctx.service.activity.get()
     groups: dict[str, list[FamilyRecipient]] = {k: [] for k in STATES}
     for row in rows:
         if row.read_at is not None:
             groups["read"].append(row)
         elif row.event_id is None:
             groups["undelivered"].append(row)
+        elif activity.known and not activity.logged_in(row.user_id):
+            groups["never"].append(row)
         elif row.user_id in public:
             groups["unread"].append(row)
         else:
@@ -155,7 +168,8 @@ async def family_lines(ctx: Context, family: dict[str, list[FamilyRecipient]]) -
     names = await class_names(ctx.service.engine, {c for r in rows for c in r.classes})
     return [
         f"{who} — {n(len(family['read']))} đã đọc, {n(len(family['unread']))} chưa đọc, "
-        f"{n(len(family['unknown']))} chưa rõ; theo lớp:",
+        f"{n(len(family['unknown']))} chưa rõ, {n(len(family['never']))} chưa đăng nhập; "
+        "theo lớp:",
         *(f"  {x}" for x in _capped(class_counts(rows, names), "lớp")),
     ]
 
@@ -210,12 +224,13 @@ def _within(ctx: Context, groups: Groups, unit: UnitView) -> Groups:
 
 
 def _read_states(ctx: Context, groups: Groups) -> tuple[list[str], list[str]]:
-    """Chưa đọc / chưa rõ / chưa chuyển, by unit: text lines and HTML parts."""
+    """Chưa đọc / chưa rõ / chưa đăng nhập / chưa chuyển, by unit: text lines and HTML."""
     lines: list[str] = []
     html: list[str] = []
     for key, title in (
         ("unread", "Chưa đọc"),
         ("unknown", "Chưa rõ (ứng dụng không gửi xác nhận đọc công khai, hoặc chưa mở)"),
+        ("never", "Chưa đăng nhập lần nào (chưa thể đọc)"),
         ("undelivered", "Chưa chuyển"),
     ):
         if groups[key]:
@@ -300,7 +315,8 @@ def _head(directive: Directive, counts: dict[str, int], where: str = "") -> str:
         f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
         f"{format_time(directive.sent_at)}{closed}{where}): {n(total)} người nhận, "
         f"{n(total - counts['undelivered'])} đã chuyển, {n(counts['read'])} đã đọc, "
-        f"{n(counts['unread'])} chưa đọc, {n(counts['unknown'])} chưa rõ."
+        f"{n(counts['unread'])} chưa đọc, {n(counts['unknown'])} chưa rõ, "
+        f"{n(counts['never'])} chưa đăng nhập."
     )
 
 
@@ -322,7 +338,7 @@ def _not_sent(directive: Directive) -> Reply:
 
 
 async def _unread(_ctx: Context, _directive: Directive, groups: Groups) -> Targets:
-    ids = [r.person_id for r in groups["unread"] + groups["unknown"]]
+    ids = [r.person_id for r in groups["unread"] + groups["unknown"] + groups["never"]]
     return Targets(ids, "reminder", "chưa đọc")
 
 
@@ -342,17 +358,35 @@ async def nhacnho(ctx: Context, args: str) -> Reply:
         raise CommandError(f"{kind.label} mã {directive.code} chưa được gửi; chưa thể nhắc.")
     groups = await status(ctx, directive)
     targets = await TARGETS.get(directive.kind, _unread)(ctx, directive, groups)
+    never = {r.person_id for r in groups["never"]}
+    reachable = [pid for pid in targets.person_ids if pid not in never]
+    skipped = len(set(targets.person_ids) & never)
     family = await family_status(ctx, directive)  # read reminders (no kind of theirs asks more)
     users = [r.user_id for r in family.get("unread", []) + family.get("unknown", [])]
-    if not targets.person_ids and not users:
+    skipped += len(family.get("never", []))
+    note = (
+        f" {format_number(skipped)} người chưa đăng nhập lần nào sẽ không nhận được lời "
+        "nhắc (xem !trienkhai)."
+        if skipped
+        else ""
+    )
+    count = len(reachable) + len(users)
+    extra = {"vn.dieuhanh.reminded": count, "vn.dieuhanh.never_logged_in": skipped}
+    if not targets.person_ids and not users and not skipped:
         return Reply(f"Không còn ai {targets.who} {kind.noun} mã {directive.code}; không cần nhắc.")
+    if not count:
+        return Reply(
+            f"Không còn ai {targets.who} {kind.noun} mã {directive.code} có thể nhắc qua hộp "
+            f"thư; không gửi lời nhắc nào.{note}",
+            extra=extra,
+        )
     engine = ctx.service.engine
-    await Delivery.add_reminders(engine, directive.id, targets.person_ids, targets.delivery_kind)
+    await Delivery.add_reminders(engine, directive.id, reachable, targets.delivery_kind)
     await Delivery.add_family_reminders(engine, directive.id, users)
     ctx.service.directive_saved(directive.id)
     count = len(targets.person_ids) + len(users)
     return Reply(
         f"Đang nhắc {format_number(count)} người {targets.who} {kind.noun} "
-        f"mã {directive.code} qua hộp thư riêng của từng người.",
-        extra={"vn.dieuhanh.reminded": count},
+        f"mã {directive.code} qua hộp thư riêng của từng người.{note}",
+        extra=extra,
     )

@@ -187,7 +187,12 @@ def phone_login_module(
     services = {name: service_accounts.digest(pw) for name, pw in passwords.items()}
     return {
         "module": PHONE_LOGIN_MODULE,
-        "config": {**login, "sms": sms, "service_accounts": services},
+        "config": {
+            **login,
+            "sms": sms,
+            "service_accounts": services,
+            "directory_database_url": config.database.url,
+        },
     }
 
 

@@ -12,7 +12,12 @@ Loaded by Synapse (``modules:`` in homeserver.yaml; ``dieuhanh up`` writes it). 
 - hides staff from families, and families from everyone outside their rooms, in the
   user directory search (``check_username_for_spam``, ``directory_privacy``);
 - serves the request page ``/_dieuhanh/dang-nhap`` and its JSON endpoint
-  ``POST /_dieuhanh/api/ma-dang-nhap`` on the homeserver's own base URL.
+  ``POST /_dieuhanh/api/ma-dang-nhap`` on the homeserver's own base URL;
+- with ``directory_database_url`` set, keeps the directory's ``account_activity`` (who has
+  logged in, when each account was last seen) for the bot's ``!trienkhai`` and ``!baocao``:
+  a code login records the first login at once, and every ``activity_interval_seconds``
+  the main process copies Synapse's sessions in bulk (identity/activity.py says why a
+  module and not the admin API).
 
 Codes: 6 random digits, stored as a keyed hash, valid ``code_ttl_seconds``, single use,
 dead after ``max_attempts`` wrong tries, replaced by a new request; at most
@@ -27,6 +32,7 @@ No code is ever logged.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -41,7 +47,15 @@ from synapse.module_api import ModuleApi
 from synapse.module_api.errors import ConfigError
 
 from provisioning.config import LoginConfig as LoginSettings
-from provisioning.identity import codes, csrf, directory_privacy, page, service_accounts, store
+from provisioning.identity import (
+    activity,
+    codes,
+    csrf,
+    directory_privacy,
+    page,
+    service_accounts,
+    store,
+)
 from provisioning.identity.client_ip import (
     IPNetwork,
     client_address,
@@ -72,6 +86,8 @@ class LoginConfig(LoginSettings):
     sms: dict[str, Any] = field(
         default_factory=lambda: {"gateway": "file", "file_path": "sms.jsonl"}
     )
+    #: the directory's database (SQLAlchemy URL): account_activity is copied there; empty: off
+    directory_database_url: str = ""
 
     @property
     def minutes(self) -> int:
@@ -98,6 +114,7 @@ class PhoneLogin:
             "per_phone_per_hour",
             "per_ip_per_hour",
             "global_per_hour",
+            "activity_interval_seconds",
         ):
             value = getattr(parsed, name)
             if not isinstance(value, int) or value < 1:
@@ -138,6 +155,13 @@ class PhoneLogin:
         api.register_web_resource("/_dieuhanh/dang-nhap", RequestPage(self))
         api.register_web_resource("/_dieuhanh/api/ma-dang-nhap", RequestApi(self))
         api.looping_background_call(self._forget_old_counters, CLEANUP_MS)
+        self.activity: activity.ActivityCopy | None = None
+        if config.directory_database_url:
+            self.activity = activity.ActivityCopy(config.directory_database_url)
+            # main process only (looping calls run where background tasks run)
+            api.looping_background_call(
+                self._copy_activity, config.activity_interval_seconds * 1000
+            )
 
     # ------------------------------------------------------------------ storage
 
@@ -170,6 +194,28 @@ class PhoneLogin:
                 user_profile["user_id"],
             )
         )
+
+    # ------------------------------------------------------------------ activity
+
+    async def _copy_activity(self) -> None:
+        """One round: Synapse's sessions → the directory's account_activity."""
+        assert self.activity is not None
+        try:
+            seen = await self.api.run_db_interaction(
+                "dieuhanh_read_activity", activity.read_synapse
+            )
+            changed = await self.api.defer_to_thread(self.activity.round, seen, _utcnow())
+        except Exception as exc:  # the next round tries again
+            log.error("account activity not copied: %s: %s", type(exc).__name__, exc)
+            return
+        log.info("account activity copied: %d accounts seen, %d rows changed", len(seen), changed)
+
+    async def _record_login(self, user_id: str) -> None:
+        assert self.activity is not None
+        try:
+            await self.api.defer_to_thread(self.activity.record_login, user_id, _utcnow())
+        except Exception as exc:  # the next round records it
+            log.error("first login of %s not recorded: %s", user_id, type(exc).__name__)
 
     # ------------------------------------------------------------------ logging in
 
@@ -225,6 +271,8 @@ class PhoneLogin:
             log.info("rejected a login code for %s", user_id)
             return None
         log.info("login code accepted for %s", user_id)
+        if self.activity is not None:  # in the background: the login never waits for it
+            self.api.run_as_background_process("dieuhanh_record_login", self._record_login, user_id)
         return user_id, None
 
     # ------------------------------------------------------------------ requesting a code
@@ -317,6 +365,10 @@ class PhoneLogin:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def client_ip_of(request: Any, proxies: tuple[IPNetwork, ...]) -> str:

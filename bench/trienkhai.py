@@ -68,9 +68,8 @@ def roll_out(engine, view) -> None:
     """Each school logs in at its own rate (some not at all); last seen within 14 days."""
     from sqlalchemy import insert
 
-    from provisioning.db.models import AccountActivity, DirectoryState
+    from provisioning.db.models import AccountActivity, AccountActivityCopy
     from provisioning.domain import primary_position
-    from provisioning.identity.activity import COPIED_AT_KEY
 
     rng = random.Random(17)
     rates = {u: rng.choice([0.0, 0.2, 0.5, 0.7, 0.9, 1.0]) for u in view.units}
@@ -92,7 +91,7 @@ def roll_out(engine, view) -> None:
         )
     with engine.begin() as conn:
         conn.execute(insert(AccountActivity), rows)
-        conn.execute(insert(DirectoryState).values(key=COPIED_AT_KEY, value=NOW.isoformat()))
+        conn.execute(insert(AccountActivityCopy).values(id=1, copied_at=NOW))
 
 
 def askers(view) -> dict[str, tuple[str, str]]:

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, or_, select
 
-from provisioning.db.models import AccountActivity, DirectoryState
+from provisioning.db.models import AccountActivity, AccountActivityCopy
 from provisioning.db.threads import in_thread
-from provisioning.identity.activity import COPIED_AT_KEY
 
 #: how long a read of the table is used before the next
 MAX_AGE_SECONDS = 60.0
@@ -75,10 +74,8 @@ def load(engine: Engine) -> Activity:
                 )
             )
         }
-        copied = conn.scalar(
-            select(DirectoryState.value).where(DirectoryState.key == COPIED_AT_KEY)
-        )
-    return Activity(logins, dt.datetime.fromisoformat(copied) if copied else None)
+        copied = conn.scalar(select(AccountActivityCopy.copied_at))
+    return Activity(logins, copied)
 
 
 class ActivityCache:

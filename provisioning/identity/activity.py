@@ -26,9 +26,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-#: ``directory_state`` key: when the last round finished (ISO 8601, UTC). The bot shows it,
-#: and treats "never logged in" as unknown while it is missing (the copy is not running).
-COPIED_AT_KEY = "activity_copied_at"
+#: The one row of ``account_activity_copy``: when the last round finished. The bot shows
+#: it, and treats "never logged in" as unknown while it is missing (the copy is not
+#: running). These two tables are all the module touches: in the production profile its
+#: database role may use nothing else (dieuhanh/deploy/bootstrap.py).
+COPY_ROW_ID = 1
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class ActivityCopy:
 
     def write(self, rows: Mapping[str, Row], now: dt.datetime, *, round_done: bool) -> None:
         """Upsert ``rows`` (and, after a full round, the time it finished) in one transaction."""
-        from provisioning.db.models import AccountActivity, DirectoryState
+        from provisioning.db.models import AccountActivity, AccountActivityCopy
 
         values = [
             {
@@ -146,8 +148,8 @@ class ActivityCopy:
             for chunk in _chunks(values, 500):
                 conn.execute(_upsert(conn, AccountActivity.__table__, chunk, ["user_id"]))
             if round_done:
-                state = [{"key": COPIED_AT_KEY, "value": now.isoformat()}]
-                conn.execute(_upsert(conn, DirectoryState.__table__, state, ["key"]))
+                mark = [{"id": COPY_ROW_ID, "copied_at": now}]
+                conn.execute(_upsert(conn, AccountActivityCopy.__table__, mark, ["id"]))
 
     def record_login(self, user_id: str, now: dt.datetime) -> None:
         """A code login succeeded: the first one is remembered now, not at the next round."""

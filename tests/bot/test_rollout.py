@@ -16,8 +16,7 @@ from bot.db.receipt import Receipt
 from bot.db.recipient import RecipientTable
 from bot.directory import DirectoryCache
 from bot.service import NOT_ALLOWED, BotService
-from provisioning.db.models import AccountActivity, DirectoryState, MatrixAccount, Person
-from provisioning.identity.activity import COPIED_AT_KEY
+from provisioning.db.models import AccountActivity, AccountActivityCopy, MatrixAccount, Person
 from provisioning.importer import import_paths
 
 from ..directory.conftest import BASE_STAFF, STAFF_HEADER, UNIT_HEADER, write_csv
@@ -153,7 +152,7 @@ def service(engine, tmp_path):
 
 def copied(engine) -> None:
     with engine.begin() as conn:
-        conn.execute(insert(DirectoryState).values(key=COPIED_AT_KEY, value=NOW.isoformat()))
+        conn.execute(insert(AccountActivityCopy).values(id=1, copied_at=NOW))
 
 
 async def ask(service, who: str, text: str):

@@ -12,8 +12,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from provisioning.db.models import AccountActivity, DirectoryState
-from provisioning.identity.activity import COPIED_AT_KEY
+from provisioning.db.models import AccountActivity, AccountActivityCopy
 
 from ..conftest import running_synapse
 from ..waiting import eventually, eventually_async, log_tail
@@ -47,11 +46,9 @@ def copied_after(setup: Setup, users: set[str], since: dt.datetime) -> bool:
         rows = conn.execute(
             select(AccountActivity.user_id, AccountActivity.first_login_at, AccountActivity.devices)
         ).all()
-        copied = conn.scalar(
-            select(DirectoryState.value).where(DirectoryState.key == COPIED_AT_KEY)
-        )
+        copied = conn.scalar(select(AccountActivityCopy.copied_at))
     seen = {u for u, first, devices in rows if first is not None and devices > 0}
-    return copied is not None and dt.datetime.fromisoformat(copied) > since and users <= seen
+    return copied is not None and copied > since and users <= seen
 
 
 def test_trienkhai_counts_who_logged_in_and_baocao_tells_the_three_kinds(setup):

@@ -33,8 +33,8 @@ DIRECTORY_HEAD = _head(VERSIONS)
 #: The directory's 0003 onwards (after the split), which no database of the old chain holds;
 #: children before the tables they refer to.
 FAMILY_TABLES = (
-    "account_activity_copy", "account_activity", "family_accounts", "term_results", "attendance", "marks",
-    "student_parents", "parents", "students", "classes",
+    "account_activity_copy", "account_activity", "family_accounts", "term_results",
+    "attendance", "marks", "student_parents", "parents", "students", "classes",
 )  # fmt: skip
 #: The bot's revision the single old chain had reached when it was split (its 0005).
 BOT_AT_SPLIT = "0005"

@@ -129,3 +129,21 @@ def test_an_owner_who_may_not_create_roles_is_told_so(tmp_path):
     finally:
         with psycopg.connect(POSTGRES_URL or "", autocommit=True) as conn:
             conn.execute(f'DROP ROLE "{owner}"')
+
+
+def test_a_dump_restores_on_a_server_without_the_role(deployment, tmp_path):
+    """Grants are not restored (bootstrap makes them again at the next start): a server
+    rebuilt from a backup has no ``…_activity`` role yet."""
+    from dieuhanh.backup import Database, Sources, backup, restore_postgres
+
+    server = server_url(POSTGRES_URL or "")
+    source = Database("directory", "postgresql", f"{server}/{deployment.directory_database}")
+    manifest = backup(Sources("deploy", databases=[source]), tmp_path / "saved")
+    deploy_bootstrap.drop_databases(deployment)  # the role goes with them
+    restore_postgres(
+        tmp_path / "saved" / manifest["databases"][0]["file"],
+        f"{server}/{deployment.directory_database}",
+        synapse=False,
+    )
+    with psycopg.connect(f"{server}/{deployment.directory_database}") as conn:
+        assert conn.execute("SELECT count(*) FROM account_activity").fetchone() == (0,)

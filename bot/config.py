@@ -22,6 +22,8 @@ class BotConfig:
     # Prometheus metrics and /health (bot/metrics.py); port 0: not served
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    # the school year's two terms, dd/mm-dd/mm (bot.families.terms): !chuyencan, !ketqua
+    term_dates: str = "05/09-15/01, 16/01-31/05"
 
 
 class BotSettings(Protocol):

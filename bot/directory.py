@@ -22,7 +22,13 @@ from sqlalchemy import Engine, case, func, select
 
 from provisioning.authority import NOBODY, Authority, authority_of
 from provisioning.bulk import cyclic_gc_paused
-from provisioning.db.models import DirectoryState, MatrixAccount, MatrixMember, MatrixRoom
+from provisioning.db.models import (
+    DirectoryState,
+    MatrixAccount,
+    MatrixMember,
+    MatrixRoom,
+    SchoolClass,
+)
 from provisioning.domain import primary_position
 from provisioning.matrix.inbox import inbox_key
 from provisioning.matrix.mirror import ADMIN_KEY, APPLIED_REVISION, BOT_KEY, member_rows
@@ -39,6 +45,8 @@ class Asker:
     authority: Authority = NOBODY
     #: people with a position in a unit they may look up, built on first need
     visible_people: frozenset[int] | None = None
+    #: homeroom teacher (GVCN) of an open class: may send to that class's families
+    homeroom: bool = False
 
     @property
     def known(self) -> bool:
@@ -47,6 +55,11 @@ class Asker:
     @property
     def official(self) -> bool:
         return self.authority.official
+
+    @property
+    def sends(self) -> bool:
+        """May send posts: an official, or a homeroom teacher (to their class's families)."""
+        return self.known and (self.official or self.homeroom)
 
     @property
     def managed(self) -> tuple[UnitView, ...]:
@@ -68,8 +81,10 @@ class DirectorySnapshot:
         version: tuple,
         rooms: dict[str, tuple[str, str, frozenset[str]]] | None = None,
         service_users: frozenset[str] = frozenset(),
+        homeroom: frozenset[int] = frozenset(),
     ) -> None:
         self.view = view
+        self.homeroom = homeroom  # person ids of homeroom teachers of open classes
         self.version = version
         # room key -> (purpose, room id, members other than the bot and the admin)
         self.rooms = rooms or {}
@@ -99,7 +114,10 @@ class DirectorySnapshot:
         if user_id not in self._askers:
             person = self.person_of_user.get(user_id)
             self._askers[user_id] = Asker(
-                user_id, person, authority_of(self.view, person, self.subtree)
+                user_id,
+                person,
+                authority_of(self.view, person, self.subtree),
+                homeroom=person is not None and person.id in self.homeroom,
             )
         return self._askers[user_id]
 
@@ -300,7 +318,14 @@ class DirectoryCache:
                     )
                 )
             }
-        snapshot = DirectorySnapshot(view, accounts, version, rooms, service)
+            homeroom = frozenset(
+                conn.scalars(
+                    select(SchoolClass.homeroom_person_id).where(
+                        SchoolClass.active.is_(True), SchoolClass.homeroom_person_id.is_not(None)
+                    )
+                )
+            )
+        snapshot = DirectorySnapshot(view, accounts, version, rooms, service, homeroom)
         snapshot.rank_names()  # here rather than on the loop, in the first !danhba
         return snapshot
 

@@ -58,9 +58,12 @@ from bot.config import BotSettings
 from bot.crosssigning.server import CrossSigning, password_reauth
 from bot.db.draft import Draft
 from bot.db.event import AnsweredEvent
+from bot.db.family import is_family_account
+from bot.db.family_recipient import FamilyRecipient
 from bot.db.receipt import Receipt
 from bot.db.recipient import Recipient
 from bot.db.state import BotState
+from bot.directives.families import family_display_name, family_inbox_code
 from bot.directives.relations import REACTION_HANDLERS, REPLY_HANDLERS, Relation, dispatch
 from bot.directives.scheduler import Scheduler
 from bot.directives.worker import DeliveryWorker
@@ -265,7 +268,7 @@ class MatrixBot:
             if inviter in snapshot.service_users:
                 continue  # provisioning force-joins us itself (invite, then join)
             asker = snapshot.asker(inviter or "")
-            if asker.known:
+            if asker.known or await is_family_account(self.engine, inviter or ""):
                 result = await self.client.join(room_id)
                 if isinstance(result, JoinError):
                     log.warning("could not join %s: %s", room_id, result.message)
@@ -340,31 +343,29 @@ class MatrixBot:
 
     async def _read_up_to(self, room_id: str, user_id: str, event_id: str, ts: int) -> None:
         await Receipt.record(self.engine, room_id, user_id, event_id, ts)
-        unread = await Recipient.unread_in_room(self.engine, room_id, user_id)
+        unread: list[Any] = await Recipient.unread_in_room(self.engine, room_id, user_id)
+        unread += await FamilyRecipient.unread_in_room(self.engine, room_id, user_id)
         if not unread:
             return
         target_ts = None
         for row in unread:
             if row.event_id == event_id:
-                await Recipient.mark_read(
-                    self.engine,
-                    row.directive_id,
-                    row.person_id,
-                    "receipt",
-                    self.service.clock.now(),
-                )
+                await self._mark_read(row)
                 continue
             if target_ts is None:
                 target_ts = await self._event_ts(room_id, event_id)
             sent = row.sent_at
             if target_ts is not None and sent is not None and target_ts >= sent.timestamp() * 1000:
-                await Recipient.mark_read(
-                    self.engine,
-                    row.directive_id,
-                    row.person_id,
-                    "receipt",
-                    self.service.clock.now(),
-                )
+                await self._mark_read(row)
+
+    async def _mark_read(self, row: Recipient | FamilyRecipient) -> None:
+        now = self.service.clock.now()
+        if isinstance(row, FamilyRecipient):
+            await FamilyRecipient.mark_read(
+                self.engine, row.directive_id, row.user_id, "receipt", now
+            )
+        else:
+            await Recipient.mark_read(self.engine, row.directive_id, row.person_id, "receipt", now)
 
     async def _event_ts(self, room_id: str, event_id: str) -> int | None:
         response = await self.client.room_get_event(room_id, event_id)
@@ -542,6 +543,24 @@ class _Transport:
             full_name=person.full_name,
             unit_code=primary[1].code if primary else "",
             user_id=snapshot.user_of[person_id],
+            bot_user_id=self.bot.user_id,
+            server_name=self.bot.config.homeserver.server_name,
+        )
+
+    async def family_inbox(self, user_id: str) -> str:
+        """A family account's inbox; a parent with a staff account has their staff inbox."""
+        snapshot = await self.bot.service.directory.get()
+        person = snapshot.person_of_user.get(user_id)
+        if person is not None:
+            return await self.inbox(person.id)
+        assert self.bot.http is not None, "inboxes are made once the bot is logged in"
+        return await ensure_inbox(
+            self.bot.http,
+            self.bot.engine,
+            person_code=family_inbox_code(user_id),
+            full_name=await family_display_name(self.bot.engine, user_id),
+            unit_code="",
+            user_id=user_id,
             bot_user_id=self.bot.user_id,
             server_name=self.bot.config.homeserver.server_name,
         )

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from bot.clock import clock_from_env
 from bot.config import BotSettings
 from bot.directory import DirectoryCache
+from bot.families.terms import TermDates
 from bot.matrix import MatrixBot
 from bot.metrics import MeasuredBotService
 from bot.metrics import start as start_metrics
@@ -21,6 +22,7 @@ async def serve(config: BotSettings, engine: Engine, stop: asyncio.Event) -> int
     """Answer commands and deliver directives until ``stop`` is set; an exit status."""
     logging.getLogger("nio").setLevel(logging.WARNING)
     service = MeasuredBotService(DirectoryCache(engine), clock=clock_from_env())
+    service.families.terms = TermDates.parse(config.bot.term_dates)
     bot = MatrixBot(config, engine, service)
     metrics = await start_metrics(bot, engine, config)
     log.info("bot started as %s on %s", bot.user_id, config.homeserver.url)

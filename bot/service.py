@@ -26,20 +26,25 @@ from bot.commands import (  # noqa: F401 - they register
     capnhat,
     danhba,
     gui,
+    ketqua,
     lich,
     nop,
     parse,
     posts,
     suggestion,
     thamdu,
+    theodoi,
     thongke,
     tim,
+    trienkhai,
     trogiup,
 )
 from bot.commands.trogiup import usage_reply
+from bot.db.activity import ActivityCache
 from bot.db.draft import Draft
 from bot.directives import files, submissions
 from bot.directory import DirectoryCache
+from bot.families.cache import FamilyCache
 from bot.reply import Reply
 from bot.schedule import posting  # noqa: F401 - registers the Monday post of lịch công tác
 
@@ -74,6 +79,8 @@ class BotService:
         # (person id, text): a notice in that person's inbox (set by the Matrix adapter)
         self.tell_person: Callable[[int, str], Awaitable[None]] | None = None
         self.clock: Clock = clock or SystemClock()
+        self.families = FamilyCache(self.engine)  # parents and students (bot.families)
+        self.activity = ActivityCache(self.engine)  # who has logged in (!trienkhai, !baocao)
         # (user id, DM room id) -> files sent there outside a draft, with when (in memory:
         # a restart forgets them, and the bot then asks for the file)
         self._recent_files: dict[tuple[str, str], list[tuple[dt.datetime, dict[str, Any]]]] = {}
@@ -103,6 +110,8 @@ class BotService:
         snapshot = await self.directory.get()
         asker = snapshot.asker(message.sender)
         ctx = Context(snapshot, asker, message, self)
+        if parsed is None and message.direct:  # "1" / "An" answering "which child?"
+            parsed = self.families.chosen(message, self.clock.now())
         if parsed is None:
             if not message.direct or not asker.known:
                 return None
@@ -116,7 +125,7 @@ class BotService:
                     "capnhat", capnhat.continue_draft(ctx, draft), message.sender
                 )
             return await self._guarded("gui", gui.continue_draft(ctx, draft), message.sender)
-        if not asker.known:
+        if not asker.known and not (parsed.command and parsed.command.allowed(asker)):
             return Reply(NOT_IN_DIRECTORY)
         cmd = parsed.command
         if cmd is None:

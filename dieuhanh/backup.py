@@ -305,7 +305,9 @@ def restore_postgres(dump: Path, url: str, *, synapse: bool) -> None:
         ).fetchone()[0]
     if tables:
         raise BackupError(f"CSDL {name} đã có bảng: khôi phục chỉ vào CSDL trống.")
-    _run(["pg_restore", "--no-owner", "--exit-on-error", "--dbname", url, str(dump)])
+    # no grants: they name roles of the old server (Synapse's ``…_activity``), which
+    # ``dieuhanh deploy bootstrap`` creates and grants again at the next start
+    _run(["pg_restore", "--no-owner", "--no-acl", "--exit-on-error", "--dbname", url, str(dump)])
 
 
 def _rebase(text: str, old: str, new: str) -> str:

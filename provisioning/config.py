@@ -91,6 +91,8 @@ class LoginConfig:
     response_delay_seconds: float = 1.0
     # proxies whose X-Forwarded-For is believed (identity module and bridge alike)
     trusted_proxies: list[str] = field(default_factory=lambda: list(DEFAULT_TRUSTED_PROXIES))
+    # how often the login module copies who has logged in into the directory (!trienkhai)
+    activity_interval_seconds: int = 300
 
 
 #: The default of ``provisioning.max_removal_share``.
@@ -100,11 +102,22 @@ REMOVALS_ALWAYS_ALLOWED = 5
 
 
 @dataclass
+class FamiliesConfig:
+    """How families are provisioned (``provisioning.families``)."""
+
+    #: Unit codes whose schools put their students with an account into their class
+    #: rooms, next to the parents (a school's own choice; an office's code covers every
+    #: school under it). Empty: class rooms hold the homeroom teacher and parents only.
+    students_in_class_rooms: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ProvisioningConfig:
     concurrency: int = 16
     max_removal_share: float = MAX_REMOVAL_SHARE
     # how often the reconcile loop (`up`, `apply --watch`) looks for directory changes
     watch_interval_seconds: float = 5.0
+    families: FamiliesConfig = field(default_factory=FamiliesConfig)
 
 
 def exceeds_removal_share(removed: int, total: int, share: float) -> bool:

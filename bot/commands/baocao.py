@@ -1,13 +1,16 @@
 """!baocao [mã] and !nhacnho [mã] — who has read a directive; remind those who have not.
 
 Read = a public read receipt at or after the directive in the room that carried it, or a
-reply or reaction to it. People whose clients have never sent a public receipt the bot
-could see (private receipts, or never opened the app) are "chưa rõ", not "chưa đọc".
+reply or reaction to it. People who have never logged in (account_activity, copied from
+Synapse by the login module) are "chưa đăng nhập": they cannot have read it. People who
+have, but whose clients have never sent a public receipt the bot could see (private
+receipts) are "chưa rõ", not "chưa đọc". !nhacnho leaves out those who never logged in
+(a reminder in their inbox reaches nobody) and says how many.
 
 Extension points for the kinds: :func:`report_section` adds a kind's own section to
 !baocao (an invitation's answers, a request's submissions); :func:`remind_targets` says
 whom !nhacnho reminds for a kind, and how (default: the unread and the unknown, with a
-read reminder).
+read reminder; never anyone who has never logged in).
 """
 
 from __future__ import annotations
@@ -21,17 +24,21 @@ from typing import Any
 from bot.commands import CommandError, Context, command
 from bot.db.delivery import Delivery
 from bot.db.directive import Directive
+from bot.db.family_recipient import PARENT, FamilyRecipient
 from bot.db.receipt import Receipt
 from bot.db.recipient import Recipient
 from bot.directives.cards import kind_of
-from bot.directives.roster import NAMES_SHOWN, narrow_hint, unit_lines
+from bot.directives.families import class_counts, class_names
+from bot.directives.roster import NAMES_SHOWN, UNITS_SHOWN, narrow_hint, unit_lines
 from bot.directives.when import format_time
 from bot.reply import Reply
 from provisioning.domain import short_unit_name
 from provisioning.text import fold, format_number
 from provisioning.view import UnitView
 
-Groups = dict[str, list[Recipient]]  # read | unread | unknown | undelivered -> recipients
+#: read | unread | unknown | never (never logged in) | undelivered
+STATES = ("read", "unread", "unknown", "never", "undelivered")
+Groups = dict[str, list[Recipient]]  # a state -> recipients
 
 
 @dataclass
@@ -82,7 +89,7 @@ def remind_targets(kind: str) -> Callable[[TargetsFn], TargetsFn]:
 
 
 def _official(asker) -> bool:
-    return asker.known and asker.official
+    return asker.sends  # an official, or a homeroom teacher (their class's families)
 
 
 async def _directive(ctx: Context, args: str) -> Directive:
@@ -104,26 +111,75 @@ async def _directive(ctx: Context, args: str) -> Directive:
 
 
 async def status(ctx: Context, directive: Directive) -> dict[str, list[Recipient]]:
-    """Recipients by state: read, unread, unknown, undelivered."""
+    """Recipients by state: read, unread, unknown, never (logged in), undelivered.
+
+    "never" stays empty while the login module has not copied who logged in (they are
+    then "unknown", as before it existed)."""
     engine = ctx.service.engine
     rows = await Recipient.of_directive(engine, directive.id)
     public = await Receipt.users_sending_public(engine, {r.user_id for r in rows})
-    groups: dict[str, list[Recipient]] = {
-        "read": [],
-        "unread": [],
-        "unknown": [],
-        "undelivered": [],
-    }
+    activity = await ctx.service.activity.get()
+    groups: dict[str, list[Recipient]] = {k: [] for k in STATES}
     for row in rows:
         if row.read_at is not None:
             groups["read"].append(row)
         elif row.event_id is None:
             groups["undelivered"].append(row)
+        elif activity.known and not activity.logged_in(row.user_id):
+            groups["never"].append(row)
         elif row.user_id in public:
             groups["unread"].append(row)
         else:
             groups["unknown"].append(row)
     return groups
+
+
+async def family_status(ctx: Context, directive: Directive) -> dict[str, list[FamilyRecipient]]:
+    """Parents and students by state, as :func:`status`; empty for a post to staff only."""
+    engine = ctx.service.engine
+    rows = await FamilyRecipient.of_directive(engine, directive.id)
+    if not rows:
+        return {}
+    public = await Receipt.users_sending_public(engine, {r.user_id for r in rows})
+    activity = await ctx.service.activity.get()
+    groups: dict[str, list[FamilyRecipient]] = {k: [] for k in STATES}
+    for row in rows:
+        if row.read_at is not None:
+            groups["read"].append(row)
+        elif row.event_id is None:
+            groups["undelivered"].append(row)
+        elif activity.known and not activity.logged_in(row.user_id):
+            groups["never"].append(row)
+        elif row.user_id in public:
+            groups["unread"].append(row)
+        else:
+            groups["unknown"].append(row)
+    return groups
+
+
+async def family_lines(ctx: Context, family: dict[str, list[FamilyRecipient]]) -> list[str]:
+    """'Phụ huynh: 12 người nhận, 5 đã đọc; theo lớp:' and '  6A1: 5/12 đã đọc' per class."""
+    rows = [r for group in family.values() for r in group]
+    parents = sum(1 for r in rows if r.role == PARENT)
+    n = format_number
+    who = f"Phụ huynh: {n(parents)}" + (
+        f", học sinh: {n(len(rows) - parents)}" if len(rows) > parents else ""
+    )
+    names = await class_names(ctx.service.engine, {c for r in rows for c in r.classes})
+    return [
+        f"{who} — {n(len(family['read']))} đã đọc, {n(len(family['unread']))} chưa đọc, "
+        f"{n(len(family['unknown']))} chưa rõ, {n(len(family['never']))} chưa đăng nhập; "
+        "theo lớp:",
+        *(f"  {x}" for x in _capped(class_counts(rows, names), "lớp")),
+    ]
+
+
+def _capped(items: list[str], noun: str) -> list[str]:
+    """At most ``UNITS_SHOWN`` lines, then how many more (an event holds 64 KiB)."""
+    if len(items) <= UNITS_SHOWN:
+        return items
+    rest = len(items) - UNITS_SHOWN
+    return [*items[:UNITS_SHOWN], f"… và {format_number(rest)} {noun} khác"]
 
 
 def _by_unit(ctx: Context, rows: list[Recipient]) -> list[str]:
@@ -168,12 +224,13 @@ def _within(ctx: Context, groups: Groups, unit: UnitView) -> Groups:
 
 
 def _read_states(ctx: Context, groups: Groups) -> tuple[list[str], list[str]]:
-    """Chưa đọc / chưa rõ / chưa chuyển, by unit: text lines and HTML parts."""
+    """Chưa đọc / chưa rõ / chưa đăng nhập / chưa chuyển, by unit: text lines and HTML."""
     lines: list[str] = []
     html: list[str] = []
     for key, title in (
         ("unread", "Chưa đọc"),
         ("unknown", "Chưa rõ (ứng dụng không gửi xác nhận đọc công khai, hoặc chưa mở)"),
+        ("never", "Chưa đăng nhập lần nào (chưa thể đọc)"),
         ("undelivered", "Chưa chuyển"),
     ):
         if groups[key]:
@@ -205,32 +262,31 @@ async def baocao(ctx: Context, args: str) -> Reply:
         return _not_sent(directive)
     groups = await status(ctx, directive)
     unit = _unit_named(ctx, unit_query.strip()) if unit_query.strip() else None
+    # families are counted by class; narrowed to a unit, the report is its staff's
+    family = await family_status(ctx, directive) if unit is None else {}
     if unit is not None:
         groups = _within(ctx, groups, unit)
-    n = format_number
-    total = sum(len(v) for v in groups.values())
-    delivered = total - len(groups["undelivered"])
-    closed = (
-        f", đã đóng lúc {format_time(directive.cancelled_at)}" if directive.cancelled_at else ""
-    )
-    where = f"; trong {unit.name}" if unit is not None else ""
-    head = (
-        f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
-        f"{format_time(directive.sent_at)}{closed}{where}): {n(total)} người nhận, "
-        f"{n(delivered)} đã chuyển, {n(len(groups['read']))} đã đọc, "
-        f"{n(len(groups['unread']))} chưa đọc, {n(len(groups['unknown']))} chưa rõ."
-    )
-    lines, html = _read_states(ctx, groups)
-    lines.insert(0, head)
-    html.insert(0, f"<p>{escape(head)}</p>")
+    both = {k: len(v) + len(family.get(k, ())) for k, v in groups.items()}
+    total = sum(both.values())
+    head = _head(directive, both, f"; trong {unit.name}" if unit is not None else "")
+    lines, html = [head], [f"<p>{escape(head)}</p>"]
+    if family:
+        more = await family_lines(ctx, family)
+        lines += more
+        html.append("<p>" + "<br>".join(escape(x) for x in more) + "</p>")
+    states, states_html = _read_states(ctx, groups)
+    lines += states
+    html += states_html
     report = {
         "code": directive.code,
         "kind": directive.kind,
         "status": directive.status,
         "recipients": total,
-        "delivered": delivered,
-        **{k: len(v) for k, v in groups.items()},
+        "delivered": total - both["undelivered"],
+        **both,
     }
+    if family:
+        report["families"] = {k: len(v) for k, v in family.items()}
     section = (
         await SECTIONS[directive.kind](ctx, directive, groups)
         if directive.kind in SECTIONS
@@ -247,6 +303,21 @@ async def baocao(ctx: Context, args: str) -> Reply:
         lines.append(hint)
         html.append(f"<p><em>{escape(hint)}</em></p>")
     return Reply("\n".join(lines), "".join(html), extra={"vn.dieuhanh.report": report})
+
+
+def _head(directive: Directive, counts: dict[str, int], where: str = "") -> str:
+    """'Thông báo mã K7QMA (gửi lúc …): 12 người nhận, 12 đã chuyển, 5 đã đọc, …'."""
+    n, total = format_number, sum(counts.values())
+    closed = (
+        f", đã đóng lúc {format_time(directive.cancelled_at)}" if directive.cancelled_at else ""
+    )
+    return (
+        f"{kind_of(directive).label} mã {directive.code} (gửi lúc "
+        f"{format_time(directive.sent_at)}{closed}{where}): {n(total)} người nhận, "
+        f"{n(total - counts['undelivered'])} đã chuyển, {n(counts['read'])} đã đọc, "
+        f"{n(counts['unread'])} chưa đọc, {n(counts['unknown'])} chưa rõ, "
+        f"{n(counts['never'])} chưa đăng nhập."
+    )
 
 
 def _not_sent(directive: Directive) -> Reply:
@@ -267,7 +338,7 @@ def _not_sent(directive: Directive) -> Reply:
 
 
 async def _unread(_ctx: Context, _directive: Directive, groups: Groups) -> Targets:
-    ids = [r.person_id for r in groups["unread"] + groups["unknown"]]
+    ids = [r.person_id for r in groups["unread"] + groups["unknown"] + groups["never"]]
     return Targets(ids, "reminder", "chưa đọc")
 
 
@@ -287,14 +358,35 @@ async def nhacnho(ctx: Context, args: str) -> Reply:
         raise CommandError(f"{kind.label} mã {directive.code} chưa được gửi; chưa thể nhắc.")
     groups = await status(ctx, directive)
     targets = await TARGETS.get(directive.kind, _unread)(ctx, directive, groups)
-    if not targets.person_ids:
-        return Reply(f"Không còn ai {targets.who} {kind.noun} mã {directive.code}; không cần nhắc.")
-    await Delivery.add_reminders(
-        ctx.service.engine, directive.id, targets.person_ids, targets.delivery_kind
+    never = {r.person_id for r in groups["never"]}
+    reachable = [pid for pid in targets.person_ids if pid not in never]
+    skipped = len(set(targets.person_ids) & never)
+    family = await family_status(ctx, directive)  # read reminders (no kind of theirs asks more)
+    users = [r.user_id for r in family.get("unread", []) + family.get("unknown", [])]
+    skipped += len(family.get("never", []))
+    note = (
+        f" {format_number(skipped)} người chưa đăng nhập lần nào sẽ không nhận được lời "
+        "nhắc (xem !trienkhai)."
+        if skipped
+        else ""
     )
+    count = len(reachable) + len(users)
+    extra = {"vn.dieuhanh.reminded": count, "vn.dieuhanh.never_logged_in": skipped}
+    if not targets.person_ids and not users and not skipped:
+        return Reply(f"Không còn ai {targets.who} {kind.noun} mã {directive.code}; không cần nhắc.")
+    if not count:
+        return Reply(
+            f"Không còn ai {targets.who} {kind.noun} mã {directive.code} có thể nhắc qua hộp "
+            f"thư; không gửi lời nhắc nào.{note}",
+            extra=extra,
+        )
+    engine = ctx.service.engine
+    await Delivery.add_reminders(engine, directive.id, reachable, targets.delivery_kind)
+    await Delivery.add_family_reminders(engine, directive.id, users)
     ctx.service.directive_saved(directive.id)
+    count = len(targets.person_ids) + len(users)
     return Reply(
-        f"Đang nhắc {format_number(len(targets.person_ids))} người {targets.who} {kind.noun} "
-        f"mã {directive.code} qua hộp thư riêng của từng người.",
-        extra={"vn.dieuhanh.reminded": len(targets.person_ids)},
+        f"Đang nhắc {format_number(count)} người {targets.who} {kind.noun} "
+        f"mã {directive.code} qua hộp thư riêng của từng người.{note}",
+        extra=extra,
     )

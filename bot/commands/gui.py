@@ -19,6 +19,7 @@ database (a restart keeps it), can be cancelled at any step, and expires politel
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from html import escape
 from typing import Any
 
@@ -56,11 +57,12 @@ STEP_KIND = (
 )
 UNITS = (
     "Chọn nơi nhận: gõ một hoặc nhiều cấp học (MN, TH, THCS, THPT, LC, GDTX), "
-    "tên hoặc mã đơn vị thuộc phạm vi của Anh/Chị, hoặc 'tất cả'. Gõ 'huỷ' để dừng."
+    "tên hoặc mã đơn vị thuộc phạm vi của Anh/Chị, khối (khối 6) hoặc lớp (6A1) khi gửi "
+    "phụ huynh, hoặc 'tất cả'. Gõ 'huỷ' để dừng."
 )
 PEOPLE = (
-    "Chọn người nhận: gõ chức vụ (HT, PHT, GV, NV…), loại hình (CL, NCL), họ tên từng "
-    "người, hoặc 'tất cả'."
+    "Chọn người nhận: gõ chức vụ (HT, PHT, GV, NV…), loại hình (CL, NCL), phụ huynh, học "
+    "sinh, họ tên từng người, hoặc 'tất cả'."
 )
 CONTENT = {
     "message": "gửi nội dung tin nhắn (có thể định dạng), gửi thêm tệp hoặc ảnh đính kèm "
@@ -85,7 +87,7 @@ EXPIRED = (
 
 
 def _official(asker) -> bool:
-    return asker.known and asker.official
+    return asker.sends  # an official, or a homeroom teacher (their class's families)
 
 
 def require_dm(ctx: Context) -> None:
@@ -106,6 +108,7 @@ def require_dm(ctx: Context) -> None:
         "!gui",
         "!gui THCS HT CL: Kính gửi quý thầy cô hiệu trưởng…",
         "!gui THCS HT: Họp giao ban lúc 07:00 08/12",
+        "!gui phụ huynh 6A1: Kính gửi quý phụ huynh lớp 6A1…",
     ),
     allowed=_official,
     details="Gõ !gui trong tin nhắn riêng với bot để được hướng dẫn từng bước. Thêm 'khẩn' "
@@ -234,21 +237,39 @@ async def _choose(ctx: Context, draft: dict, _word: str) -> Reply:
         ctx.incoming.body, ctx.snapshot, ctx.asker, selection, step=1 if step == "units" else 2
     )
     draft["selection"] = selection.to_json()
-    found = await preview(ctx.snapshot, ctx.asker, selection)
-    chosen, count = selection.describe(ctx.snapshot), format_number(len(found.people))
-    if not found.people:
+    chosen = selection.describe(ctx.snapshot)
+    if step == "units" and not selection.families and (selection.classes or selection.grades):
+        await preview(  # the classes are checked now; "phụ huynh" comes next
+            ctx.snapshot,
+            ctx.asker,
+            replace(selection, families=["parents"]),
+            engine=ctx.service.engine,
+        )
+        draft["step"] = "people"
+        return Reply(f"Đã chọn: {chosen}.\n{_step(kind, 'people')} — {PEOPLE}")
+    found = await preview(ctx.snapshot, ctx.asker, selection, engine=ctx.service.engine)
+    count = _count(found)
+    if not found.reached:
         raise CommandError(
-            f"Không có cán bộ nào khớp với lựa chọn ({chosen}). Hãy chọn lại, hoặc gõ 'huỷ'."
+            f"Không có người nhận nào khớp với lựa chọn ({chosen}). Hãy chọn lại, hoặc gõ 'huỷ'."
         )
     if step == "units":
         draft["step"] = "people"
-        return Reply(f"Đã chọn: {chosen} — {count} cán bộ.\n{_step(kind, 'people')} — {PEOPLE}")
-    head = f"Người nhận: {chosen} — {count} cán bộ."
+        return Reply(f"Đã chọn: {chosen} — {count}.\n{_step(kind, 'people')} — {PEOPLE}")
+    head = f"Người nhận: {chosen} — {count}."
     if kind.fields:
         draft.update(step="fields", field=0, fields={})
         return Reply(f"{head}\n{_field_question(kind, 0)}")
     draft["step"] = "content"
     return Reply(f"{head}\n{_step(kind, 'content')} — Soạn nội dung: {CONTENT[kind.name]}")
+
+
+def _count(found) -> str:
+    """'25 cán bộ', '12 phụ huynh của 1 lớp', or both."""
+    parts = [f"{format_number(len(found.people))} cán bộ"] if found.people else []
+    if found.families is not None:
+        parts.append(found.families.summary())
+    return " và ".join(parts) or "0 cán bộ"
 
 
 def _field_question(kind: Kind, index: int) -> str:
@@ -332,16 +353,28 @@ def _post(draft: dict) -> Post:
 
 async def _preview_reply(ctx: Context, draft: dict) -> Reply:
     post = _post(draft)
-    found = await preview(ctx.snapshot, ctx.asker, post.selection, ctx.service.joined_members)
+    found = await preview(
+        ctx.snapshot,
+        ctx.asker,
+        post.selection,
+        ctx.service.joined_members,
+        engine=ctx.service.engine,
+    )
     lines = [
         f"Xem trước — {post.kind.label} sẽ gửi đến {found.summary()}:",
         *("  " + x for x in found.unit_lines()),
+        *("  " + x for x in (found.families.class_lines() if found.families else [])),
     ]
     if found.unreachable:
         names = ", ".join(ctx.snapshot.view.people[p].full_name for p in found.unreachable[:10])
         lines.append(
             f"{len(found.unreachable)} người chưa có tài khoản nên sẽ không nhận được: "
             f"{names}{'…' if len(found.unreachable) > 10 else ''}"
+        )
+    if found.families is not None and found.families.unreachable:
+        lines.append(
+            f"{format_number(found.families.unreachable)} số điện thoại trong gia đình học sinh "
+            "chưa có tài khoản nên sẽ không nhận được."
         )
     lines += [f"{label}: {value}" for label, value in field_lines(post.kind, post.fields)]
     lines.append(f"Nội dung: {post.body[:300]}{'…' if len(post.body) > 300 else ''}")
@@ -355,8 +388,10 @@ async def _preview_reply(ctx: Context, draft: dict) -> Reply:
                 "kind": post.kind.name,
                 "people": len(found.people),
                 "units": len(found.units),
-                "rooms": len(found.plan.rooms),
-                "inboxes": len(found.plan.inboxes),
+                "families": len(found.families.members) if found.families else 0,
+                "classes": found.families.reached_classes if found.families else 0,
+                "rooms": found.rooms_count,
+                "inboxes": found.inboxes_count,
             }
         },
     )

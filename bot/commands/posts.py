@@ -27,7 +27,7 @@ OPTIONS = "Thêm 'khẩn' ở cuối để báo cho mọi người, 'lúc 07:00 
 
 
 def _official(asker) -> bool:
-    return asker.known and asker.official
+    return asker.sends  # an official, or a homeroom teacher (their class's families)
 
 
 async def _post(ctx: Context, args: str, kind: Kind) -> Reply:

@@ -15,6 +15,7 @@ from bot.reply import Reply
     usage="!trogiup [lệnh]",
     summary="Danh sách lệnh Anh/Chị dùng được, hoặc cách dùng một lệnh.",
     examples=("!trogiup", "!trogiup thongke"),
+    allowed=lambda asker: True,  # families too: they see the commands open to them
 )
 def trogiup(ctx: Context, args: str) -> Reply:
     mine = [c for c in REGISTRY.values() if c.allowed(ctx.asker)]

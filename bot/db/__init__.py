@@ -6,7 +6,10 @@ row, and the queries on it, as coroutines that run off the event loop):
 - ``recipient``: their recipients;   - ``receipt``: read receipts;
 - ``draft``: !gui drafts;              - ``reminder``: timed actions of directives;
 - ``answer``: answers to invitations; - ``submission``: replies to report requests;
-- ``schedule``: lịch công tác (work schedules).
+- ``schedule``: lịch công tác (work schedules);
+- ``follow``, ``seen``, ``notice``: parents' summaries of new marks (``!theodoi``);
+- ``family``, ``learning``: reads of the directory's families' tables (no table of ours).
+- ``family_recipient``: parents and students a post went to.
 
 Their migrations are in ``migrations/``, with their own version table.
 """
@@ -29,10 +32,14 @@ def upgrade(engine: Engine) -> None:
         directive,
         draft,
         event,
+        family_recipient,
+        follow,
+        notice,
         receipt,
         recipient,
         reminder,
         schedule,
+        seen,
         state,
         submission,
     )

@@ -45,6 +45,7 @@ class DeliveryTable(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[str | None] = mapped_column(String(255))  # a family inbox's (no person)
 
 
 T = DeliveryTable.__table__
@@ -62,6 +63,7 @@ class Delivery:
     sent_at: dt.datetime | None
     attempts: int
     error: str | None
+    user_id: str | None = None  # whose family inbox (person_id is None then)
 
     #: A delivery that failed this often is left alone.
     MAX_ATTEMPTS: ClassVar[int] = 20
@@ -89,6 +91,17 @@ class Delivery:
             for pid in sorted(person_ids):
                 cls._insert(conn, directive_id, kind, person_id=pid)
         return len(person_ids)
+
+    @classmethod
+    @in_thread
+    def add_family_reminders(
+        cls, engine: Engine, directive_id: int, user_ids: list[str], kind: str = "reminder"
+    ) -> int:
+        """Plan reminders to family accounts (one family inbox event each); how many."""
+        with engine.begin() as conn:
+            for user in sorted(user_ids):
+                cls._insert(conn, directive_id, kind, user_id=user)
+        return len(user_ids)
 
     @classmethod
     @in_thread

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import in_thread, utcnow
 from bot.db.delivery import Delivery, DeliveryTable
+from bot.db.family_recipient import FamilyPlanned, FamilyRecipient
 from bot.db.recipient import Recipient, RecipientTable
 from bot.db.reminder import Reminder
 from provisioning.db.models import Base
@@ -86,6 +87,7 @@ class Planned:
     user_of: dict[int, str]  # person id -> user id
     #: reminders of the directive, (kind, due at), from its kind (bot.directives.kinds)
     reminders: list[tuple[str, dt.datetime]] = field(default_factory=list)
+    families: FamilyPlanned | None = None  # parents and students (bot.directives.families)
 
 
 @dataclass
@@ -206,6 +208,8 @@ class Directive:
     @classmethod
     def _plan(cls, conn: Connection, directive_id: int, planned: Planned) -> None:
         Recipient._insert_many(conn, cls._plan_deliveries(conn, directive_id, planned))
+        if planned.families is not None:
+            FamilyRecipient._insert_plan(conn, directive_id, planned.families)
         Reminder._insert_many(conn, directive_id, planned.reminders)
 
     @classmethod

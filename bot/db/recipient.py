@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import in_thread, utcnow
 from bot.db.delivery import DeliveryTable
+from bot.db.family_recipient import FamilyRecipient
 from provisioning.db.models import Base
 from provisioning.db.types import UtcDateTime
 
@@ -172,4 +173,7 @@ class Recipient:
                 )
                 .values(read_at=at or utcnow(), read_how=how)
             )
-            return done.rowcount > 0
+            family = FamilyRecipient._acknowledge(
+                conn, delivery.directive_id, user_id, how, at or utcnow()
+            )
+            return done.rowcount > 0 or family

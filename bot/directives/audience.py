@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.commands import CommandError
+from bot.directives import families
 from bot.directory import Asker, DirectorySnapshot
 from provisioning import vocab
 from provisioning.domain import school_of, short_unit_name
@@ -58,6 +59,9 @@ class Selection:
     ownerships: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)  # person codes, hand-picked
     all_people: bool = False
+    families: list[str] = field(default_factory=list)  # parents, students
+    grades: list[str] = field(default_factory=list)  # khối of the families' classes
+    classes: list[str] = field(default_factory=list)  # class names as typed ("6A1")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,7 +72,18 @@ class Selection:
 
     @property
     def has_step1(self) -> bool:
-        return self.everyone or bool(self.levels or self.units)
+        return self.everyone or bool(
+            self.levels or self.units or self.families or self.grades or self.classes
+        )
+
+    @property
+    def staff_wanted(self) -> bool:
+        """Staff are reached: always without families; with them, only when a chức vụ,
+        loại hình or person is named too ("HT phụ huynh"): "tất cả phụ huynh" is every
+        parent in reach, not every staff member as well."""
+        return not self.families or bool(
+            self.roles or self.positions or self.ownerships or self.people
+        )
 
     def describe(self, snapshot: DirectorySnapshot) -> str:
         parts = []
@@ -81,6 +96,9 @@ class Selection:
         who += [OWNERSHIP_LABEL[OwnershipClass(o)] for o in self.ownerships]
         if self.people:
             who.append(f"{len(self.people)} người được chọn")
+        parts += [families.grade_label(g) for g in self.grades]
+        parts += [f"lớp {c}" for c in self.classes]
+        who += [families.FAMILY_LABEL[f] for f in self.families]
         text = ", ".join(parts) or "(chưa chọn)"
         return text + (f" — {', '.join(who)}" if who else "")
 
@@ -120,6 +138,8 @@ def parse_targets(
                     selection.everyone = True
                 else:
                     selection.all_people = True
+            elif _family(selection, gram, step):
+                pass
             elif step in (0, 1) and (level := vocab.parse(Level, gram)) is not None:
                 _add(selection.levels, level.value)
             elif step in (0, 2) and key in ROLE_WORDS:
@@ -139,6 +159,19 @@ def parse_targets(
             break
         else:
             raise CommandError(_unknown(snapshot, words[i], allowed, step))
+
+
+def _family(selection: Selection, gram: str, step: int) -> bool:
+    """'phụ huynh'/'học sinh' (who: steps 0 and 2), 'khối 6' or a class (any step)."""
+    if step in (0, 2) and (who := families.family_word(gram)) is not None:
+        _add(selection.families, who)
+    elif (grade := families.grade_word(gram)) is not None:
+        _add(selection.grades, grade)
+    elif (name := families.class_word(gram)) is not None:
+        _add(selection.classes, name)
+    else:
+        return False
+    return True
 
 
 def _add(items: list[str], value: str) -> None:
@@ -226,7 +259,7 @@ def _unknown(snapshot: DirectorySnapshot, word: str, allowed: frozenset[int], st
     if step == 2:
         return (
             f"Không hiểu '{word}'. Hãy gõ chức vụ (HT, PHT, GV, NV…), loại hình (CL, NCL), "
-            "họ tên từng người, hoặc 'tất cả'."
+            "phụ huynh, học sinh, họ tên từng người, hoặc 'tất cả'."
         )
     return f"Không hiểu '{word}'. Ví dụ: !gui THCS HT CL: Kính gửi các thầy cô hiệu trưởng…"
 

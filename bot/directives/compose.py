@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.commands import CommandError
 from bot.db.directive import Directive, NewDirective, Planned
 from bot.directives.audience import Selection, audience
 from bot.directives.cover import DeliveryPlan, plan_delivery
+from bot.directives.families import FamilyPreview, family_preview
 from bot.directives.kinds import reminders_of, search_text
 from bot.directory import Asker, DirectorySnapshot
 from provisioning.domain import short_unit_name
@@ -31,15 +33,32 @@ class Preview:
     plan: DeliveryPlan  # over user ids
     rooms: dict[str, str]  # room key -> room id for the chosen rooms
     units: Counter[str]  # unit name -> people reached there
+    families: FamilyPreview | None = None  # parents and students, when chosen
+
+    @property
+    def reached(self) -> int:
+        """Everyone the post reaches: staff and family members."""
+        return len(self.people) + (len(self.families.members) if self.families else 0)
+
+    @property
+    def rooms_count(self) -> int:
+        return len(self.plan.rooms) + (len(self.families.plan.rooms) if self.families else 0)
+
+    @property
+    def inboxes_count(self) -> int:
+        return len(self.plan.inboxes) + (len(self.families.plan.inboxes) if self.families else 0)
 
     def summary(self) -> str:
         n = format_number
-        text = (
-            f"{n(len(self.people))} cán bộ thuộc {n(len(self.units))} đơn vị "
-            f"({n(len(self.plan.rooms))} phòng nhóm, {n(len(self.plan.inboxes))} "
-            "hộp thư riêng)"
+        who = []
+        if self.people or not self.families:
+            who.append(f"{n(len(self.people))} cán bộ thuộc {n(len(self.units))} đơn vị")
+        if self.families:
+            who.append(self.families.summary())
+        return (
+            f"{' và '.join(who)} ({n(self.rooms_count)} phòng nhóm, "
+            f"{n(self.inboxes_count)} hộp thư riêng)"
         )
-        return text
 
     def unit_lines(self, limit: int = 12) -> list[str]:
         lines = [f"{name}: {count}" for name, count in self.units.most_common(limit)]
@@ -53,6 +72,7 @@ async def preview(
     asker: Asker,
     selection: Selection,
     joined_members: JoinedMembers | None = None,
+    engine: Engine | None = None,
 ) -> Preview:
     """Who would receive it and through which rooms.
 
@@ -60,7 +80,7 @@ async def preview(
     the plan uses is checked against Synapse and the plan redone until it only relies on
     rooms whose real members it knows (someone who left or was invited by hand).
     """
-    chosen = audience(snapshot, asker, selection)
+    chosen = audience(snapshot, asker, _staff_part(selection)) if selection.staff_wanted else set()
     reachable = {pid for pid in chosen if pid in snapshot.user_of}
     users = {snapshot.user_of[pid] for pid in reachable}
     rooms = {
@@ -83,8 +103,42 @@ async def preview(
     for pid in reachable:
         primary = snapshot.primary(snapshot.view.people[pid])
         units[short_unit_name(primary[1].name) if primary else "?"] += 1
-    return Preview(
+    found = Preview(
         reachable, sorted(chosen - reachable), plan, {k: rooms[k][0] for k in plan.rooms}, units
+    )
+    if selection.families or selection.classes or selection.grades:
+        found.families = await _families(engine, snapshot, asker, selection, users, joined_members)
+    return found
+
+
+def _staff_part(selection: Selection) -> Selection:
+    """With families, a chức vụ without units means the sender's whole scope ("HT phụ
+    huynh": the leaders and the parents of everything the sender reaches)."""
+    if selection.families and not (selection.units or selection.levels or selection.everyone):
+        return replace(selection, everyone=True)
+    return selection
+
+
+async def _families(
+    engine: Engine | None,
+    snapshot: DirectorySnapshot,
+    asker: Asker,
+    selection: Selection,
+    staff_users: set[str],
+    joined_members: JoinedMembers | None,
+) -> FamilyPreview:
+    if not selection.families:
+        raise CommandError(
+            "Khối và lớp chỉ dùng khi gửi cho phụ huynh hoặc học sinh; ví dụ !gui phụ huynh 6A1: …"
+        )
+    assert engine is not None, "a post to families needs the database"
+    return await family_preview(
+        engine,
+        snapshot,
+        asker,
+        selection,
+        staff_users=staff_users,
+        joined_members=joined_members,
     )
 
 
@@ -99,6 +153,7 @@ def planned(snapshot: DirectorySnapshot, found: Preview, reminders: list | None 
         inboxes=sorted(person_of[u] for u in found.plan.inboxes),
         user_of=dict(snapshot.user_of),
         reminders=list(reminders or []),
+        families=found.families.planned() if found.families else None,
     )
 
 

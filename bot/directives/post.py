@@ -10,10 +10,15 @@ from typing import Any
 from bot.commands import CommandError, Context
 from bot.directives import files
 from bot.directives.audience import Selection
-from bot.directives.compose import preview, save
+from bot.directives.compose import Preview, preview, save
+from bot.directives.families import MIXED, QUIET_NOTICE, quiet_until
 from bot.directives.kinds import KINDS, FieldContext, Kind, check_times
 from bot.directives.when import format_time
 from bot.reply import Reply
+
+#: kinds whose answers only staff can give yet (a report's submissions, an invitation's
+#: attendance): refused to families rather than sent with answers that would be refused
+NOT_FOR_FAMILIES = {"report_request", "invitation"}
 
 
 @dataclass
@@ -73,10 +78,34 @@ def check(post: Post, now: dt.datetime, *, files_too: bool = True) -> None:
 
 async def check_audience(ctx: Context, post: Post) -> None:
     """Someone must be reached (by the directory's mirror of the rooms)."""
-    found = await preview(ctx.snapshot, ctx.asker, post.selection)
-    if not found.people:
+    found = await preview(ctx.snapshot, ctx.asker, post.selection, engine=ctx.service.engine)
+    _check_reached(ctx, post, found)
+
+
+def _check_reached(ctx: Context, post: Post, found: Preview) -> None:
+    """Someone is reached, and the kind suits who is."""
+    if not found.reached:
         chosen = post.selection.describe(ctx.snapshot)
-        raise CommandError(f"Không có cán bộ nào khớp với lựa chọn ({chosen}).")
+        who = "người nhận" if post.selection.families else "cán bộ"
+        raise CommandError(f"Không có {who} nào khớp với lựa chọn ({chosen}).")
+    if found.families and found.families.members and post.kind.name in NOT_FOR_FAMILIES:
+        raise CommandError(
+            f"{post.kind.label} chỉ gửi cho cán bộ (phụ huynh, học sinh chưa trả lời được trên "
+            "hệ thống); hãy gửi thông báo hoặc tin nhắn cho phụ huynh, học sinh."
+        )
+
+
+def quiet_hours(post: Post, found: Preview, now: dt.datetime) -> str | None:
+    """A post reaching families in the quiet hours (and not khẩn) waits until 06:30: its
+    time is moved there; the sentence telling the sender, or None."""
+    if post.urgent or not (found.families and found.families.members):
+        return None
+    until = quiet_until(post.at or now)
+    if until is None:
+        return None
+    post.at = until
+    check_times(post.kind, post.fields, until)  # a deadline before 06:30 is refused
+    return QUIET_NOTICE.format(at=format_time(until), mixed=MIXED if found.people else "")
 
 
 async def send_post(ctx: Context, post: Post) -> Reply:
@@ -84,10 +113,11 @@ async def send_post(ctx: Context, post: Post) -> Reply:
     service, incoming = ctx.service, ctx.incoming
     now = service.clock.now()
     check(post, now)
-    found = await preview(ctx.snapshot, ctx.asker, post.selection, service.joined_members)
-    if not found.people:
-        chosen = post.selection.describe(ctx.snapshot)
-        raise CommandError(f"Không có cán bộ nào khớp với lựa chọn ({chosen}).")
+    found = await preview(
+        ctx.snapshot, ctx.asker, post.selection, service.joined_members, engine=service.engine
+    )
+    _check_reached(ctx, post, found)
+    quiet = quiet_hours(post, found, now)
     directive_id, code = await save(
         service.engine,
         ctx.snapshot,
@@ -117,12 +147,16 @@ async def send_post(ctx: Context, post: Post) -> Reply:
             f"{found.summary()}; danh sách người nhận được xác định lại lúc gửi. "
             f"Gõ !huy {code} để huỷ trước giờ gửi."
         )
+    if quiet:
+        text = f"{quiet}\n{text}"
     sent = {
         "code": code,
         "kind": post.kind.name,
         "urgent": post.urgent,
         "scheduled_for": post.at.isoformat() if post.at else None,
         "people": len(found.people),
-        "events": found.plan.events,
+        "families": len(found.families.members) if found.families else 0,
+        "quiet": quiet is not None,
+        "events": found.rooms_count + found.inboxes_count,
     }
     return Reply(text, extra={"vn.dieuhanh.sent": sent})

@@ -162,16 +162,18 @@ class Scheduler:
         snapshot = await self.directory.get()
         asker = snapshot.asker(directive.sender_user_id)
         problem = None
-        if not (asker.known and asker.official):
+        if not asker.sends:
             problem = "người gửi không còn quyền gửi tin điều hành"
         else:
             try:
                 selection = Selection.from_json(directive.selection)
-                found = await preview(snapshot, asker, selection, self.joined_members)
+                found = await preview(
+                    snapshot, asker, selection, self.joined_members, engine=self.engine
+                )
             except (CommandError, KeyError, ValueError) as exc:
                 problem = str(exc) if isinstance(exc, CommandError) else "đối tượng nhận đã đổi"
             else:
-                problem = None if found.people else "không còn ai thuộc đối tượng nhận"
+                problem = None if found.reached else "không còn ai thuộc đối tượng nhận"
         if problem is not None:
             await self._give_up(directive, now, problem)
             return False
@@ -180,7 +182,7 @@ class Scheduler:
             self.engine, directive.id, planned(snapshot, found, reminders)
         )
         if done:
-            log.info("scheduled directive %s is due: %d people", directive.code, len(found.people))
+            log.info("scheduled directive %s is due: %d recipients", directive.code, found.reached)
         return done
 
     async def _give_up(self, directive: Directive, now: dt.datetime, problem: str) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from bot.db.delivery import Delivery
 from bot.db.directive import Directive
+from bot.db.family_recipient import PARENT, FamilyRecipient
 from bot.db.recipient import Recipient
 from bot.directives.cards import DELIVERY_PARTS, card_parts, kind_of
 from bot.directives.kinds import PREPARE
@@ -37,6 +38,10 @@ class Transport(Protocol):
     async def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> str: ...
 
     async def inbox(self, person_id: int) -> str: ...
+
+    async def family_inbox(self, user_id: str) -> str:
+        """The inbox of a family account (a parent's, a student's): made on first need."""
+        ...
 
     async def reupload(self, attachment: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -133,7 +138,7 @@ class DeliveryWorker:
     async def _deliver(self, delivery: Delivery, directive: Directive) -> bool:
         try:
             async with self.semaphore:  # held for the sends only, not the bookkeeping
-                room_id = delivery.room_id or await self.transport.inbox(delivery.person_id)
+                room_id = delivery.room_id or await self._inbox(delivery)
                 parts = await self._parts(delivery, directive)
                 event_id = None
                 for index, content in enumerate(parts):
@@ -151,6 +156,11 @@ class DeliveryWorker:
             await Delivery.mark_failed(self.engine, delivery.id, str(exc))
             return False
 
+    async def _inbox(self, delivery: Delivery) -> str:
+        if delivery.person_id is None and delivery.user_id is not None:
+            return await self.transport.family_inbox(delivery.user_id)
+        return await self.transport.inbox(delivery.person_id)
+
     async def _parts(self, delivery: Delivery, directive: Directive) -> list[dict[str, Any]]:
         snapshot = await self.directory.get()
         sender = snapshot.view.people.get(directive.sender_person_id)
@@ -163,7 +173,10 @@ class DeliveryWorker:
         return parts(directive, delivery, who, await self._original_link(delivery))
 
     async def _original_link(self, reminder: Delivery) -> str | None:
-        mine = await Recipient.get(self.engine, reminder.directive_id, reminder.person_id)
+        if reminder.person_id is None and reminder.user_id is not None:
+            mine = await FamilyRecipient.get(self.engine, reminder.directive_id, reminder.user_id)
+        else:
+            mine = await Recipient.get(self.engine, reminder.directive_id, reminder.person_id)
         if mine is None or mine.event_id is None:
             return None
         return f"https://matrix.to/#/{mine.room_id}/{mine.event_id}"
@@ -179,10 +192,20 @@ class DeliveryWorker:
             primary = snapshot.primary(person) if person else None
             if primary:
                 units.add(primary[1].id)
-        text = (
-            f"Đã gửi {kind_of(directive).noun} mã {directive.code} đến {format_number(len(rows))} "
-            f"cán bộ thuộc {format_number(len(units))} đơn vị."
+        families = await FamilyRecipient.of_directive(self.engine, directive.id)
+        n = format_number
+        who = (
+            [f"{n(len(rows))} cán bộ thuộc {n(len(units))} đơn vị"] if rows or not families else []
         )
+        if families:
+            parents = sum(1 for f in families if f.role == PARENT)
+            classes = len({c for f in families for c in f.classes})
+            who.append(
+                f"{n(parents)} phụ huynh"
+                + (f", {n(len(families) - parents)} học sinh" if len(families) > parents else "")
+                + f" của {n(classes)} lớp"
+            )
+        text = f"Đã gửi {kind_of(directive).noun} mã {directive.code} đến {' và '.join(who)}."
         try:
             await self.notify(directive.origin_room_id, text)
         except Exception as exc:

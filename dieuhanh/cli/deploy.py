@@ -173,9 +173,13 @@ def bootstrap_command(
     ),
 ) -> None:
     """Việc của lần khởi động đầu: bảng CSDL, tài khoản quản trị và khoá của nó."""
-    from dieuhanh.deploy.bootstrap import bootstrap
+    from dieuhanh.deploy.bootstrap import BootstrapError, bootstrap
     from dieuhanh.deploy.generate import load_answers
 
     answers = load_answers(etc_dir / "deploy.yaml")
-    session = bootstrap(answers)
+    try:
+        session = bootstrap(answers)
+    except BootstrapError as exc:
+        errors.print(f"Lỗi: {exc}")
+        raise typer.Exit(1) from None
     console.print(f"Sẵn sàng: tài khoản quản trị {session.user_id}.")

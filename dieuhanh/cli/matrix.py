@@ -20,9 +20,17 @@ def _plan_table(plan) -> Table:
     table = Table(title="Kế hoạch đồng bộ danh bạ → Matrix")
     table.add_column("Thao tác")
     table.add_column("Số lượng", justify="right")
+    table.add_column("Trong đó phụ huynh, học sinh", justify="right")
+    families = plan.family_counts()
     for kind, count in plan.counts().items():
-        table.add_row(KIND_LABEL[Kind(kind)], format_number(count))
-    table.add_row("Tổng cộng", format_number(plan.total), style="bold")
+        family = format_number(families[kind]) if kind in families else ""
+        table.add_row(KIND_LABEL[Kind(kind)], format_number(count), family)
+    table.add_row(
+        "Tổng cộng",
+        format_number(plan.total),
+        format_number(sum(families.values())),
+        style="bold",
+    )
     return table
 
 

@@ -83,7 +83,15 @@ class Answers:
             raise AnswerError("Địa chỉ Redis phải có dạng redis://máy:cổng/số_csdl.")
         if not 0 <= self.event_persisters <= 32 or not 0 <= self.generic_workers <= 32:
             raise AnswerError("Số event persister và generic worker phải từ 0 đến 32.")
+        if len(self.activity_role) > 63:  # PostgreSQL would cut the role's name short
+            raise AnswerError("Tên cơ sở dữ liệu thư mục dài quá 54 ký tự.")
         return self
+
+    @property
+    def activity_role(self) -> str:
+        """The PostgreSQL role of Synapse's login module: ``account_activity`` only (one
+        per directory database, so deployments sharing a server stay apart)."""
+        return f"{self.directory_database}_activity"
 
     @property
     def public_host(self) -> str:

@@ -1,4 +1,5 @@
-"""First-start jobs of a deployment: the databases, the admin account and its token.
+"""First-start jobs of a deployment: the databases, the login module's database role,
+the admin account and its token.
 
 ``dieuhanh deploy bootstrap`` (the systemd unit dieuhanh-bootstrap.service) and the local
 run share them. Each is idempotent.
@@ -17,6 +18,14 @@ from dieuhanh.embedded.files import SECRET_MODE, write_if_changed
 from dieuhanh.embedded.synapse import probe
 
 log = logging.getLogger(__name__)
+
+#: All that Synapse's login module may do in the directory's database (identity/activity.py).
+ACTIVITY_TABLES = ("account_activity", "account_activity_copy")
+ACTIVITY_PRIVILEGES = "SELECT, INSERT, UPDATE"
+
+
+class BootstrapError(RuntimeError):
+    """A first-start job that cannot be done (the message is in Vietnamese)."""
 
 
 def _connect(answers: Answers, database: str, **kwargs):
@@ -54,10 +63,55 @@ def ensure_databases(answers: Answers) -> list[str]:
 
 
 def drop_databases(answers: Answers) -> None:
-    """Drop both databases (tests and benchmarks clean up with it)."""
+    """Drop both databases and the login module's role (tests and benchmarks clean up
+    with it)."""
+    from psycopg import sql
+
     with _connect(answers, "postgres", autocommit=True) as conn:
         for name in (answers.synapse_database, answers.directory_database):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(
+            sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(answers.activity_role))
+        )
+
+
+def ensure_activity_role(answers: Answers) -> None:
+    """The role Synapse's login module logs in as (``answers.activity_role``, its password
+    in secrets/activity_db_password): it may read and write ``account_activity`` and
+    ``account_activity_copy``, and nothing else — Synapse faces the network, the directory
+    holds staff phones and children's marks. Run after the migrations (the tables must
+    exist); every run sets the password and the grants again."""
+    import psycopg
+    from psycopg import sql
+
+    role = sql.Identifier(answers.activity_role)
+    password = _read(Layout(answers).secret("activity_db_password"))
+    try:
+        with _connect(answers, answers.directory_database, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (answers.activity_role,)
+            ).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(
+                sql.SQL(
+                    verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}"
+                ).format(role, sql.Literal(password))
+            )
+            database = sql.Identifier(answers.directory_database)
+            tables = sql.SQL(", ").join(sql.Identifier(t) for t in ACTIVITY_TABLES)
+            for statement in (
+                "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}",
+                "GRANT CONNECT ON DATABASE {database} TO {role}",
+                "GRANT USAGE ON SCHEMA public TO {role}",
+                "GRANT " + ACTIVITY_PRIVILEGES + " ON {tables} TO {role}",
+            ):
+                conn.execute(sql.SQL(statement).format(role=role, database=database, tables=tables))
+    except psycopg.errors.InsufficientPrivilege:
+        raise BootstrapError(
+            f"Người dùng PostgreSQL trong địa chỉ đã khai không được tạo vai trò "
+            f"{answers.activity_role}: cấp cho nó quyền CREATEROLE rồi chạy lại."
+        ) from None
+    log.info("role %s may use %s only", answers.activity_role, ", ".join(ACTIVITY_TABLES))
 
 
 def wait_for_homeserver(url: str, timeout: float = 120.0) -> None:
@@ -116,6 +170,7 @@ def bootstrap(answers: Answers, *, timeout: float = 120.0) -> accounts.Session:
     """Everything a first start needs once Synapse runs; safe to run at every start."""
     wait_for_homeserver(answers.internal_url, timeout)
     migrate_directory(answers)
+    ensure_activity_role(answers)
     session = ensure_admin(answers)
     wait_for_background_updates(answers, timeout)
     return session

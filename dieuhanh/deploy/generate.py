@@ -126,7 +126,9 @@ def _synapse_files(bundle: Bundle, layout: Layout, secrets: Secrets, config: Con
             worker = synapse_config.worker_config(answers, proc)
             add(layout.worker_yaml(proc.name), GeneratedFile(_yaml(worker), PRIVATE))
     modules = [
-        phone_login_module(config, {ADMIN_LOCALPART: secrets["admin_password"]}),
+        phone_login_module(
+            config, {ADMIN_LOCALPART: secrets["admin_password"]}, activity_url(answers, secrets)
+        ),
         service_access_module(config),
     ]
     add(layout.modules_yaml, GeneratedFile(_yaml({"modules": modules}), SECRET))
@@ -230,6 +232,18 @@ def _database_url(answers: Answers) -> str:
     from urllib.parse import quote
 
     user = f"{quote(pg.user, safe='')}:{quote(pg.password, safe='')}"
+    return f"postgresql+psycopg://{user}@{pg.host}:{pg.port}/{answers.directory_database}"
+
+
+def activity_url(answers: Answers, secrets: Secrets) -> str:
+    """The directory's URL for Synapse's login module: its own role, which may use
+    ``account_activity`` and ``account_activity_copy`` only (bootstrap creates it)."""
+    from urllib.parse import quote
+
+    pg = PostgresServer.parse(answers.postgres_url)
+    user = (
+        f"{quote(answers.activity_role, safe='')}:{quote(secrets['activity_db_password'], safe='')}"
+    )
     return f"postgresql+psycopg://{user}@{pg.host}:{pg.port}/{answers.directory_database}"
 
 

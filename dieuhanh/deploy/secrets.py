@@ -26,6 +26,7 @@ NAMES = (
     "admin_password",
     "bot_password",
     "login_secret",
+    "activity_db_password",  # the login module's PostgreSQL role (answers.activity_role)
 )
 
 

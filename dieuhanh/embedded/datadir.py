@@ -172,12 +172,18 @@ PHONE_LOGIN_MODULE = "provisioning.identity.synapse_module.PhoneLogin"
 
 
 def phone_login_module(
-    config: Config, other_services: Mapping[str, str] | None = None
+    config: Config,
+    other_services: Mapping[str, str] | None = None,
+    directory_database_url: str | None = None,
 ) -> dict[str, Any]:
     """The Synapse module entry for phone + code login, from our configuration.
 
     The bot (and ``other_services``: localpart -> password, e.g. the admin) are its service
-    accounts, the only ones that log in with a password.
+    accounts, the only ones that log in with a password. The module writes
+    ``account_activity`` through ``directory_database_url`` — by default the directory's
+    own URL: in the embedded profile that is a SQLite file in the data directory, which
+    Synapse, running as the same OS user, could open anyway; the production profile passes
+    a PostgreSQL role limited to that table (dieuhanh/deploy/bootstrap.py).
     """
     login = dataclasses.asdict(config.login)
     sms = dataclasses.asdict(config.sms)
@@ -187,7 +193,12 @@ def phone_login_module(
     services = {name: service_accounts.digest(pw) for name, pw in passwords.items()}
     return {
         "module": PHONE_LOGIN_MODULE,
-        "config": {**login, "sms": sms, "service_accounts": services},
+        "config": {
+            **login,
+            "sms": sms,
+            "service_accounts": services,
+            "directory_database_url": directory_database_url or config.database.url,
+        },
     }
 
 

@@ -357,6 +357,18 @@ class AccountActivity(Base):
     checked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
+class AccountActivityCopy(Base):
+    """When the copy into ``account_activity`` last finished a round: one row (``id`` 1),
+    none before the first round. A table of its own, beside ``account_activity``, so that
+    the database role Synapse's module uses needs no other table (no ``directory_state``)."""
+
+    __tablename__ = "account_activity_copy"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, default=1)
+    copied_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
 class MatrixRoom(Base):
     """A room or space provisioning manages, found again by its key (and its alias/tag)."""
 

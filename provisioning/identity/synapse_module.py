@@ -9,8 +9,15 @@ Loaded by Synapse (``modules:`` in homeserver.yaml; ``dieuhanh up`` writes it). 
   the same checker accepts the service accounts (admin, bot) with their own password
   (``service_accounts``); Synapse's own password database is off, so no one else has a
   password or can set one;
+- hides staff from families, and families from everyone outside their rooms, in the
+  user directory search (``check_username_for_spam``, ``directory_privacy``);
 - serves the request page ``/_dieuhanh/dang-nhap`` and its JSON endpoint
-  ``POST /_dieuhanh/api/ma-dang-nhap`` on the homeserver's own base URL.
+  ``POST /_dieuhanh/api/ma-dang-nhap`` on the homeserver's own base URL;
+- with ``directory_database_url`` set, keeps the directory's ``account_activity`` (who has
+  logged in, when each account was last seen) for the bot's ``!trienkhai`` and ``!baocao``:
+  a code login records the first login at once, and every ``activity_interval_seconds``
+  the main process copies Synapse's sessions in bulk (identity/activity.py says why a
+  module and not the admin API).
 
 Codes: 6 random digits, stored as a keyed hash, valid ``code_ttl_seconds``, single use,
 dead after ``max_attempts`` wrong tries, replaced by a new request; at most
@@ -25,6 +32,7 @@ No code is ever logged.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -39,7 +47,15 @@ from synapse.module_api import ModuleApi
 from synapse.module_api.errors import ConfigError
 
 from provisioning.config import LoginConfig as LoginSettings
-from provisioning.identity import codes, csrf, page, service_accounts, store
+from provisioning.identity import (
+    activity,
+    codes,
+    csrf,
+    directory_privacy,
+    page,
+    service_accounts,
+    store,
+)
 from provisioning.identity.client_ip import (
     IPNetwork,
     client_address,
@@ -70,6 +86,8 @@ class LoginConfig(LoginSettings):
     sms: dict[str, Any] = field(
         default_factory=lambda: {"gateway": "file", "file_path": "sms.jsonl"}
     )
+    #: the directory's database (SQLAlchemy URL): account_activity is copied there; empty: off
+    directory_database_url: str = ""
 
     @property
     def minutes(self) -> int:
@@ -96,6 +114,7 @@ class PhoneLogin:
             "per_phone_per_hour",
             "per_ip_per_hour",
             "global_per_hour",
+            "activity_interval_seconds",
         ):
             value = getattr(parsed, name)
             if not isinstance(value, int) or value < 1:
@@ -132,9 +151,17 @@ class PhoneLogin:
             check_3pid_auth=self.check_3pid_auth,
             auth_checkers={("m.login.password", ("password",)): self.check_typed_username},
         )
+        api.register_spam_checker_callbacks(check_username_for_spam=self.check_username_for_spam)
         api.register_web_resource("/_dieuhanh/dang-nhap", RequestPage(self))
         api.register_web_resource("/_dieuhanh/api/ma-dang-nhap", RequestApi(self))
         api.looping_background_call(self._forget_old_counters, CLEANUP_MS)
+        self.activity: activity.ActivityCopy | None = None
+        if config.directory_database_url:
+            self.activity = activity.ActivityCopy(config.directory_database_url)
+            # main process only (looping calls run where background tasks run)
+            api.looping_background_call(
+                self._copy_activity, config.activity_interval_seconds * 1000
+            )
 
     # ------------------------------------------------------------------ storage
 
@@ -154,6 +181,41 @@ class PhoneLogin:
 
     async def _forget_old_counters(self) -> None:
         await self._db("dieuhanh_forget_counters", store.forget_old_counters, _now_ms())
+
+    # ------------------------------------------------------------------ user search
+
+    async def check_username_for_spam(self, user_profile: Any, requester_id: str) -> bool:
+        """True hides ``user_profile`` from ``requester_id``'s user directory search."""
+        return bool(
+            await self._db(
+                "dieuhanh_directory_privacy",
+                directory_privacy.hidden,
+                requester_id,
+                user_profile["user_id"],
+            )
+        )
+
+    # ------------------------------------------------------------------ activity
+
+    async def _copy_activity(self) -> None:
+        """One round: Synapse's sessions → the directory's account_activity."""
+        assert self.activity is not None
+        try:
+            seen = await self.api.run_db_interaction(
+                "dieuhanh_read_activity", activity.read_synapse
+            )
+            changed = await self.api.defer_to_thread(self.activity.round, seen, _utcnow())
+        except Exception as exc:  # the next round tries again
+            log.error("account activity not copied: %s: %s", type(exc).__name__, exc)
+            return
+        log.info("account activity copied: %d accounts seen, %d rows changed", len(seen), changed)
+
+    async def _record_login(self, user_id: str) -> None:
+        assert self.activity is not None
+        try:
+            await self.api.defer_to_thread(self.activity.record_login, user_id, _utcnow())
+        except Exception as exc:  # the next round records it
+            log.error("first login of %s not recorded: %s", user_id, type(exc).__name__)
 
     # ------------------------------------------------------------------ logging in
 
@@ -209,6 +271,8 @@ class PhoneLogin:
             log.info("rejected a login code for %s", user_id)
             return None
         log.info("login code accepted for %s", user_id)
+        if self.activity is not None:  # in the background: the login never waits for it
+            self.api.run_as_background_process("dieuhanh_record_login", self._record_login, user_id)
         return user_id, None
 
     # ------------------------------------------------------------------ requesting a code
@@ -301,6 +365,10 @@ class PhoneLogin:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def client_ip_of(request: Any, proxies: tuple[IPNetwork, ...]) -> str:

@@ -22,7 +22,9 @@ from sqlalchemy import Engine
 
 from provisioning.bulk import cyclic_gc_paused
 from provisioning.config import ProvisioningSettings
+from provisioning.families.view import load_families
 from provisioning.matrix.client import MatrixClient, MatrixError
+from provisioning.matrix.family_layout import add_families
 from provisioning.matrix.layout import TAG_EVENT, Layout, RoomSpec, build_layout, localpart_base
 from provisioning.matrix.lock import apply_lock
 from provisioning.matrix.mirror import (
@@ -37,7 +39,16 @@ from provisioning.matrix.mirror import (
     load_mirror,
     set_state,
 )
-from provisioning.matrix.plan import Kind, Op, Phase, Plan, compute_plan, digest, power_content
+from provisioning.matrix.plan import (
+    FAMILY_ROOM_PREFIXES,
+    Kind,
+    Op,
+    Phase,
+    Plan,
+    compute_plan,
+    digest,
+    power_content,
+)
 from provisioning.view import load_view
 
 log = logging.getLogger(__name__)
@@ -97,6 +108,12 @@ def make_plan(engine: Engine, config: ProvisioningSettings, admin_user_id: str |
     with cyclic_gc_paused():
         view = load_view(engine)
         layout = build_layout(view)
+        add_families(
+            layout,
+            view,
+            load_families(engine),
+            config.provisioning.families.students_in_class_rooms,
+        )
         mirror = load_mirror(engine)
     server = config.homeserver.server_name
     ctx = Context(
@@ -396,9 +413,13 @@ class Executor:
         self.writer.joined(op.room, user_id)
 
     async def _leave(self, op: Op) -> None:
-        await self.client.kick(
-            self.room_id(op.room), op.user_id, "Không còn thuộc đơn vị hoặc nhóm này theo danh bạ"
+        family = (op.room or "").startswith(FAMILY_ROOM_PREFIXES)
+        reason = (
+            "Không còn con theo học lớp hoặc trường này theo danh bạ"
+            if family
+            else "Không còn thuộc đơn vị hoặc nhóm này theo danh bạ"
         )
+        await self.client.kick(self.room_id(op.room), op.user_id, reason)
         self.mirror.members[op.room].discard(op.user_id)
         self.writer.left(op.room, op.user_id)
 

@@ -54,6 +54,8 @@ class Purpose(StrEnum):
     NEWS = "news"
     ROLE = "role"
     INBOX = "inbox"  # bot ↔ one person, created when first needed (not by apply)
+    CLASS = "class"  # a class's homeroom teacher and parents (family_layout.py)
+    PARENTS = "parents"  # a school's announcements to its parents (family_layout.py)
 
 
 class Role(StrEnum):
@@ -135,6 +137,9 @@ class RoomSpec:
 
 @dataclass(frozen=True, slots=True)
 class AccountSpec:
+    """An account: a staff member's (keyed by person code) or a family phone's (keyed by
+    ``family:<phone>``, person_id 0; provisioning.families.accounts)."""
+
     person_id: int
     person_code: str
     full_name: str

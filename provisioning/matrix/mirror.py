@@ -14,9 +14,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from provisioning.db.models import DirectoryState, MatrixAccount, MatrixMember, MatrixRoom, Person
+from provisioning.db.models import (
+    DirectoryState,
+    FamilyAccount,
+    MatrixAccount,
+    MatrixMember,
+    MatrixRoom,
+    Person,
+)
+from provisioning.families.accounts import family_key, is_family_key, phone_of
 
 ACCOUNTS = MatrixAccount.__table__
+FAMILY_ACCOUNTS = FamilyAccount.__table__
 ROOMS = MatrixRoom.__table__
 MEMBERS = MatrixMember.__table__
 
@@ -27,6 +36,9 @@ BOT_KEY = "matrix.bot"  # the bot account, once created
 
 @dataclass
 class AccountRow:
+    """A staff account (by person) or a family account (``person_code`` is its
+    ``family:<phone>`` key, ``person_id`` 0; its phone is bound unless deactivated)."""
+
     person_id: int
     person_code: str
     user_id: str
@@ -96,6 +108,7 @@ def load_mirror(engine: Engine) -> Mirror:
                 row.phone,
                 bool(row.deactivated),
             )
+        _load_family_accounts(conn, mirror)
         for row in conn.execute(select(ROOMS)):
             mirror.rooms[row.key] = RoomRow(**row._mapping)
         for key, user_id in member_rows(conn):
@@ -110,6 +123,28 @@ def load_mirror(engine: Engine) -> Mirror:
     mirror.admin_user_id = state.get(ADMIN_KEY)
     mirror.bot_user_id = state.get(BOT_KEY)
     return mirror
+
+
+def _load_family_accounts(conn: Connection, mirror: Mirror) -> None:
+    for phone, user_id, created, displayname, deactivated in conn.execute(
+        select(
+            FAMILY_ACCOUNTS.c.phone,
+            FAMILY_ACCOUNTS.c.user_id,
+            FAMILY_ACCOUNTS.c.created,
+            FAMILY_ACCOUNTS.c.displayname,
+            FAMILY_ACCOUNTS.c.deactivated,
+        )
+    ):
+        key = family_key(phone)
+        mirror.accounts[key] = AccountRow(
+            0,
+            key,
+            user_id,
+            bool(created),
+            displayname,
+            None if deactivated or not created else phone,
+            bool(deactivated),
+        )
 
 
 class MirrorWriter:
@@ -195,6 +230,9 @@ def _flush_joins(conn: Connection, joins: list[dict[str, str]]) -> None:
 
 
 def _upsert_account(conn: Connection, row: AccountRow) -> None:
+    if is_family_key(row.person_code):
+        _upsert_family_account(conn, row)
+        return
     values = {
         "user_id": row.user_id,
         "created": row.created,
@@ -207,6 +245,19 @@ def _upsert_account(conn: Connection, row: AccountRow) -> None:
     )
     if done.rowcount == 0:
         conn.execute(insert(ACCOUNTS).values(person_id=row.person_id, **values))
+
+
+def _upsert_family_account(conn: Connection, row: AccountRow) -> None:
+    table, phone = FAMILY_ACCOUNTS, phone_of(row.person_code)
+    values = {
+        "user_id": row.user_id,
+        "created": row.created,
+        "displayname": row.displayname,
+        "deactivated": row.deactivated,
+    }
+    done = conn.execute(update(table).where(table.c.phone == phone).values(**values))
+    if done.rowcount == 0:
+        conn.execute(insert(table).values(phone=phone, **values))
 
 
 def _upsert_room(conn: Connection, row: RoomRow) -> None:
@@ -240,4 +291,5 @@ def forget(engine: Engine) -> None:
         conn.execute(delete(MEMBERS))
         conn.execute(delete(ROOMS))
         conn.execute(delete(ACCOUNTS))
+        conn.execute(delete(FAMILY_ACCOUNTS))
         conn.execute(delete(DirectoryState).where(DirectoryState.key.in_([ADMIN_KEY, BOT_KEY])))

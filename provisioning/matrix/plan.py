@@ -15,6 +15,7 @@ from enum import IntEnum, StrEnum
 from typing import Any, NamedTuple
 
 from provisioning.config import exceeds_removal_share
+from provisioning.families.accounts import is_family_key
 from provisioning.matrix.layout import BOT, TAG_EVENT, AccountSpec, Layout, Power, RoomSpec
 from provisioning.matrix.mirror import AccountRow, Mirror
 
@@ -81,8 +82,11 @@ KIND_LABEL = {
     Kind.JOIN: "Thêm vào phòng",
     Kind.SET_POWER_LEVELS: "Đặt quyền trong phòng",
     Kind.LEAVE: "Đưa ra khỏi phòng",
-    Kind.DEACTIVATE_USER: "Khoá tài khoản (nghỉ việc)",
+    Kind.DEACTIVATE_USER: "Khoá tài khoản (nghỉ việc, hết con theo học)",
 }
+
+#: Room keys of the families' rooms (family_layout.py).
+FAMILY_ROOM_PREFIXES = ("class/", "parents/")
 
 
 class Op(NamedTuple):
@@ -119,6 +123,16 @@ class Plan:
         counted = Counter(op.kind for op in self.ops)
         return {kind.value: counted[kind] for kind in Kind if counted[kind]}
 
+    def family_counts(self) -> dict[str, int]:
+        """Of ``counts()``, the operations on families: their accounts (``family:`` keys)
+        and their rooms (class and parents rooms), for `dieuhanh plan`."""
+        counted = Counter(
+            op.kind
+            for op in self.ops
+            if is_family_key(op.person) or (op.room or "").startswith(FAMILY_ROOM_PREFIXES)
+        )
+        return {kind.value: counted[kind] for kind in Kind if counted[kind]}
+
     def departures_only(self) -> Plan:
         """The deactivations of people an import marked departed: confirmed by that import
         (and its own guard), they are carried out even when ``mass_removal`` refuses the rest."""
@@ -153,6 +167,7 @@ class Plan:
         return {
             "total": self.total,
             "counts": self.counts(),
+            "family_counts": self.family_counts(),
             "operations": [op.to_json() for op in self.ops],
         }
 

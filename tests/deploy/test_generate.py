@@ -12,7 +12,7 @@ import yaml
 
 from dieuhanh.deploy import Answers, Secrets, generate, load_or_create_secrets, write_bundle
 from dieuhanh.deploy import nginx as nginx_conf
-from dieuhanh.deploy.answers import Layout
+from dieuhanh.deploy.answers import AnswerError, Layout
 from dieuhanh.deploy.run import nginx_binary
 from dieuhanh.deploy.synapse_config import REPLACED, embedded_settings
 
@@ -98,6 +98,25 @@ def test_no_secret_outside_the_secrets_directory(tmp_path):
     bridge = made.text(layout.secret("bridge.env"))
     assert secrets["as_token"] in bridge and secrets["bot_password"] not in bridge
     assert made.text(layout.pgpass) == "db.internal:5432:*:synapse:p@ss\\:w0rd\n"
+
+
+def test_synapses_module_gets_its_own_role_not_the_owners(tmp_path):
+    secrets = Secrets.generate()
+    made = generate(answers(tmp_path, directory_database="hcm"), secrets)
+    modules = yaml.safe_load(made.text(Layout(made.answers).modules_yaml))
+    url = modules["modules"][0]["config"]["directory_database_url"]
+    password = secrets["activity_db_password"]
+    assert url == f"postgresql+psycopg://hcm_activity:{password}@db.internal:5432/hcm"
+    assert made.answers.activity_role == "hcm_activity"
+    # the owner's URL, with its password, stays with the bot and the bridge
+    assert "w0rd" not in made.text(Layout(made.answers).modules_yaml)
+    assert "synapse:p%40ss%3Aw0rd@" in made.text(Layout(made.answers).secret("bot.env"))
+
+
+def test_a_directory_database_name_too_long_for_the_role_is_refused(tmp_path):
+    with pytest.raises(AnswerError, match="dài quá 54 ký tự"):
+        generate(answers(tmp_path, directory_database="d" * 55), Secrets.generate())
+    assert generate(answers(tmp_path, directory_database="d" * 54), Secrets.generate())
 
 
 def test_rewriting_keeps_secrets_and_the_admins_settings(tmp_path):

@@ -3,24 +3,39 @@ when one chain (0001…0005) held every table is adopted without losing anything
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import inspect, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
 
 from bot import db as bot_db
 from dieuhanh.db import migrate_all
-from provisioning.db.engine import MIGRATIONS
+from provisioning.db.engine import MIGRATIONS, VERSIONS
+from provisioning.db.models import AccountActivityCopy
 
 VERSION_TABLES = ("alembic_version", "bot_alembic_version", "bridge_alembic_version")
-BOT_HEAD = "0006"
-DIRECTORY_HEAD = "0006"
+
+
+def _head(versions) -> str:
+    """The newest revision of a package's chain (its migrations folder)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("version_locations", str(versions))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+BOT_HEAD = _head(bot_db.MIGRATIONS)
+DIRECTORY_HEAD = _head(VERSIONS)
 #: The directory's 0003 onwards (after the split), which no database of the old chain holds;
 #: children before the tables they refer to.
 FAMILY_TABLES = (
     "contact_requests", "person_imports", "contact_changes",
-    "account_activity", "family_accounts", "term_results", "attendance", "marks",
-    "student_parents", "parents", "students", "classes",
+    "account_activity_copy", "account_activity", "family_accounts", "term_results",
+    "attendance", "marks", "student_parents", "parents", "students", "classes",
 )  # fmt: skip
 #: The bot's revision the single old chain had reached when it was split (its 0005).
 BOT_AT_SPLIT = "0005"
@@ -107,3 +122,34 @@ def test_a_database_of_the_single_old_chain_is_adopted(engine, legacy, dropped, 
 
 def _pg(conn) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+def directory_to(engine, revision: str, *, down: bool = False) -> None:
+    """Take the directory's chain to ``revision`` (up or down)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("version_locations", str(VERSIONS))
+    cfg.attributes.update(engine=engine, version_table="alembic_version", metadata=None)
+    (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def test_the_activity_copys_time_moves_out_of_directory_state_and_back(engine):
+    directory_to(engine, "0005", down=True)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO directory_state (key, value) VALUES ('activity_copied_at', :v)"),
+            {"v": "2026-09-05T15:00:00+07:00"},
+        )
+    directory_to(engine, "0006")
+    with engine.connect() as conn:
+        row = conn.execute(select(AccountActivityCopy.id, AccountActivityCopy.copied_at)).one()
+        left = conn.scalar(text("SELECT count(*) FROM directory_state WHERE key LIKE 'activity%'"))
+    assert row == (1, dt.datetime(2026, 9, 5, 8, 0, tzinfo=dt.UTC)) and left == 0
+    directory_to(engine, "0005", down=True)
+    with engine.connect() as conn:
+        back = conn.scalar(
+            text("SELECT value FROM directory_state WHERE key = 'activity_copied_at'")
+        )
+        assert "account_activity_copy" not in inspect(conn).get_table_names()
+    assert dt.datetime.fromisoformat(back) == dt.datetime(2026, 9, 5, 8, 0, tzinfo=dt.UTC)

@@ -188,8 +188,9 @@ def test_user_search_hides_staff_and_families_from_parents(world, families):
     # … never another teacher, nor another parent of the same school
     assert gv2 not in search(world, hoa_token, localpart(gv2))
     assert dung not in search(world, hoa_token, localpart(dung))
-    found = search(world, hoa_token, "THCS Đỗ Văn Dậy")
-    assert found and found <= {gv1, ht1}
+    # a search by the school's name finds nobody else (it may find nobody at all: Synapse
+    # cuts the results to the limit before our module hides people, in no fixed order)
+    assert search(world, hoa_token, "THCS Đỗ Văn Dậy") <= {gv1, ht1}
     # the homeroom teacher finds the class's parents; another teacher does not
     eventually(lambda: hoa in search(world, gv1_token, localpart(hoa)), 30, "hoa for gv1")
     assert hoa not in search(world, gv2_token, localpart(hoa))

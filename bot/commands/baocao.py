@@ -19,9 +19,10 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.commands import CommandError, Context, command
+from bot.commands.units import unit_named
 from bot.db.delivery import Delivery
 from bot.db.directive import Directive
 from bot.db.family_recipient import PARENT, FamilyRecipient
@@ -33,12 +34,13 @@ from bot.directives.roster import NAMES_SHOWN, UNITS_SHOWN, narrow_hint, unit_li
 from bot.directives.when import format_time
 from bot.reply import Reply
 from provisioning.domain import short_unit_name
-from provisioning.text import fold, format_number
+from provisioning.text import format_number
 from provisioning.view import UnitView
 
 #: read | unread | unknown | never (never logged in) | undelivered
 STATES = ("read", "unread", "unknown", "never", "undelivered")
 Groups = dict[str, list[Recipient]]  # a state -> recipients
+_Row = TypeVar("_Row", Recipient, FamilyRecipient)
 
 
 @dataclass
@@ -115,34 +117,20 @@ async def status(ctx: Context, directive: Directive) -> dict[str, list[Recipient
 
     "never" stays empty while the login module has not copied who logged in (they are
     then "unknown", as before it existed)."""
-    engine = ctx.service.engine
-    rows = await Recipient.of_directive(engine, directive.id)
-    public = await Receipt.users_sending_public(engine, {r.user_id for r in rows})
-    activity = await ctx.service.activity.get()
-    groups: dict[str, list[Recipient]] = {k: [] for k in STATES}
-    for row in rows:
-        if row.read_at is not None:
-            groups["read"].append(row)
-        elif row.event_id is None:
-            groups["undelivered"].append(row)
-        elif activity.known and not activity.logged_in(row.user_id):
-            groups["never"].append(row)
-        elif row.user_id in public:
-            groups["unread"].append(row)
-        else:
-            groups["unknown"].append(row)
-    return groups
+    return await _by_state(ctx, await Recipient.of_directive(ctx.service.engine, directive.id))
 
 
 async def family_status(ctx: Context, directive: Directive) -> dict[str, list[FamilyRecipient]]:
     """Parents and students by state, as :func:`status`; empty for a post to staff only."""
-    engine = ctx.service.engine
-    rows = await FamilyRecipient.of_directive(engine, directive.id)
-    if not rows:
-        return {}
-    public = await Receipt.users_sending_public(engine, {r.user_id for r in rows})
+    rows = await FamilyRecipient.of_directive(ctx.service.engine, directive.id)
+    return await _by_state(ctx, rows) if rows else {}
+
+
+async def _by_state(ctx: Context, rows: list[_Row]) -> dict[str, list[_Row]]:
+    """``rows`` (staff or family recipients) in :data:`STATES`."""
+    public = await Receipt.users_sending_public(ctx.service.engine, {r.user_id for r in rows})
     activity = await ctx.service.activity.get()
-    groups: dict[str, list[FamilyRecipient]] = {k: [] for k in STATES}
+    groups: dict[str, list[_Row]] = {k: [] for k in STATES}
     for row in rows:
         if row.read_at is not None:
             groups["read"].append(row)
@@ -196,19 +184,7 @@ def _by_unit(ctx: Context, rows: list[Recipient]) -> list[str]:
 
 def _unit_named(ctx: Context, query: str) -> UnitView:
     """The unit ``query`` names (code or words of its name): !baocao narrowed to it."""
-    snapshot = ctx.snapshot
-    matches = snapshot.units_matching(query, within=snapshot.all_units)
-    exact = [u for u in matches if fold(query) in (fold(u.name), fold(u.code))]
-    if len(exact) == 1 or len(matches) == 1:
-        return (exact or matches)[0]
-    if not matches:
-        raise CommandError(f"Không tìm thấy đơn vị '{query}'.")
-    names = "; ".join(u.name for u in matches[:5])
-    more = f" và {len(matches) - 5} đơn vị khác" if len(matches) > 5 else ""
-    raise CommandError(
-        f"Có {len(matches)} đơn vị khớp với '{query}': {names}{more}. "
-        "Hãy gõ cụ thể hơn hoặc dùng mã đơn vị."
-    )
+    return unit_named(ctx.snapshot, query, ctx.snapshot.all_units, "")
 
 
 def _within(ctx: Context, groups: Groups, unit: UnitView) -> Groups:

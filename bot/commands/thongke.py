@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.commands import CommandError, Context, UsageError, command
+from bot.commands import Context, UsageError, command
+from bot.commands.units import unit_named
 from bot.reply import Reply, html_table, text_table
 from provisioning import stats, vocab
-from provisioning.domain import short_unit_name
-from provisioning.text import fold, format_number
+from provisioning.text import format_number
 from provisioning.view import UnitView
 from provisioning.vocab import Level
 
@@ -14,29 +14,11 @@ LEVELS = ", ".join(vocab.label(level) for level in Level)
 
 
 def _scope(ctx: Context, query: str) -> UnitView:
-    asker, snapshot = ctx.asker, ctx.snapshot
     if not query:
-        return asker.managed[0]
-    matches = snapshot.units_matching(query, within=asker.authority.managed_units)
-    if not matches:
-        everywhere = snapshot.units_matching(query, within=snapshot.all_units)
-        if everywhere:
-            raise CommandError(
-                f"Đơn vị '{everywhere[0].name}' nằm ngoài phạm vi Anh/Chị được xem thống kê."
-            )
-        raise CommandError(f"Không tìm thấy đơn vị '{query}'.")
-    exact = [
-        u
-        for u in matches
-        if fold(query) in (fold(u.name), fold(short_unit_name(u.name)), fold(u.code))
-    ]
-    if len(matches) == 1 or len(exact) == 1:
-        return (exact or matches)[0]
-    names = "; ".join(u.name for u in matches[:5])
-    more = f" và {len(matches) - 5} đơn vị khác" if len(matches) > 5 else ""
-    raise CommandError(
-        f"Có {len(matches)} đơn vị khớp với '{query}': {names}{more}. "
-        "Hãy gõ cụ thể hơn hoặc dùng mã đơn vị."
+        return ctx.asker.managed[0]
+    within = ctx.asker.authority.managed_units
+    return unit_named(
+        ctx.snapshot, query, within, "Đơn vị '{unit}' nằm ngoài phạm vi Anh/Chị được xem thống kê."
     )
 
 

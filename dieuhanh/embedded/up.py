@@ -147,13 +147,14 @@ async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup, demo: str) 
     started = {}
     for service in ("bot", "bridge"):
         started[service] = await supervisor.start(service_spec(setup, service))
-    if not await _wait_for_bridge(setup, started["bridge"]):
-        _say("Cảnh báo: Synapse chưa liên lạc được với bridge; xem nhật ký của bridge ở trên.")
-    _say(_banner(setup))
+    # accounts are being made while the bridge starts: people can log in at the banner
     for job in (_reconcile(effective, setup), _print_sms(effective)):
         task = asyncio.create_task(job)
         _background.add(task)
         task.add_done_callback(_background.discard)
+    if not await _wait_for_bridge(setup, started["bridge"]):
+        _say("Cảnh báo: Synapse chưa liên lạc được với bridge; xem nhật ký của bridge ở trên.")
+    _say(_banner(setup))
 
 
 async def _ensure_bot(config: Config) -> None:

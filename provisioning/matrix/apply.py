@@ -67,6 +67,9 @@ log = logging.getLogger(__name__)
 #: auth_provider of the external id that ties an account to its person (Mã định danh)
 EXTERNAL_PROVIDER = "dieuhanh"
 FLUSH_EVERY = 200
+#: ... or after this many seconds: the bot reads new accounts and memberships from the
+#: mirror, so someone who can log in is known to it within about a second
+FLUSH_SECONDS = 1.0
 
 
 class MassRemovalRefused(RuntimeError):
@@ -289,6 +292,7 @@ class Executor:
         self.adopted = 0
         self.failures: list[Failure] = []
         self.timings: list[StageTiming] = []  # each stage's work and time (measured rates)
+        self.flushed = time.monotonic()  # when the mirror was last written
 
     # ---------------------------------------------------------------- driving
 
@@ -334,8 +338,11 @@ class Executor:
         self.done += 1
         if self.progress:
             self.progress(op)
-        if len(self.writer) >= FLUSH_EVERY:
+        if len(self.writer) >= FLUSH_EVERY or (
+            len(self.writer) and time.monotonic() - self.flushed >= FLUSH_SECONDS
+        ):
             self.writer.flush()
+            self.flushed = time.monotonic()
 
     async def _do(self, op: Op) -> None:
         handler = getattr(self, f"_{op.kind.value}")

@@ -44,6 +44,7 @@ def plan(
     config: ConfigOption = None,
 ) -> None:
     """Xem những gì `apply` sẽ thay đổi trên Matrix và mất bao lâu, không đụng đến máy chủ."""
+    from provisioning.bulk import cyclic_gc_paused
     from provisioning.matrix.apply import make_plan
     from provisioning.matrix.estimate import estimate, load_rates, say_duration
     from provisioning.matrix.order import Priority
@@ -53,7 +54,8 @@ def plan(
     engine = open_db(cfg)
     result, layout, _, ctx = make_plan(engine, cfg)
     rates = load_rates(engine, cfg.homeserver.server_name)
-    result.estimate = estimate(result.ops, Priority.of(layout), ctx.bot_user_id, rates)
+    with cyclic_gc_paused():  # as make_plan: a city's plan is a million objects
+        result.estimate = estimate(result.ops, Priority.of(layout), ctx.bot_user_id, rates)
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return

@@ -248,7 +248,8 @@ class _Run:
         result.passes += 1
         for kind, n in plan.counts().items():
             result.counts[kind] = result.counts.get(kind, 0) + n
-        plan.estimate = estimate(plan.ops, Priority.of(layout), ctx.bot_user_id, self.rates)
+        with cyclic_gc_paused():  # a city's million operations, a million objects alive
+            plan.estimate = estimate(plan.ops, Priority.of(layout), ctx.bot_user_id, self.rates)
         executor = Executor(
             self.client,
             self.engine,

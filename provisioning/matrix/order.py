@@ -25,6 +25,7 @@ into one room, so spreading them keeps several rooms (and event persisters) busy
 from __future__ import annotations
 
 import itertools
+import operator
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -114,10 +115,15 @@ def room_queues(joins: Iterable[Op], bot_user_id: str) -> list[list[Op]]:
     """The joins of each room in their order, the bot's first; the longest queue first
     (ties in the order rooms first appear)."""
     queues: dict[str | None, list[Op]] = defaultdict(list)
+    bots: list[Op] = []
     for op in joins:
-        queues[op.room].append(op)
-    for queue in queues.values():
-        queue.sort(key=lambda op: op.user_id != bot_user_id)  # stable
+        queue = queues[op.room]  # made here, so rooms keep the order they first appear in
+        if op.user_id == bot_user_id:
+            bots.append(op)
+        else:
+            queue.append(op)
+    for op in bots:  # one a room at most
+        queues[op.room].insert(0, op)
     return sorted(queues.values(), key=len, reverse=True)
 
 
@@ -129,5 +135,5 @@ def interleave(joins: Iterable[Op], bot_user_id: str) -> list[Op]:
     for turn in range(len(queues[0]) if queues else 0):
         while len(queues[active - 1]) <= turn:  # queues are sorted longest first
             active -= 1
-        out.extend(queues[i][turn] for i in range(active))
+        out.extend(map(operator.itemgetter(turn), queues[:active]))
     return out

@@ -65,6 +65,8 @@ class Estimate:
     counts: dict[str, int]  # operations by kind
     seconds_by_kind: dict[str, float]  # each stage's time shared among its kinds
     measured_at: str | None  # when the rates were measured; None: the default rates
+    #: seconds from the start until each tier present is done (``order.Tier`` names)
+    tiers_done: dict[str, float] = field(default_factory=dict)
 
     def cost(self, kind: str) -> float:
         """Estimated seconds of one operation of ``kind`` (their share of the total)."""
@@ -86,7 +88,8 @@ class StageTiming:
 def estimate(ops: list[Op], priority: Priority, bot_user_id: str, rates: Rates) -> Estimate:
     """How long ``ops`` (a plan's, in its order) take at ``rates``."""
     total, by_kind, counts = 0.0, Counter[str](), Counter[str]()
-    for (_, phase), group in stages(ops, priority):
+    tiers_done: dict[str, float] = {}
+    for (tier, phase), group in stages(ops, priority):
         kinds = Counter(op.kind for op in group)
         shares = {kind: n / rates.of(kind) for kind, n in kinds.items()}
         seconds = sum(shares.values())
@@ -98,7 +101,8 @@ def estimate(ops: list[Op], priority: Priority, bot_user_id: str, rates: Rates) 
             by_kind[kind.value] += share * weight
             counts[kind.value] += kinds[kind]
         total += seconds
-    return Estimate(total, dict(counts), dict(by_kind), rates.measured_at)
+        tiers_done[tier.name] = total
+    return Estimate(total, dict(counts), dict(by_kind), rates.measured_at, tiers_done)
 
 
 def measured_rates(timings: Iterable[StageTiming]) -> dict[str, float]:

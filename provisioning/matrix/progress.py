@@ -27,7 +27,21 @@ def announce_lines(plan: Plan) -> list[str]:
     found = plan.estimate
     if found is not None:
         lines.append(f"Ước tính: khoảng {say_duration(found.seconds)} ({basis(found)}).")
+        milestones = [
+            f"{label} sau khoảng {say_duration(found.tiers_done[tier])}"
+            for tier, label in MILESTONES
+            if tier in found.tiers_done and found.tiers_done[tier] < found.seconds
+        ]
+        if milestones:
+            lines.append("Trong đó: " + "; ".join(milestones) + ".")
     return lines
+
+
+#: What people can do once a tier is done (order.Tier names), said in the announcement.
+MILESTONES = (
+    ("ACCOUNTS", "mọi người đăng nhập được"),
+    ("OFFICIALS", "phòng của lãnh đạo và nhóm hiệu trưởng xong"),
+)
 
 
 def basis(estimate: Estimate) -> str:

@@ -53,6 +53,23 @@ def test_a_stage_takes_its_count_over_its_rate_and_joins_their_longest_room():
     assert found.measured_at == RATES.measured_at
 
 
+def test_when_each_tier_is_done():
+    priority = Priority(frozenset({"a"}), frozenset({"p0", "p1"}))
+    ops = users(100) + joins("a", 2) + joins("b", 50)  # b: a room of the rest
+    found = estimate(ops, priority, BOT, RATES)
+    assert found.tiers_done == {
+        "ACCOUNTS": pytest.approx(10.0),
+        "OFFICIALS": pytest.approx(10.0 + 2 / ONE_ROOM_JOINS),
+        "REST": pytest.approx(found.seconds),
+    }
+    assert found.seconds == pytest.approx(10.0 + 2 / ONE_ROOM_JOINS + 50 / ONE_ROOM_JOINS)
+    plan = Plan(ops, estimate=found)
+    assert announce_lines(plan)[2] == (
+        "Trong đó: mọi người đăng nhập được sau khoảng 10 giây; phòng của lãnh đạo và "
+        "nhóm hiệu trưởng xong sau khoảng 10 giây."
+    )
+
+
 def test_stages_add_up_and_unmeasured_kinds_take_the_defaults():
     rooms = [Op(Kind.CREATE_ROOM, room=f"r{i}") for i in range(4)]
     links = [Op(Kind.LINK_SPACE_CHILD, room=f"r{i}", value="s") for i in range(4)]
@@ -118,9 +135,10 @@ def test_rates_are_kept_per_homeserver(tmp_path: Path):
 def test_announcement_and_progress_lines():
     plan = Plan(users(3) + joins("a", 2))
     plan.estimate = estimate(plan.ops, Priority(), BOT, Rates())
-    first, second = announce_lines(plan)
+    first, second, third = announce_lines(plan)
     assert first == "Sẽ thực hiện 5 thao tác (tạo tài khoản: 3, thêm vào phòng: 2)."
     assert second.startswith("Ước tính: khoảng 5 giây (theo tốc độ mặc định, thận trọng")
+    assert third == "Trong đó: mọi người đăng nhập được sau khoảng 5 giây."
     plan.estimate = estimate(plan.ops, Priority(), BOT, RATES)
     assert "theo tốc độ đo được ở lần đồng bộ lúc 13:40 12/05/2026" in announce_lines(plan)[1]
     assert progress_line(1234, 5241, 250, Kind.JOIN) == (

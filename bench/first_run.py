@@ -333,13 +333,28 @@ def start_up(run: Run) -> subprocess.Popen[str]:
 
 
 def measure(run: Run, timeout: float) -> None:
-    """Every step of the module docstring, in order (the console's lines as they come)."""
+    """Every step of the module docstring, in order (the console's lines as they come);
+    a refused or failed ``!gui`` is noted, and the whole apply still timed."""
     assert run.console is not None
     run.wait("the banner", lambda: "ready" in run.times, timeout)
     config = load_config(run.data_dir / "config.yaml", environ={})
-    admin_token = config.homeserver.resolve_admin_token()
     official, principal = official_and_principal(config)
     run.notes.append(f"official {official.name}, principal {principal.name}")
+    try:
+        official_sends(run, config, official, principal, timeout)
+    except (RuntimeError, TimeoutError, accounts.MatrixError) as exc:
+        run.notes.append(f"!gui failed: {exc}")
+    run.wait("the whole demo applied", lambda: "provisioned" in run.times, timeout * 4)
+    for _, line in run.console.lines:
+        if "Ước tính" in line or "Trong đó" in line or "Đã đồng bộ danh bạ" in line:
+            run.notes.append(line.strip())
+
+
+def official_sends(
+    run: Run, config: Config, official: Person, principal: Person, timeout: float
+) -> None:
+    """The official logs in and sends !gui to the principals; one of them sees it."""
+    admin_token = config.homeserver.resolve_admin_token()
     run.wait(
         "the official's account",
         lambda: account_exists(run, admin_token, official.phone) and known(config, official),
@@ -354,17 +369,19 @@ def measure(run: Run, timeout: float) -> None:
         raise RuntimeError(f"!gui was not sent: {reply.get('body')}")
     run.mark("!gui answered")
     run.notes.append(f"!gui: {reply['body'].splitlines()[0]}")
-    run.wait("every delivery sent", lambda: deliveries_left(config, code) == 0, timeout, 0.5)
-    run.wait("the principal's account", lambda: account_exists(run, admin_token, principal.phone),
-             timeout)  # fmt: skip
+    run.wait("every delivery sent", lambda: deliveries_left(config, code) == 0, timeout)
+    run.wait(
+        "the principal's account",
+        lambda: account_exists(run, admin_token, principal.phone),
+        timeout,
+    )
     principal_token = phone_login(run, config, principal)
-    run.wait("the post in the principal's sync", lambda: sees_post(run, principal_token, code),
-             timeout, 0.5)  # fmt: skip
+    run.wait(
+        "the post in the principal's sync",
+        lambda: sees_post(run, principal_token, code),
+        timeout,
+    )
     run.mark("delivered")
-    run.wait("the whole demo applied", lambda: "provisioned" in run.times, timeout * 4)
-    for _, line in run.console.lines:
-        if "Ước tính" in line or "Đã đồng bộ danh bạ" in line:
-            run.notes.append(line.strip())
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -127,27 +127,43 @@ def merged(old: Rates, new: dict[str, float], at: dt.datetime) -> Rates:
 
 
 class Eta:
-    """Time left while a plan runs: what the estimate leaves, corrected by how the work done
-    so far compared with its estimate (fully trusted from a quarter of the work on)."""
+    """Time left while a plan runs: the estimated work left over the speed of the last
+    minute (estimated seconds of work done per second), so that it follows the kind of work
+    under way — a city's accounts go faster than its joins; before WARMUP seconds, what
+    the estimate leaves."""
+
+    WINDOW = 60.0
+    WARMUP = 10.0
 
     def __init__(self, estimate: Estimate) -> None:
         self.estimate = estimate
         self.costs = {k: estimate.cost(k) for k in estimate.counts}
         self.done_cost = 0.0
         self.done = 0
+        self.samples: deque[tuple[float, float]] = deque([(0.0, 0.0)])  # (elapsed, done_cost)
 
-    def advance(self, kind: str) -> None:
+    def advance(self, kind: str, elapsed: float) -> None:
         self.done += 1
         self.done_cost += self.costs.get(kind, 0.0)
+        if elapsed - self.samples[-1][0] >= 1.0:
+            self.samples.append((elapsed, self.done_cost))
+        self._trim(elapsed)
+
+    def _trim(self, elapsed: float) -> None:
+        """Keep the samples of the last WINDOW seconds, and the one just before."""
+        while len(self.samples) > 2 and elapsed - self.samples[1][0] >= self.WINDOW:
+            self.samples.popleft()
 
     def remaining(self, elapsed: float) -> float:
-        total = self.estimate.seconds
-        planned = max(total - elapsed, 0.0)
-        if self.done_cost <= 0 or total <= 0:
-            return planned
-        observed = (total - self.done_cost) * elapsed / self.done_cost
-        trust = min(1.0, 4 * self.done_cost / total)
-        return max(trust * observed + (1 - trust) * planned, 0.0)
+        left = max(self.estimate.seconds - self.done_cost, 0.0)
+        if elapsed < self.WARMUP or self.done_cost <= 0:
+            return max(self.estimate.seconds - elapsed, 0.0)
+        self._trim(elapsed)
+        since, cost_then = self.samples[0]
+        speed = (self.done_cost - cost_then) / max(elapsed - since, 1e-9)
+        if speed <= 0:  # nothing done for a minute: the pace of the whole run
+            speed = self.done_cost / elapsed
+        return left / speed
 
 
 def say_duration(seconds: float) -> str:

@@ -74,7 +74,7 @@ class _Counter:
     def advance(self, op: Op) -> None:
         self.done += 1
         if self.eta is not None:
-            self.eta.advance(op.kind.value)
+            self.eta.advance(op.kind.value, self.clock() - self.started)
 
     def left(self) -> float | None:
         return self.eta.remaining(self.clock() - self.started) if self.eta else None

@@ -101,15 +101,20 @@ def test_rates_measured_from_stages_leave_small_samples_out():
     assert merged(old, {}, at) is old
 
 
-def test_time_left_follows_what_was_observed():
+def test_time_left_follows_the_pace_of_the_last_minute():
     eta = Eta(Estimate(100.0, {"join": 100}, {"join": 100.0}, None))
-    assert eta.remaining(10) == 90  # nothing done yet: the estimate
-    for _ in range(50):
-        eta.advance("join")
-    assert eta.remaining(100) == pytest.approx(100)  # half done in twice the time
-    for _ in range(50):
-        eta.advance("join")
-    assert eta.remaining(150) == 0
+    assert eta.remaining(5) == 95  # warming up: what the estimate leaves
+    for i in range(50):  # 50 s of estimated work in 25 s: twice as fast
+        eta.advance("join", i / 2)
+    assert eta.remaining(25) == pytest.approx(25, rel=0.05)
+    for i in range(10):  # then 10 in 60 s: six times slower than estimated
+        eta.advance("join", 25 + 6 * (i + 1))
+    assert 200 < eta.remaining(85) <= 40 * 6  # the last minute's pace (the whole run: 57 s)
+    eta.samples.append((200, eta.done_cost))  # nothing for a while: the whole run's pace
+    assert eta.remaining(200) == pytest.approx(40 * 200 / 60)
+    for i in range(40):
+        eta.advance("join", 201 + i)
+    assert eta.remaining(241) == 0
 
 
 @pytest.mark.parametrize(

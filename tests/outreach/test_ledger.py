@@ -47,9 +47,16 @@ def out(people: list[int]) -> list[Outgoing]:
 
 def invite(engine, unit: int, people: list[int], limit: int = 100, now: dt.datetime = NOW):
     return ledger.queue(
-        engine, kind=INVITATION, ref=None, unit_id=unit, limit=limit, people=out(people),
-        text=TEXT, now=now, by="@gd:test",
-    )  # fmt: skip
+        engine,
+        kind=INVITATION,
+        ref=None,
+        unit_id=unit,
+        limit=limit,
+        people=out(people),
+        text=TEXT,
+        now=now,
+        by="@gd:test",
+    )
 
 
 def used(engine, unit: int, now: dt.datetime = NOW) -> int:
@@ -86,11 +93,7 @@ def test_invitations_once_in_seven_days_and_within_the_budget(engine, school):
     assert len(invite(engine, unit, people[:5], limit=8, now=next_month).ids) == 5
     assert used(engine, unit) == 8 and used(engine, unit, next_month) == 5
     last = ledger.last_invited(engine, people[:6])
-    assert last[people[0]] == next_month and last[people[5]] == again_time(again)
-
-
-def again_time(_queued) -> dt.datetime:
-    return NOW + dt.timedelta(days=6, hours=23)
+    assert last[people[0]] == next_month and last[people[5]] == NOW + dt.timedelta(6, hours=23)
 
 
 async def test_a_failure_gives_its_place_back_and_does_not_count_as_invited(engine, school):
@@ -116,9 +119,16 @@ def test_a_directives_fallback_reaches_each_person_once(engine, school):
 
     def fallback(ref: str, who: list[int]):
         return ledger.queue(
-            engine, kind=FALLBACK, ref=ref, unit_id=unit, limit=100, people=out(who),
-            text="KHAN ...", now=NOW, by="@gd:test",
-        )  # fmt: skip
+            engine,
+            kind=FALLBACK,
+            ref=ref,
+            unit_id=unit,
+            limit=100,
+            people=out(who),
+            text="KHAN ...",
+            now=NOW,
+            by="@gd:test",
+        )
 
     assert len(fallback("K7QMA", people[:3]).ids) == 3
     repeat = fallback("K7QMA", people[:4])
@@ -132,9 +142,15 @@ def test_a_dry_run_writes_nothing(engine, school):
     unit, people = school
     invite(engine, unit, people[:2], limit=5)
     seen = ledger.preview(
-        engine, kind=INVITATION, ref=None, unit_id=unit, limit=5, person_ids=people[:10],
-        text=TEXT, now=NOW,
-    )  # fmt: skip
+        engine,
+        kind=INVITATION,
+        ref=None,
+        unit_id=unit,
+        limit=5,
+        person_ids=people[:10],
+        text=TEXT,
+        now=NOW,
+    )
     assert (len(seen.allotment.chosen), len(seen.allotment.over_budget)) == (3, 5)
     assert seen.ids == [] and used(engine, unit) == 2
     with engine.connect() as conn:

@@ -1,0 +1,242 @@
+"""!moi [đơn vị | người | số điện thoại] — invite by SMS the staff who have never logged in:
+one SMS each with the code page's address and one line of instructions (never a code), at
+most once every 7 days per person, within each unit's monthly SMS budget
+(``provisioning.outreach``). Officials only, for the units they act for (the rule of
+!trienkhai); by default their widest unit.
+
+The messages are queued at once (the budget reserved) and sent in the background; the
+answer says how many go, who was left out and why, and the budget left; a second notice
+says how many went and how many failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from bot.commands import CommandError, Context, command
+from bot.commands.trienkhai import NO_DATA
+from bot.commands.units import unit_named
+from bot.reply import Reply
+from provisioning.domain import short_unit_name
+from provisioning.outreach import answers, invitations, ledger
+from provisioning.outreach.budget import INVITE_EVERY, VN
+from provisioning.outreach.invitations import Outcome, Plan
+from provisioning.outreach.sender import Result
+from provisioning.phone import INVALID, normalize_phone
+from provisioning.text import fold, format_number
+from provisioning.view import PersonView, UnitView
+
+OUTSIDE = "Đơn vị '{unit}' nằm ngoài phạm vi Anh/Chị phụ trách."
+#: what is typed as a phone number: digits, with the usual separators (a code first)
+_PHONE = re.compile(r"[+(]?\d[\d\s.()+-]*")
+
+
+@dataclass(frozen=True)
+class Target:
+    where: str  # "THCS Đỗ Văn Dậy", or the person's name
+    people: set[int]  # whom to consider
+    person: PersonView | None = None  # the one person asked for
+
+
+def _unit(ctx: Context, unit: UnitView) -> Target:
+    view = ctx.snapshot.view
+    return Target(
+        short_unit_name(unit.name), invitations.people_in(view, ctx.snapshot.subtree(unit.id))
+    )
+
+
+def _person(ctx: Context, person: PersonView) -> Target:
+    managed = ctx.asker.authority.managed_units
+    if not any(unit_id in managed for unit_id, _ in person.positions):
+        raise CommandError(
+            f"{person.full_name} (mã {person.code}) không thuộc phạm vi Anh/Chị phụ trách; "
+            "không thể mời."
+        )
+    return Target(person.full_name, {person.id}, person)
+
+
+def _target(ctx: Context, query: str) -> Target:
+    """Whom ``!moi <query>`` is about: a person's code, a phone, a unit, a person's name."""
+    snapshot, managed = ctx.snapshot, ctx.asker.authority.managed_units
+    if not query:
+        return _unit(ctx, ctx.asker.managed[0])
+    code = fold(query)
+    by_code = [p for p in snapshot.view.people.values() if p.active and fold(p.code) == code]
+    if by_code:
+        return _person(ctx, by_code[0])
+    if _PHONE.fullmatch(query):
+        return _person(ctx, _by_phone(ctx, query))
+    if snapshot.units_matching(query, within=managed):
+        return _unit(ctx, unit_named(snapshot, query, managed, OUTSIDE))
+    person = _by_name(ctx, query)
+    if person is not None:
+        return _person(ctx, person)
+    elsewhere = snapshot.units_matching(query, within=snapshot.all_units)
+    if elsewhere:
+        raise CommandError(OUTSIDE.format(unit=elsewhere[0].name))
+    raise CommandError(f"Không tìm thấy đơn vị hay người nào tên '{query}' trong danh bạ.")
+
+
+def _by_phone(ctx: Context, typed: str) -> PersonView:
+    found = normalize_phone(typed)
+    if not found.ok:
+        why = f": {found.problem}" if found.problem not in (None, INVALID) else ""
+        raise CommandError(
+            f"Số điện thoại '{typed}' không hợp lệ{why}; hãy gõ số di động, ví dụ 0912 345 678."
+        )
+    view = ctx.snapshot.view
+    person = next((p for p in view.people.values() if p.active and p.phone == found.e164), None)
+    if person is None:
+        raise CommandError(f"Không có cán bộ nào dùng số {typed} trong danh bạ.")
+    return person
+
+
+def _by_name(ctx: Context, typed: str) -> PersonView | None:
+    """The one person in the asker's scope ``typed`` names; None when nobody anywhere."""
+    snapshot = ctx.snapshot
+    found = snapshot.people_named(typed, among=snapshot.view.people)
+    if not found:
+        return None
+    mine = found & invitations.people_in(snapshot.view, ctx.asker.authority.managed_units)
+    if not mine:
+        raise CommandError(
+            f"Người tên '{typed}' không thuộc phạm vi Anh/Chị phụ trách; không thể mời."
+        )
+    exact = [pid for pid in mine if snapshot.view.people[pid].name_key == fold(typed)]
+    if len(mine) > 1 and len(exact) == 1:
+        return snapshot.view.people[exact[0]]
+    if len(mine) > 1:
+        shown = ", ".join(f"{p.full_name} (mã {p.code})" for p in snapshot.first_people(mine, 5))
+        raise CommandError(
+            f"Có {len(mine)} người khớp với '{typed}': {shown}; hãy gõ mã định danh."
+        )
+    return snapshot.view.people[mine.pop()]
+
+
+def _time(at: dt.datetime) -> str:
+    return at.astimezone(VN).strftime("%H:%M %d/%m/%Y")
+
+
+def _person_refusal(person: PersonView, planned: Plan) -> str | None:
+    """Why this one person cannot be invited (before any budget is looked at)."""
+    name = f"{person.full_name} (mã {person.code})"
+    if planned.logged_in:
+        return f"{name} đã đăng nhập; không cần mời."
+    if planned.no_account:
+        return f"{name} chưa có tài khoản trên hệ thống; chưa thể mời đăng nhập."
+    if planned.no_phone:
+        return (
+            f"{name} chưa có số di động dùng để đăng nhập; hãy cập nhật số (!capnhat) rồi mời lại."
+        )
+    return None
+
+
+async def _last_invited(ctx: Context, outcome: Outcome) -> dict[int, dt.datetime]:
+    """When the people left out as invited lately were invited."""
+    already = [pid for q in outcome.units for pid in q.allotment.already]
+    if not already:
+        return {}
+    return await asyncio.to_thread(ledger.last_invited, ctx.service.engine, already)
+
+
+def _refusal(
+    ctx: Context, target: Target, outcome: Outcome, last: dict[int, dt.datetime]
+) -> str | None:
+    """Why nobody was queued (one sentence), or None."""
+    if outcome.chosen:
+        return None
+    if target.person is not None and target.person.id in last:
+        at = last[target.person.id]
+        return (
+            f"{target.person.full_name} đã được mời qua SMS lúc {_time(at)}; có thể mời lại "
+            f"từ {_time(at + INVITE_EVERY)}."
+        )
+    return answers.refusal(outcome, ctx.snapshot.view, target.where, answers.again_from(last))
+
+
+def _report_to(ctx: Context, where: str):
+    """What tells the asker, once the batch is sent, how many went and how many failed."""
+    service, incoming = ctx.service, ctx.incoming
+    person_id = ctx.asker.person.id
+
+    async def tell(results: dict[int, Result]) -> None:
+        text = answers.results_line(results, where)
+        if incoming is not None and incoming.direct and service.notify_room is not None:
+            await service.notify_room(incoming.room_id, text)
+        elif service.tell_person is not None:
+            await service.tell_person(person_id, text)
+
+    return tell
+
+
+def _data(outcome: Outcome, view) -> dict:
+    planned = outcome.plan
+    return {
+        "queued": len(outcome.queued),
+        "already": outcome.count("already"),
+        "over_budget": outcome.count("over_budget"),
+        "no_phone": len(planned.no_phone),
+        "no_account": len(planned.no_account),
+        "budget": [
+            {"unit": view.units[q.unit_id].code, "month": q.month, "limit": q.limit, "left": q.left}
+            for q in outcome.units
+        ],
+    }
+
+
+@command(
+    "moi",
+    spoken="mời",
+    aliases=("moidangnhap",),
+    usage="!moi [đơn vị | tên | số điện thoại]",
+    summary="Gửi SMS mời đăng nhập (địa chỉ lấy mã và cách đăng nhập) đến cán bộ chưa đăng "
+    "nhập lần nào.",
+    examples=("!moi", "!moi THCS Đỗ Văn Dậy", "!moi Trần Thị Bình"),
+    allowed=lambda asker: asker.known and asker.official,
+    details="Mặc định: mọi đơn vị Anh/Chị phụ trách. Mỗi người nhận tối đa một tin trong 7 "
+    "ngày; số tin mỗi tháng giới hạn theo ngân sách SMS của trường (hoặc cơ quan) của người "
+    "nhận; tin gửi lỗi không tính vào ngân sách.",
+)
+async def moi(ctx: Context, args: str) -> Reply:
+    outreach = ctx.service.outreach
+    if outreach is None:
+        raise CommandError("Bot chưa được cấu hình gửi SMS; hãy báo quản trị viên.")
+    target = _target(ctx, args.strip())
+    activity = await ctx.service.activity.get()
+    if not activity.known:
+        raise CommandError(NO_DATA)
+    snapshot, engine = ctx.snapshot, ctx.service.engine
+    planned = invitations.plan(
+        snapshot.view, snapshot.user_of, activity.logged_in_users, target.people
+    )
+    refused = _person_refusal(target.person, planned) if target.person else None
+    if refused:
+        raise CommandError(refused)
+    outcome = await asyncio.to_thread(
+        invitations.queue_invitations,
+        engine,
+        snapshot.view,
+        planned,
+        outreach.budget,
+        outreach.invitation,
+        ctx.service.clock.now(),
+        ctx.asker.user_id,
+    )
+    last = await _last_invited(ctx, outcome)
+    refused = _refusal(ctx, target, outcome, last)
+    if refused:
+        raise CommandError(refused)
+    outreach.send(outcome.queued, then=_report_to(ctx, target.where))
+    n = format_number(outcome.chosen)
+    head = (
+        f"Đang gửi SMS mời đăng nhập đến {target.where}."
+        if target.person
+        else f"Đang gửi SMS mời đăng nhập đến {n} người chưa đăng nhập lần nào ở {target.where}."
+    )
+    again = answers.again_from(last)
+    lines = [head, answers.left_out(outcome, again), answers.budget_left(outcome, snapshot.view)]
+    text = "\n".join(x for x in lines if x)
+    return Reply(text, extra={"vn.dieuhanh.invited": _data(outcome, snapshot.view)})

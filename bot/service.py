@@ -43,7 +43,11 @@ from bot.commands import (  # noqa: F401 - they register
 from bot.commands.trogiup import usage_reply
 from bot.db.activity import ActivityCache
 from bot.db.draft import Draft
-from bot.directives import files, submissions
+from bot.directives import (
+    fallback,  # noqa: F401 - registers the SMS fallback of posts
+    files,
+    submissions,
+)
 from bot.directory import DirectoryCache
 from bot.families.cache import FamilyCache
 from bot.reply import Reply

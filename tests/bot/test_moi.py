@@ -7,80 +7,29 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from bot.commands.trienkhai import NO_DATA
 from bot.outreach import Outreach
 from bot.service import NOT_ALLOWED
 from dieuhanh.config import Config
-from provisioning.db.models import AccountActivity, AccountActivityCopy, SmsMessage
+from provisioning.db.models import AccountActivityCopy, SmsMessage
 from provisioning.outreach.budget import Budget
 
-from ..directory.conftest import BASE_STAFF
 from ..identity.test_sms import Provider
-from .test_commands import EXTRA
-from .test_gui import MORE, build_service, say, uid
+from .sms import NOW, phone, sent, sms_service
+from .test_gui import say
 
-NOW = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.UTC)  # 10:00 on 05/12 in Vietnam
 PAGE = "https://dieuhanh.hcm.edu.vn/_dieuhanh/dang-nhap"
-LOGGED_IN = ("P001", "P008", "P009", "P004")  # two principals, the Sở's director, the xã's head
 #: THCS Đỗ Văn Dậy's staff who never logged in: Bình, Cường, Hùng (Kế toán), Sơn
 DVD_NEVER = {"P002", "P003", "P007", "P020"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.at = NOW
-
-    def now(self) -> dt.datetime:
-        return self.at
-
-
 @pytest.fixture
 def service(engine, base_files, tmp_path):
-    service = build_service(engine, base_files, tmp_path, [*BASE_STAFF, *EXTRA, *MORE])
-    service.clock = Clock()
-    config = Config()
-    config.homeserver.url = "https://dieuhanh.hcm.edu.vn"
-    config.sms.file_path = str(tmp_path / "sms.jsonl")
-    service.outreach = Outreach(config, engine, service.clock, service.activity)
-    service.activity.max_age = 0
-    told: list[tuple[str, str]] = []
-
-    async def notify_room(room_id: str, text: str) -> None:
-        told.append((room_id, text))
-
-    service.notify_room = notify_room
-    service.told = told
-    with engine.begin() as conn:
-        conn.execute(insert(AccountActivityCopy).values(id=1, copied_at=NOW))
-        conn.execute(
-            insert(AccountActivity),
-            [
-                {
-                    "user_id": uid(c),
-                    "first_login_at": NOW,
-                    "last_seen_at": NOW,
-                    "devices": 1,
-                    "checked_at": NOW,
-                }
-                for c in LOGGED_IN
-            ],
-        )
-    return service
-
-
-def sent(tmp_path) -> list[dict]:
-    path = tmp_path / "sms.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
-
-
-def phone(code: str) -> str:
-    row = next(r for r in [*BASE_STAFF, *EXTRA, *MORE] if r[0] == code)
-    return "+84" + row[2][1:]
+    return sms_service(engine, base_files, tmp_path)
 
 
 def queued(engine) -> int:

@@ -98,20 +98,22 @@ def _check_reached(ctx: Context, post: Post, found: Preview) -> None:
         )
 
 
-def sms_fallback_at(service: Any, post: Post, now: dt.datetime) -> dt.datetime | None:
-    """When a khẩn post (or one sent "kèm SMS") goes by SMS to whoever has not read it;
-    None for other posts, or when the bot sends no SMS."""
+def sms_fallback_at(
+    service: Any, post: Post, found: Preview, now: dt.datetime
+) -> dt.datetime | None:
+    """When a khẩn post (or one sent "kèm SMS") goes by SMS to the staff who have not
+    opened it; None for other posts, posts to families only, or a bot that sends no SMS."""
     outreach = getattr(service, "outreach", None)
-    if outreach is None or not (post.urgent or post.sms):
+    if outreach is None or not (post.urgent or post.sms) or not found.people:
         return None
     return (post.at or now) + outreach.fallback_after
 
 
 def fallback_note(after: dt.timedelta) -> str:
-    """'Ai chưa đọc sau 4 giờ sẽ nhận tin qua SMS.'"""
+    """'Cán bộ chưa mở tin sau 4 giờ sẽ nhận tin qua SMS.'"""
     hours = after.total_seconds() / 3600
     shown = format_number(hours, 0 if hours == int(hours) else 1)
-    return f"Ai chưa đọc sau {shown} giờ sẽ nhận tin qua SMS."
+    return f"Cán bộ chưa mở tin sau {shown} giờ sẽ nhận tin qua SMS."
 
 
 def quiet_hours(post: Post, found: Preview, now: dt.datetime) -> str | None:
@@ -137,7 +139,7 @@ async def send_post(ctx: Context, post: Post) -> Reply:
     )
     _check_reached(ctx, post, found)
     quiet = quiet_hours(post, found, now)
-    fallback = sms_fallback_at(service, post, now)
+    fallback = sms_fallback_at(service, post, found, now)
     directive_id, code = await save(
         service.engine,
         ctx.snapshot,

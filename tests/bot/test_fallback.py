@@ -61,7 +61,7 @@ def delivered_and_read(engine, code: str) -> None:
 
 async def urgent(service, engine) -> str:
     answer = await say(service, "P008", "!gui THCS: Nghỉ học ngày mai do bão số 15 khẩn")
-    assert answer.text.endswith("Ai chưa đọc sau 4 giờ sẽ nhận tin qua SMS.")
+    assert answer.text.endswith("Cán bộ chưa mở tin sau 4 giờ sẽ nhận tin qua SMS.")
     code = answer.extra["vn.dieuhanh.sent"]["code"]
     delivered_and_read(engine, code)
     await Receipt.record(engine, "!elsewhere:test", user("P002"), "$other", 1)
@@ -114,12 +114,17 @@ async def test_the_budget_bounds_the_fallback_and_a_plain_post_has_none(service,
     plain = await say(service, "P008", "!gui THCS: Lịch họp tuần sau")
     assert "SMS" not in plain.text
     asked = await say(service, "P008", "!gui THCS: Nộp báo cáo trước thứ Sáu | kèm SMS")
-    assert asked.text.endswith("Ai chưa đọc sau 4 giờ sẽ nhận tin qua SMS.")
+    assert asked.text.endswith("Cán bộ chưa mở tin sau 4 giờ sẽ nhận tin qua SMS.")
+    later = await say(service, "P008", "!gui THCS: Nghỉ học chiều mai khẩn | lúc 07:00 06/12")
     reminders = {
-        c: [r.kind for r in await Reminder.of_directive(engine, i)]
-        for c, i in await ids(engine, [plain, asked])
+        c: [(r.kind, r.due_at) for r in await Reminder.of_directive(engine, i)]
+        for c, i in await ids(engine, [plain, asked, later])
     }
-    assert list(reminders.values()) == [[], ["sms_fallback"]]
+    assert list(reminders.values()) == [
+        [],
+        [("sms_fallback", NOW + dt.timedelta(hours=4))],
+        [("sms_fallback", dt.datetime(2026, 12, 6, 4, 0, tzinfo=dt.UTC))],  # 4 h after 07:00
+    ]
     service.clock.at = NOW + dt.timedelta(hours=4)
     await scheduler(service).tick()
     await service.outreach.idle()

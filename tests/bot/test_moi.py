@@ -5,6 +5,7 @@ server (tests/identity/test_sms.py's stand-in provider)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from bot.commands.trienkhai import NO_DATA
 from bot.outreach import Outreach
+from bot.serve import serve
 from bot.service import NOT_ALLOWED
 from dieuhanh.config import Config
 from provisioning.db.models import AccountActivityCopy, SmsMessage
@@ -190,3 +192,10 @@ async def test_a_failing_gateway_is_recorded_and_reported(service, engine, tmp_p
     assert row == ("failed", f"cổng SMS {host} trả lỗi HTTP 500")
     retry = await say(service, "P001", "!moi Lê Văn Cường")  # a failure does not count
     assert retry.extra["vn.dieuhanh.invited"]["queued"] == 1
+
+
+async def test_the_bot_refuses_to_start_with_an_invitation_too_long_for_one_sms(engine, caplog):
+    config = Config()
+    config.sms.login_page_url = "https://" + "a" * 120 + ".vn/_dieuhanh/dang-nhap"
+    assert await serve(config, engine, asyncio.Event()) == 2
+    assert "tin mời đăng nhập không vừa một SMS" in caplog.text

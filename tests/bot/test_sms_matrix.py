@@ -129,7 +129,9 @@ def test_moi_keeps_to_7_days_and_the_budget_on_the_bots_clock(setup):
         "Không gửi cho 1 người: 1 vượt ngân sách SMS của tháng.",
         "Ngân sách SMS tháng 12/2026 của MN Hoa Sen: còn 0/1 tin.",
     ]
-    spent, outside = asyncio.run(talk(setup, "tp", "!moi Mầm non Hoa Sen", "!moi THPT Nguyễn Hữu Cầu"))
+    spent, outside = asyncio.run(
+        talk(setup, "tp", "!moi Mầm non Hoa Sen", "!moi THPT Nguyễn Hữu Cầu")
+    )
     assert spent["body"] == (
         "Ngân sách SMS tháng 12/2026 của MN Hoa Sen đã hết (1/1 tin); không gửi tin mời nào."
     )
@@ -170,7 +172,7 @@ def urgent_post(setup: Setup, at: dt.datetime, body: str) -> str:
     """The Sở's director sends THCS Đỗ Văn Dậy a khẩn notice at ``at``; An reads it."""
     set_time(setup, at)
     [answer] = asyncio.run(talk(setup, "gd", f"!thongbao {setup.district.u('thcs1')}: {body} khẩn"))
-    assert answer["body"].endswith("Ai chưa đọc sau 4 giờ sẽ nhận tin qua SMS.")
+    assert answer["body"].endswith("Cán bộ chưa mở tin sau 4 giờ sẽ nhận tin qua SMS.")
     code = answer["vn.dieuhanh.sent"]["code"]
     wait_all_sent(setup, code)
     read_by(setup, "ht1", code)

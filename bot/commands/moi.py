@@ -36,16 +36,15 @@ _PHONE = re.compile(r"[+(]?\d[\d\s.()+-]*")
 
 @dataclass(frozen=True)
 class Target:
-    where: str  # "THCS Đỗ Văn Dậy", or the person's name
+    where: str  # "ở THCS Đỗ Văn Dậy", or "cho Trần Thị Bình"
     people: set[int]  # whom to consider
     person: PersonView | None = None  # the one person asked for
 
 
 def _unit(ctx: Context, unit: UnitView) -> Target:
     view = ctx.snapshot.view
-    return Target(
-        short_unit_name(unit.name), invitations.people_in(view, ctx.snapshot.subtree(unit.id))
-    )
+    people = invitations.people_in(view, ctx.snapshot.subtree(unit.id))
+    return Target(f"ở {short_unit_name(unit.name)}", people)
 
 
 def _person(ctx: Context, person: PersonView) -> Target:
@@ -55,7 +54,7 @@ def _person(ctx: Context, person: PersonView) -> Target:
             f"{person.full_name} (mã {person.code}) không thuộc phạm vi Anh/Chị phụ trách; "
             "không thể mời."
         )
-    return Target(person.full_name, {person.id}, person)
+    return Target(f"cho {person.full_name}", {person.id}, person)
 
 
 def _target(ctx: Context, query: str) -> Target:
@@ -63,8 +62,8 @@ def _target(ctx: Context, query: str) -> Target:
     snapshot, managed = ctx.snapshot, ctx.asker.authority.managed_units
     if not query:
         return _unit(ctx, ctx.asker.managed[0])
-    code = fold(query)
-    by_code = [p for p in snapshot.view.people.values() if p.active and fold(p.code) == code]
+    code = query.casefold()
+    by_code = [p for p in snapshot.view.people.values() if p.active and p.code.casefold() == code]
     if by_code:
         return _person(ctx, by_code[0])
     if _PHONE.fullmatch(query):
@@ -232,9 +231,9 @@ async def moi(ctx: Context, args: str) -> Reply:
     outreach.send(outcome.queued, then=_report_to(ctx, target.where))
     n = format_number(outcome.chosen)
     head = (
-        f"Đang gửi SMS mời đăng nhập đến {target.where}."
+        f"Đang gửi SMS mời đăng nhập {target.where}."
         if target.person
-        else f"Đang gửi SMS mời đăng nhập đến {n} người chưa đăng nhập lần nào ở {target.where}."
+        else f"Đang gửi SMS mời đăng nhập đến {n} người chưa đăng nhập lần nào {target.where}."
     )
     again = answers.again_from(last)
     lines = [head, answers.left_out(outcome, again), answers.budget_left(outcome, snapshot.view)]

@@ -42,12 +42,12 @@ def _refuse(sentence: str, code: int = 2) -> NoReturn:
 def _units(view: DirectoryView, code: str | None) -> tuple[str, list[int]]:
     """(where, unit ids) of ``--don-vi``, or of the whole directory."""
     if code is None:
-        return "toàn bộ danh bạ", [u.id for u in view.units.values() if u.active]
+        return "trong toàn bộ danh bạ", [u.id for u in view.units.values() if u.active]
     try:
         unit = view.unit(code)
     except UnknownUnit:
         _refuse(f"Không có đơn vị mã '{code}' trong danh bạ; không gửi tin nào.")
-    return unit.name, [u.id for u in view.subtree(unit.id)]
+    return f"ở {unit.name}", [u.id for u in view.subtree(unit.id)]
 
 
 def _settings(cfg: Config) -> tuple[str, Budget]:
@@ -99,7 +99,7 @@ def moi_command(
         console.print(refused)
         raise typer.Exit(1 if outcome.count("over_budget") else 0)
     if dry_run:
-        console.print(f"Sẽ gửi {format_number(outcome.chosen)} tin SMS mời đăng nhập ở {where}.")
+        console.print(f"Sẽ gửi {format_number(outcome.chosen)} tin SMS mời đăng nhập {where}.")
         _report(outcome, view, again)
         raise typer.Exit(0)
     failed = _send(engine, cfg, outcome, where)

@@ -1,6 +1,9 @@
 """What an invitation run says to whoever asked (``!moi``, ``dieuhanh moi``): how many were
 invited, who was left out and why, how much of the month's budget is left — or, when none
-could be invited, the one sentence that says why (nothing was queued then)."""
+could be invited, the one sentence that says why (nothing was queued then).
+
+``where`` is a phrase with its preposition: "ở THCS Đỗ Văn Dậy", "cho Trần Thị Bình",
+"trong toàn bộ danh bạ"."""
 
 from __future__ import annotations
 
@@ -49,16 +52,16 @@ def refusal(
     if outcome.count("already"):
         when = f"; có thể mời lại từ {_day(again)}" if again else ""
         return (
-            f"Cả {n(outcome.count('already'))} người chưa đăng nhập lần nào ở {where} đã được "
+            f"Cả {n(outcome.count('already'))} người chưa đăng nhập lần nào {where} đã được "
             f"mời qua SMS trong 7 ngày qua{when}."
         )
     if planned.no_phone or planned.no_account:
         return (
-            f"{n(len(planned.no_phone) + len(planned.no_account))} người chưa đăng nhập ở "
+            f"{n(len(planned.no_phone) + len(planned.no_account))} người chưa đăng nhập "
             f"{where} chưa có tài khoản hoặc số di động dùng để đăng nhập; hãy cập nhật số "
             "điện thoại (!capnhat) rồi mời lại."
         )
-    return f"Mọi cán bộ có tài khoản ở {where} đã đăng nhập; không cần mời."
+    return f"Mọi cán bộ có tài khoản {where} đã đăng nhập; không cần mời."
 
 
 def left_out(outcome: Outcome, again: dt.datetime | None) -> str | None:
@@ -105,7 +108,7 @@ def budget_left(outcome: Outcome, view: DirectoryView) -> str | None:
 def results_line(results: Mapping[int, Result], where: str) -> str:
     """'Đã gửi xong SMS mời đăng nhập ở …: 12 tin đã gửi, 1 tin lỗi (…).'"""
     failed = [r for r in results.values() if not r.ok]
-    line = f"Đã gửi xong SMS mời đăng nhập ở {where}: {n(len(results) - len(failed))} tin đã gửi"
+    line = f"Đã gửi xong SMS mời đăng nhập {where}: {n(len(results) - len(failed))} tin đã gửi"
     if failed:
         line += (
             f", {n(len(failed))} tin lỗi ({failed[0].note}); tin lỗi không tính vào ngân "

@@ -105,7 +105,7 @@ async def test_an_office_invites_across_its_schools_each_on_its_own_budget(servi
 async def test_one_person_by_name_code_or_phone(service, engine, tmp_path):
     by_name = await say(service, "P001", "!moi tran thi binh")
     await service.outreach.idle()
-    assert by_name.text.startswith("Đang gửi SMS mời đăng nhập đến Trần Thị Bình.")
+    assert by_name.text.startswith("Đang gửi SMS mời đăng nhập cho Trần Thị Bình.")
     assert [m["to"] for m in sent(tmp_path)] == [phone("P002")]
     again = await say(service, "P001", "!moi 0987 654 321")
     assert again.text == (
@@ -184,7 +184,7 @@ async def test_a_failing_gateway_is_recorded_and_reported(service, engine, tmp_p
     assert reply.extra["vn.dieuhanh.invited"]["queued"] == 1 and len(provider.received) == 1
     host = provider.url.removeprefix("http://")
     assert service.told[-1][1] == (
-        "Đã gửi xong SMS mời đăng nhập ở Lê Văn Cường: 0 tin đã gửi, 1 tin lỗi (cổng SMS "
+        "Đã gửi xong SMS mời đăng nhập cho Lê Văn Cường: 0 tin đã gửi, 1 tin lỗi (cổng SMS "
         f"{host} trả lỗi HTTP 500); tin lỗi không tính vào ngân sách, có thể mời lại ngay."
     )
     with engine.connect() as conn:

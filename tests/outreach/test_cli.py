@@ -98,7 +98,7 @@ def test_a_dry_run_then_a_unit_then_the_rest_each_person_once(cli, engine, tmp_p
     everyone = cli()
     assert everyone.exit_code == 0, everyone.output
     lines = everyone.output.splitlines()
-    assert lines[0] == "Đã gửi xong SMS mời đăng nhập ở toàn bộ danh bạ: 2 tin đã gửi."
+    assert lines[0] == "Đã gửi xong SMS mời đăng nhập trong toàn bộ danh bạ: 2 tin đã gửi."
     assert lines[1].startswith(
         "Không gửi cho 4 người: 3 đã được mời trong 7 ngày qua (mời lại được từ "
     )
@@ -106,7 +106,7 @@ def test_a_dry_run_then_a_unit_then_the_rest_each_person_once(cli, engine, tmp_p
     assert len(sent(tmp_path)) == 5  # Hoàng Văn Em (thcs-tt), Bùi Thị Lan (the Sở's director)
     again = cli()
     assert again.exit_code == 0
-    assert again.output.startswith("Cả 5 người chưa đăng nhập lần nào ở toàn bộ danh bạ")
+    assert again.output.startswith("Cả 5 người chưa đăng nhập lần nào trong toàn bộ danh bạ")
     assert len(sent(tmp_path)) == 5
 
 

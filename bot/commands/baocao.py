@@ -4,8 +4,11 @@ Read = a public read receipt at or after the directive in the room that carried 
 reply or reaction to it. People who have never logged in (account_activity, copied from
 Synapse by the login module) are "chưa đăng nhập": they cannot have read it. People who
 have, but whose clients have never sent a public receipt the bot could see (private
-receipts) are "chưa rõ", not "chưa đọc". !nhacnho leaves out those who never logged in
-(a reminder in their inbox reaches nobody) and says how many.
+receipts) are "chưa rõ", not "chưa đọc" (``bot.directives.readstate``). !nhacnho leaves
+out those who never logged in (a reminder in their inbox reaches nobody), says how many
+and points to !moi. For a khẩn post (or one sent "kèm SMS") !baocao adds its SMS
+fallback: when it runs, then how many went and failed, and to whom
+(``bot.directives.fallback``).
 
 Extension points for the kinds: :func:`report_section` adds a kind's own section to
 !baocao (an invitation's answers, a request's submissions); :func:`remind_targets` says

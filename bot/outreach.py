@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -45,22 +46,29 @@ class Outreach:
         self.gateway, self._fetch = gateway(gateway_settings(config.sms))
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def send(self, ids: Iterable[int], then: Done | None = None) -> None:
-        """Send these queued messages in the background; ``then(results)`` afterwards."""
-        wanted = list(ids)
-        if not wanted:
-            return
-        task = asyncio.create_task(self._send(wanted, then))
+    def track(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background, as the sending is (``idle`` and ``close`` wait
+        for it)."""
+        task = asyncio.create_task(self._guarded(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, ids: list[int], then: Done | None) -> None:
+    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
         try:
-            results = await send_queued(self.engine, self.gateway, ids, self.clock.now)
-            if then is not None:
-                await then(results)
+            await work
         except Exception:
-            log.exception("sending %d queued SMS failed", len(ids))
+            log.exception("background SMS work failed")
+
+    def send(self, ids: Iterable[int], then: Done | None = None) -> None:
+        """Send these queued messages in the background; ``then(results)`` afterwards."""
+        wanted = list(ids)
+        if wanted:
+            self.track(self._send(wanted, then))
+
+    async def _send(self, ids: list[int], then: Done | None) -> None:
+        results = await send_queued(self.engine, self.gateway, ids, self.clock.now)
+        if then is not None:
+            await then(results)
 
     async def resume(self, now: dt.datetime) -> None:
         """Send the messages left queued by a sender that stopped."""

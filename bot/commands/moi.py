@@ -5,8 +5,10 @@ most once every 7 days per person, within each unit's monthly SMS budget
 !trienkhai); by default their widest unit.
 
 The messages are queued at once (the budget reserved) and sent in the background; the
-answer says how many go, who was left out and why, and the budget left; a second notice
-says how many went and how many failed.
+answer says how many go, who was left out and why, and the budget left; a notice follows
+with how many went and how many failed. Queueing a whole city's takes tens of seconds: past
+:data:`QUICK_SECONDS` the command answers that it is under way, and both parts come as
+notices.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.commands import CommandError, Context, command
@@ -30,6 +33,10 @@ from provisioning.text import fold, format_number
 from provisioning.view import PersonView, UnitView
 
 OUTSIDE = "Đơn vị '{unit}' nằm ngoài phạm vi Anh/Chị phụ trách."
+#: how long the command waits for the queueing (a whole city's takes tens of seconds, and
+#: the bot answers one command at a time): past it, it answers at once and tells the rest
+#: as notices when it is done
+QUICK_SECONDS = 5.0
 #: what is typed as a phone number: digits, with the usual separators (a code first)
 _PHONE = re.compile(r"[+(]?\d[\d\s.()+-]*")
 
@@ -156,19 +163,35 @@ def _refusal(
     return answers.refusal(outcome, ctx.snapshot.view, target.where, answers.again_from(last))
 
 
-def _report_to(ctx: Context, where: str):
-    """What tells the asker, once the batch is sent, how many went and how many failed."""
+def _teller(ctx: Context) -> Callable[[str], Awaitable[None]]:
+    """A notice to the asker later: in the DM the command came from, else their inbox."""
     service, incoming = ctx.service, ctx.incoming
     person_id = ctx.asker.person.id
 
-    async def tell(results: dict[int, Result]) -> None:
-        text = answers.results_line(results, where)
+    async def tell(text: str) -> None:
         if incoming is not None and incoming.direct and service.notify_room is not None:
             await service.notify_room(incoming.room_id, text)
         elif service.tell_person is not None:
             await service.tell_person(person_id, text)
 
     return tell
+
+
+async def _queue(ctx: Context, planned: Plan) -> tuple[Outcome, dict[int, dt.datetime]]:
+    """Queue the invitations (a city's take tens of seconds); and when the people left out
+    as invited lately were invited."""
+    outreach, snapshot = ctx.service.outreach, ctx.snapshot
+    outcome = await asyncio.to_thread(
+        invitations.queue_invitations,
+        ctx.service.engine,
+        snapshot.view,
+        planned,
+        outreach.budget,
+        outreach.invitation,
+        ctx.service.clock.now(),
+        ctx.asker.user_id,
+    )
+    return outcome, await _last_invited(ctx, outcome)
 
 
 def _data(outcome: Outcome, view) -> dict:
@@ -184,6 +207,41 @@ def _data(outcome: Outcome, view) -> dict:
             for q in outcome.units
         ],
     }
+
+
+def _summary(ctx: Context, target: Target, outcome: Outcome, last: dict[int, dt.datetime]) -> Reply:
+    """How many go, who was left out and why, the budget left."""
+    n = format_number(outcome.chosen)
+    head = (
+        f"Đang gửi SMS mời đăng nhập {target.where}."
+        if target.person
+        else f"Đang gửi SMS mời đăng nhập đến {n} người chưa đăng nhập lần nào {target.where}."
+    )
+    view = ctx.snapshot.view
+    again = answers.again_from(last)
+    lines = [head, answers.left_out(outcome, again), answers.budget_left(outcome, view)]
+    text = "\n".join(x for x in lines if x)
+    return Reply(text, extra={"vn.dieuhanh.invited": _data(outcome, view)})
+
+
+def _send(ctx: Context, target: Target, outcome: Outcome) -> None:
+    """Send what was queued; the asker is told how many went and failed."""
+    tell = _teller(ctx)
+
+    async def then(results: dict[int, Result]) -> None:
+        await tell(answers.results_line(results, target.where))
+
+    ctx.service.outreach.send(outcome.queued, then=then)
+
+
+async def _later(ctx: Context, target: Target, job: asyncio.Task) -> None:
+    """The queueing outlasted the command: its answer, then the results, as notices."""
+    tell = _teller(ctx)
+    outcome, last = await job
+    refused = _refusal(ctx, target, outcome, last)
+    await tell(refused or _summary(ctx, target, outcome, last).text)
+    if not refused:
+        _send(ctx, target, outcome)
 
 
 @command(
@@ -207,35 +265,26 @@ async def moi(ctx: Context, args: str) -> Reply:
     activity = await ctx.service.activity.get()
     if not activity.known:
         raise CommandError(NO_DATA)
-    snapshot, engine = ctx.snapshot, ctx.service.engine
+    snapshot = ctx.snapshot
     planned = invitations.plan(
         snapshot.view, snapshot.user_of, activity.logged_in_users, target.people
     )
     refused = _person_refusal(target.person, planned) if target.person else None
     if refused:
         raise CommandError(refused)
-    outcome = await asyncio.to_thread(
-        invitations.queue_invitations,
-        engine,
-        snapshot.view,
-        planned,
-        outreach.budget,
-        outreach.invitation,
-        ctx.service.clock.now(),
-        ctx.asker.user_id,
-    )
-    last = await _last_invited(ctx, outcome)
+    job = asyncio.create_task(_queue(ctx, planned))
+    try:
+        outcome, last = await asyncio.wait_for(asyncio.shield(job), QUICK_SECONDS)
+    except TimeoutError:  # a whole city: answer now, tell the rest when it is done
+        outreach.track(_later(ctx, target, job))
+        count = format_number(sum(len(p) for p in planned.by_payer.values()))
+        return Reply(
+            f"Đang xếp hàng SMS mời đăng nhập cho {count} người chưa đăng nhập lần nào "
+            f"{target.where}; bot sẽ báo số tin gửi được và ngân sách còn lại khi xong.",
+            extra={"vn.dieuhanh.invited": {"pending": True}},
+        )
     refused = _refusal(ctx, target, outcome, last)
     if refused:
         raise CommandError(refused)
-    outreach.send(outcome.queued, then=_report_to(ctx, target.where))
-    n = format_number(outcome.chosen)
-    head = (
-        f"Đang gửi SMS mời đăng nhập {target.where}."
-        if target.person
-        else f"Đang gửi SMS mời đăng nhập đến {n} người chưa đăng nhập lần nào {target.where}."
-    )
-    again = answers.again_from(last)
-    lines = [head, answers.left_out(outcome, again), answers.budget_left(outcome, snapshot.view)]
-    text = "\n".join(x for x in lines if x)
-    return Reply(text, extra={"vn.dieuhanh.invited": _data(outcome, snapshot.view)})
+    _send(ctx, target, outcome)
+    return _summary(ctx, target, outcome, last)

@@ -6,10 +6,10 @@ locked (an upsert: PostgreSQL locks the row, SQLite the whole database for writi
 people already reached are left out, as many as the budget still allows are inserted
 and the usage goes up by as much. Concurrent senders (the bot, the CLI, two officials)
 therefore never spend more than the budget, on SQLite and PostgreSQL alike. A message is
-then **claimed** (queued → sending, by one sender only), handed to the gateway, and
-**recorded** accepted or failed; a failure gives its cost back to the budget. A sender
-that dies between claiming and recording leaves the message "sending": never sent twice,
-still counted.
+then **claimed** (queued → sending, by one sender only; a few dozen at a time), handed to
+the gateway, and **recorded** accepted or failed; a failure gives its cost back to the
+budget. A sender that dies between claiming and recording leaves its messages "sending":
+never sent twice, still counted.
 """
 
 from __future__ import annotations
@@ -135,10 +135,10 @@ def queue(
             }
             for pid in allotment.chosen
         ]
-        queued = [
-            conn.execute(insert(MESSAGES).values(row).returning(MESSAGES.c.id)).scalar_one()
-            for row in rows
-        ]
+        queued = []
+        if rows:  # one batched INSERT … RETURNING (SQLAlchemy's "insertmanyvalues")
+            inserted = conn.execute(insert(MESSAGES).returning(MESSAGES.c.id), rows)
+            queued = sorted(inserted.scalars())
         used += cost * len(rows)
         if rows:
             conn.execute(
@@ -216,42 +216,50 @@ def queue_many(
     return done
 
 
-def claim(engine: Engine, message_id: int) -> tuple[str, str] | None:
-    """Take a queued message for sending: (phone, text), or None if another sender has."""
+def claim(engine: Engine, ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """Take these queued messages for sending, in one statement: (id, phone, text) of
+    those no other sender has taken."""
+    if not ids:
+        return []
+    m = MESSAGES.c
     with engine.begin() as conn:
-        taken = conn.execute(
+        rows = conn.execute(
             update(MESSAGES)
-            .where(MESSAGES.c.id == message_id, MESSAGES.c.status == QUEUED)
+            .where(m.id.in_(list(ids)), m.status == QUEUED)
             .values(status=SENDING)
-        ).rowcount
-        if taken != 1:
-            return None
-        row = conn.execute(
-            select(MESSAGES.c.phone, MESSAGES.c.text).where(MESSAGES.c.id == message_id)
-        ).one()
-    return row.phone, row.text
+            .returning(m.id, m.phone, m.text)
+        ).all()
+    return sorted((row.id, row.phone, row.text) for row in rows)
 
 
-def record(engine: Engine, message_id: int, *, ok: bool, result: str, now: dt.datetime) -> None:
-    """The gateway's answer; a failure gives the message's cost back to its unit's budget."""
+def record(engine: Engine, results: dict[int, tuple[bool, str]], now: dt.datetime) -> None:
+    """The gateway's answers, id -> (accepted, note), in one transaction; failures give
+    their cost back to their units' budgets."""
+    if not results:
+        return
+    m = MESSAGES.c
     with engine.begin() as conn:
-        row = conn.execute(
-            select(MESSAGES.c.unit_id, MESSAGES.c.month, MESSAGES.c.segments).where(
-                MESSAGES.c.id == message_id, MESSAGES.c.status == SENDING
+        sending = conn.execute(
+            select(m.id, m.unit_id, m.month, m.segments).where(
+                m.id.in_(list(results)), m.status == SENDING
             )
-        ).first()
-        if row is None:
-            return
-        conn.execute(
-            update(MESSAGES)
-            .where(MESSAGES.c.id == message_id)
-            .values(status=ACCEPTED if ok else FAILED, result=result[:255], sent_at=now)
-        )
-        if not ok:
+        ).all()
+        given_back: dict[tuple[int, str], int] = {}
+        for row in sending:
+            ok, note = results[row.id]
+            conn.execute(
+                update(MESSAGES)
+                .where(m.id == row.id)
+                .values(status=ACCEPTED if ok else FAILED, result=note[:255], sent_at=now)
+            )
+            if not ok:
+                key = (row.unit_id, row.month)
+                given_back[key] = given_back.get(key, 0) + row.segments
+        for (unit_id, month), segments_back in given_back.items():
             conn.execute(
                 update(USAGE)
-                .where(USAGE.c.unit_id == row.unit_id, USAGE.c.month == row.month)
-                .values(used=USAGE.c.used - row.segments)
+                .where(USAGE.c.unit_id == unit_id, USAGE.c.month == month)
+                .values(used=USAGE.c.used - segments_back)
             )
 
 

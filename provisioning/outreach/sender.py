@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: messages handed to the gateway at once
 CONCURRENCY = 8
+#: messages claimed (and their results recorded) in one transaction
+CHUNK = 64
 TIMEOUT = aiohttp.ClientTimeout(total=20, connect=10)
 
 
@@ -60,26 +62,13 @@ def gateway(sms_config: dict[str, Any]) -> tuple[SmsGateway, AiohttpFetch]:
     return gateway_from_config(sms_config, fetch), fetch
 
 
-async def send_one(
-    engine: Engine, gate: SmsGateway, message_id: int, now: Callable[[], dt.datetime]
-) -> Result | None:
-    """Claim, send and record one message; None when another sender had it."""
-    claimed = await asyncio.to_thread(ledger.claim, engine, message_id)
-    if claimed is None:
-        return None
-    phone, text = claimed
+async def _send(gate: SmsGateway, phone: str, text: str) -> Result:
     try:
-        result = Result(True, await gate.send(phone, text) or "đã gửi")
+        return Result(True, await gate.send(phone, text) or "đã gửi")
     except SmsError as exc:
-        result = Result(False, str(exc))
+        return Result(False, str(exc))
     except Exception as exc:  # a bug or the transport: named, never the text
-        result = Result(False, f"lỗi khi gửi ({type(exc).__name__})")
-    if not result.ok:
-        log.warning("SMS %d not sent: %s", message_id, result.note)
-    await asyncio.to_thread(
-        ledger.record, engine, message_id, ok=result.ok, result=result.note, now=now()
-    )
-    return result
+        return Result(False, f"lỗi khi gửi ({type(exc).__name__})")
 
 
 async def send_queued(
@@ -89,16 +78,22 @@ async def send_queued(
     now: Callable[[], dt.datetime],
     concurrency: int = CONCURRENCY,
 ) -> dict[int, Result]:
-    """Send these queued messages, ``concurrency`` at a time; the result of each one this
-    call sent (those another sender took are left out)."""
-    pending = iter(list(ids))  # shared: each id is taken by one worker
+    """Send these queued messages, ``concurrency`` at a time, claimed and recorded
+    :data:`CHUNK` at a time; the result of each one this call sent (those another sender
+    took are left out)."""
+    wanted = list(ids)
+    limit = asyncio.Semaphore(concurrency)
     results: dict[int, Result] = {}
 
-    async def worker() -> None:
-        for message_id in pending:
-            result = await send_one(engine, gate, message_id, now)
-            if result is not None:
-                results[message_id] = result
+    async def one(message_id: int, phone: str, text: str) -> None:
+        async with limit:
+            results[message_id] = result = await _send(gate, phone, text)
+        if not result.ok:
+            log.warning("SMS %d not sent: %s", message_id, result.note)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    for start in range(0, len(wanted), CHUNK):
+        claimed = await asyncio.to_thread(ledger.claim, engine, wanted[start : start + CHUNK])
+        await asyncio.gather(*(one(*message) for message in claimed))
+        answers = {i: (results[i].ok, results[i].note) for i, _, _ in claimed}
+        await asyncio.to_thread(ledger.record, engine, answers, now())
     return results

@@ -12,6 +12,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from bot.commands import moi as moi_module
 from bot.commands.trienkhai import NO_DATA
 from bot.outreach import Outreach
 from bot.serve import serve
@@ -199,3 +200,24 @@ async def test_the_bot_refuses_to_start_with_an_invitation_too_long_for_one_sms(
     config.sms.login_page_url = "https://" + "a" * 120 + ".vn/_dieuhanh/dang-nhap"
     assert await serve(config, engine, asyncio.Event()) == 2
     assert "tin mời đăng nhập không vừa một SMS" in caplog.text
+
+
+async def test_queueing_that_outlasts_the_command_is_told_as_notices(
+    service, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(moi_module, "QUICK_SECONDS", 0)  # as if a whole city were being queued
+    reply = await say(service, "P001", "!moi")
+    assert reply.text == (
+        "Đang xếp hàng SMS mời đăng nhập cho 4 người chưa đăng nhập lần nào ở THCS Đỗ Văn "
+        "Dậy; bot sẽ báo số tin gửi được và ngân sách còn lại khi xong."
+    )
+    await service.outreach.idle()
+    assert [text for _, text in service.told] == [
+        "Đang gửi SMS mời đăng nhập đến 4 người chưa đăng nhập lần nào ở THCS Đỗ Văn Dậy.\n"
+        "Ngân sách SMS tháng 12/2026 của THCS Đỗ Văn Dậy: còn 96/100 tin.",
+        "Đã gửi xong SMS mời đăng nhập ở THCS Đỗ Văn Dậy: 4 tin đã gửi.",
+    ]
+    assert len(sent(tmp_path)) == 4
+    await say(service, "P001", "!moi")
+    await service.outreach.idle()
+    assert service.told[-1][1].startswith("Cả 4 người chưa đăng nhập lần nào ở THCS Đỗ Văn Dậy")

@@ -100,11 +100,12 @@ async def test_a_failure_gives_its_place_back_and_does_not_count_as_invited(engi
     unit, people = school
     queued = invite(engine, unit, people[:2], limit=2)
     first, second = queued.ids
-    assert ledger.claim(engine, first) == (f"+8490{people[0]:07d}", TEXT)
-    assert ledger.claim(engine, first) is None  # claimed once only
-    ledger.record(engine, first, ok=False, result="cổng SMS x trả lỗi HTTP 500", now=NOW)
-    ledger.claim(engine, second)
-    ledger.record(engine, second, ok=True, result="HTTP 200", now=NOW)
+    assert ledger.claim(engine, [first]) == [(first, f"+8490{people[0]:07d}", TEXT)]
+    assert ledger.claim(engine, [first, second]) == [(second, f"+8490{people[1]:07d}", TEXT)]
+    assert ledger.claim(engine, [first, second]) == []  # each claimed once only
+    ledger.record(
+        engine, {first: (False, "cổng SMS x trả lỗi HTTP 500"), second: (True, "HTTP 200")}, NOW
+    )
     assert used(engine, unit) == 1
     assert ledger.statuses(engine, [first, second]) == {
         first: ("failed", "cổng SMS x trả lỗi HTTP 500"),

@@ -266,8 +266,8 @@ async def moi(ctx: Context, args: str) -> Reply:
     if not activity.known:
         raise CommandError(NO_DATA)
     snapshot = ctx.snapshot
-    planned = invitations.plan(
-        snapshot.view, snapshot.user_of, activity.logged_in_users, target.people
+    planned = await asyncio.to_thread(  # a city's 150,000 people: seconds
+        invitations.plan, snapshot.view, snapshot.user_of, activity.logged_in_users, target.people
     )
     refused = _person_refusal(target.person, planned) if target.person else None
     if refused:

@@ -122,6 +122,7 @@ class MatrixBot:
         )
         service.joined_members = self.joined_members
         service.tell_person = self.tell_person
+        service.notify_room = self.notify
         service._on_directive = lambda _id: self.worker.wake.set()
         self.scheduler = Scheduler(
             engine,
@@ -132,6 +133,7 @@ class MatrixBot:
             wake=self.worker.wake.set,
             notify=self.notify,
             transport=_Transport(self),
+            outreach=service.outreach,
         )
 
     # ------------------------------------------------------------------ session

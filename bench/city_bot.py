@@ -1,0 +1,192 @@
+"""Benchmark: the bot in a city — first start, restart, memory, CPU spent on traffic it
+does not need, and how fast it answers a DM, at several room-set sizes, extrapolated to
+the city's 28,115 rooms (``build_layout`` of the 150,000-staff preset; the bot is in all).
+
+For each size, on a copy of the cached homeserver of bench/city_fixture.py:
+
+- first start: ``dieuhanh bot`` with an empty store, from process start to ``/health``
+  saying it synced (login, keys, cross-signing, initial sync), and its peak RSS;
+- an encrypted DM opened by a person (as Element's "Start chat"), answered once;
+- CPU per 1,000 unrelated events: the bot's CPU (from /proc) while the talkers post in 50
+  "Trao đổi" rooms at ``--rate`` events/s, less its CPU for as long idle;
+- DM latency: ``!trogiup`` sent encrypted, until the decrypted reply reaches the sender,
+  while that traffic goes on (p50/p95);
+- restart: stopped and started again with its store, until ``/health`` says it synced.
+
+    .venv/bin/python bench/city_bot.py 500 1000 2000       # builds missing fixtures first
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _city_run import (
+    TESTER,
+    BotProcess,
+    Traffic,
+    ask,
+    directory_for,
+    open_dm,
+    served_copy,
+    tester,
+)
+from city_fixture import Fixture, build
+
+CITY_ROOMS = 28_115
+GOALS = {"first": 60.0, "rss": 1024.0, "p95": 1000.0}
+
+
+@dataclass
+class Row:
+    rooms: int
+    build_s: float
+    first_s: float
+    restart_s: float
+    peak_rss: float  # MB, during the first start
+    steady_rss: float  # MB, after the traffic
+    cpu_ms: float  # per 1,000 unrelated events
+    idle_p50_ms: float  # DM latency without traffic
+    p50_ms: float
+    p95_ms: float
+    rate: float  # unrelated events/s reached while measuring CPU
+    dm_rate: float  # and while timing DMs
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def timed_dms(client, room_id: str, bot: str, count: int) -> list[float]:
+    """Milliseconds from sending ``!trogiup`` to the reply, ``count`` times in a row."""
+    found = []
+    for _ in range(count):
+        found.append(await ask(client, room_id, bot, "!trogiup") * 1000)
+        await asyncio.sleep(0.3)
+    return found
+
+
+async def live(bot: BotProcess, running, scratch: Path, fixture: Fixture, args) -> dict:
+    """DM latency idle; CPU per 1,000 unrelated events; DM latency under that traffic."""
+    client = await tester(running, scratch)
+    try:
+        room_id = await open_dm(client, fixture.bot_user)
+        idle_dms = await timed_dms(client, room_id, fixture.bot_user, max(args.dms // 4, 2))
+        cpu = bot.cpu_seconds()
+        await asyncio.sleep(args.window)
+        idle = bot.cpu_seconds() - cpu
+        traffic = Traffic(running, fixture, args.rate)
+        traffic.start()
+        await asyncio.sleep(2)
+        cpu, sent, started_at = bot.cpu_seconds(), traffic.sent, time.perf_counter()
+        await asyncio.sleep(args.window)
+        busy, sent = bot.cpu_seconds() - cpu, traffic.sent - sent
+        rate = sent / (time.perf_counter() - started_at)
+        sent_before, started_at = traffic.sent, time.perf_counter()
+        latencies = await timed_dms(client, room_id, fixture.bot_user, args.dms)
+        dm_rate = (traffic.sent - sent_before) / (time.perf_counter() - started_at)
+        await traffic.stop()
+    finally:
+        await client.close()
+    return {
+        "cpu_ms": (busy - idle) * 1000 * 1000 / max(sent, 1),
+        "rate": rate,
+        "dm_rate": dm_rate,
+        "idle_p50_ms": statistics.median(idle_dms[1:]),  # the first sets up the keys
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": percentile(latencies, 0.95),
+        "steady_rss": bot.rss_mb(),
+    }
+
+
+def measure(rooms: int, args) -> Row:
+    fixture = build(rooms, args.members)
+    scratch = Path(tempfile.mkdtemp(prefix=f"citybot-{rooms}-"))
+    with served_copy(fixture, scratch) as running:
+        tester_user = f"@{TESTER}:{running.setup.config.homeserver.server_name}"
+        bot = BotProcess(running, scratch, directory_for(scratch, tester_user))
+        try:
+            first = bot.start()
+            peak = bot.peak_rss
+            print(f"  {fixture.made:,} rooms: ready {first:.1f} s, peak {peak:.0f} MB", flush=True)
+            found = asyncio.run(live(bot, running, scratch, fixture, args))
+            bot.stop()
+            time.sleep(1)
+            restart = bot.start()
+        finally:
+            bot.stop()
+    return Row(fixture.made, fixture.build_seconds, first, restart, peak, **found)
+
+
+HEADER = (
+    f"{'rooms':>7} {'build s':>8} {'first s':>8} {'restart s':>9} {'peak MB':>8} "
+    f"{'steady MB':>9} {'CPU ms/1k ev':>12} {'at ev/s':>7} {'idle DM ms':>10} "
+    f"{'DM p50 ms':>9} {'DM p95 ms':>9} {'at ev/s':>7}"
+)
+
+
+def line(row: Row) -> str:
+    return (
+        f"{row.rooms:>7,} {row.build_s:>8.0f} {row.first_s:>8.1f} {row.restart_s:>9.1f} "
+        f"{row.peak_rss:>8.0f} {row.steady_rss:>9.0f} {row.cpu_ms:>12.0f} {row.rate:>7.1f} "
+        f"{row.idle_p50_ms:>10.0f} {row.p50_ms:>9.0f} {row.p95_ms:>9.0f} {row.dm_rate:>7.1f}"
+    )
+
+
+def fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """Least squares line: (intercept, slope)."""
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
+    return my - slope * mx, slope
+
+
+def extrapolate(rows: list[Row]) -> None:
+    """Each figure fitted linearly in the room count, at the city's size, with its goal."""
+    if len(rows) < 2:
+        return
+    xs = [r.rooms for r in rows]
+    print(f"\nlinear fit to {CITY_ROOMS:,} rooms (per 1,000 rooms; at the city; goal):")
+    for label, attr, goal in (
+        ("first start s", "first_s", GOALS["first"]),
+        ("restart s", "restart_s", GOALS["first"]),
+        ("peak RSS MB", "peak_rss", GOALS["rss"]),
+        ("steady RSS MB", "steady_rss", GOALS["rss"]),
+        ("CPU ms/1k ev", "cpu_ms", None),
+        ("DM p95 ms", "p95_ms", GOALS["p95"]),
+    ):
+        a, b = fit(xs, [getattr(r, attr) for r in rows])
+        at_city = a + b * CITY_ROOMS
+        verdict = "" if goal is None else ("  ok" if at_city <= goal else "  MISSED")
+        goal_text = "—" if goal is None else f"≤ {goal:,.0f}"
+        print(f"  {label:15} {b * 1000:>9.2f} {at_city:>10.1f}   {goal_text:>7}{verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rooms", type=int, nargs="+")
+    parser.add_argument("--members", type=int, default=3, help="sampled members per room")
+    parser.add_argument("--rate", type=float, default=50.0, help="unrelated events/s")
+    parser.add_argument("--window", type=float, default=20.0, help="CPU window, seconds")
+    parser.add_argument("--dms", type=int, default=40, help="DM commands timed")
+    args = parser.parse_args()
+    rows = []
+    for rooms in args.rooms:
+        rows.append(measure(rooms, args))
+    print(f"\n{HEADER}")
+    for row in rows:
+        print(line(row))
+    extrapolate(rows)
+
+
+if __name__ == "__main__":
+    main()

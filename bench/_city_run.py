@@ -66,12 +66,14 @@ def directory_for(scratch: Path, tester_user: str) -> str:
 class BotProcess:
     """``dieuhanh bot`` on the served copy, with its store and database under scratch."""
 
-    def __init__(self, running: RunningSynapse, scratch: Path, database_url: str) -> None:
-        self.port = free_port()
+    def __init__(
+        self, running: RunningSynapse, scratch: Path, database_url: str, code: Path = ROOT
+    ) -> None:
+        self.port, self.code = free_port(), code
         self.log_path = scratch / "bot.log"
         self.env = {
             **os.environ,
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(code),
             "DIEUHANH_DATABASE_URL": database_url,
             "DIEUHANH_BOT_STORE_PATH": str(scratch / "bot-store"),
             "DIEUHANH_HOMESERVER_URL": running.setup.synapse.base_url,
@@ -81,17 +83,21 @@ class BotProcess:
         self.process: subprocess.Popen | None = None
         self.peak_rss = 0.0
 
-    def start(self) -> float:
-        """Start the bot; the seconds until /health says it synced (peak RSS kept)."""
-        started_at = time.perf_counter()
+    def launch(self) -> None:
+        """Start the bot process (its output appended to bot.log)."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "dieuhanh", "bot", "--config", str(self.config_path)],
-                cwd=ROOT,
+                cwd=self.code,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def start(self) -> float:
+        """Start the bot; the seconds until /health says it synced (peak RSS kept)."""
+        started_at = time.perf_counter()
+        self.launch()
         self.peak_rss = 0.0
         while not self.healthy():
             assert self.process.poll() is None, self.log_path.read_text()[-3000:]
@@ -99,6 +105,15 @@ class BotProcess:
             self.peak_rss = max(self.peak_rss, self.rss_mb())
             time.sleep(0.1)
         return time.perf_counter() - started_at
+
+    def profile(self, seconds: float, out: Path) -> subprocess.Popen | None:
+        """py-spy sampling the bot for ``seconds`` (if py-spy is on PATH): collapsed stacks."""
+        spy = shutil.which("py-spy")
+        if spy is None:
+            return None
+        command = [spy, "record", "-p", str(self.process.pid), "-d", str(int(seconds))]
+        command += ["-f", "raw", "-o", str(out), "-r", "200"]
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def healthy(self) -> bool:
         url = f"http://127.0.0.1:{self.port}/health"

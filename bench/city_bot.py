@@ -88,6 +88,7 @@ async def live(bot: BotProcess, running, scratch: Path, fixture: Fixture, args) 
         traffic.start()
         await asyncio.sleep(2)
         cpu, sent, started_at = bot.cpu_seconds(), traffic.sent, time.perf_counter()
+        spy = bot.profile(args.window, scratch / "profile.txt") if args.profile else None
         await asyncio.sleep(args.window)
         busy, sent = bot.cpu_seconds() - cpu, traffic.sent - sent
         rate = sent / (time.perf_counter() - started_at)
@@ -95,17 +96,52 @@ async def live(bot: BotProcess, running, scratch: Path, fixture: Fixture, args) 
         latencies = await timed_dms(client, room_id, fixture.bot_user, args.dms)
         dm_rate = (traffic.sent - sent_before) / (time.perf_counter() - started_at)
         await traffic.stop()
+        steady_rss = bot.rss_mb()
+        restart = await restarted(bot, client, room_id, fixture.bot_user)
     finally:
         await client.close()
+    if spy is not None:
+        spy.wait()
+        print_profile(scratch / "profile.txt")
     return {
+        "restart_s": restart,
         "cpu_ms": (busy - idle) * 1000 * 1000 / max(sent, 1),
         "rate": rate,
         "dm_rate": dm_rate,
         "idle_p50_ms": statistics.median(idle_dms[1:]),  # the first sets up the keys
         "p50_ms": statistics.median(latencies),
         "p95_ms": percentile(latencies, 0.95),
-        "steady_rss": bot.rss_mb(),
+        "steady_rss": steady_rss,
     }
+
+
+async def restarted(bot: BotProcess, client, room_id: str, bot_user: str) -> float:
+    """The bot stopped, then started with its store: seconds from its start until it
+    answers a DM command sent at that moment."""
+    bot.stop()
+    await asyncio.sleep(1)
+    started_at = time.perf_counter()
+    bot.launch()
+    await ask(client, room_id, bot_user, "!trogiup")
+    return time.perf_counter() - started_at
+
+
+def print_profile(path: Path, top: int = 25) -> None:
+    """The functions the bot spent its samples in (own and with callees), from py-spy."""
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for row in path.read_text().splitlines():
+        stack, _, count = row.rpartition(" ")
+        frames = stack.split(";")
+        samples += int(count)
+        own[frames[-1]] = own.get(frames[-1], 0) + int(count)
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + int(count)
+    print(f"  py-spy: {samples} samples; with callees, then own:")
+    for table in (total, own):
+        for frame, count in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"    {100 * count / max(samples, 1):5.1f} %  {frame[:130]}")
 
 
 def measure(rooms: int, args) -> Row:
@@ -113,18 +149,16 @@ def measure(rooms: int, args) -> Row:
     scratch = Path(tempfile.mkdtemp(prefix=f"citybot-{rooms}-"))
     with served_copy(fixture, scratch) as running:
         tester_user = f"@{TESTER}:{running.setup.config.homeserver.server_name}"
-        bot = BotProcess(running, scratch, directory_for(scratch, tester_user))
+        database_url = directory_for(scratch, tester_user)
+        bot = BotProcess(running, scratch, database_url, args.bot_code.resolve())
         try:
             first = bot.start()
             peak = bot.peak_rss
             print(f"  {fixture.made:,} rooms: ready {first:.1f} s, peak {peak:.0f} MB", flush=True)
             found = asyncio.run(live(bot, running, scratch, fixture, args))
-            bot.stop()
-            time.sleep(1)
-            restart = bot.start()
         finally:
             bot.stop()
-    return Row(fixture.made, fixture.build_seconds, first, restart, peak, **found)
+    return Row(fixture.made, fixture.build_seconds, first, peak_rss=peak, **found)
 
 
 HEADER = (
@@ -178,6 +212,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="unrelated events/s")
     parser.add_argument("--window", type=float, default=20.0, help="CPU window, seconds")
     parser.add_argument("--dms", type=int, default=40, help="DM commands timed")
+    parser.add_argument("--profile", action="store_true", help="py-spy during the traffic")
+    parser.add_argument(
+        "--bot-code",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent,
+        help="the checkout whose bot runs (e.g. another worktree, for a before/after)",
+    )
     args = parser.parse_args()
     rows = []
     for rooms in args.rooms:

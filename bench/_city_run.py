@@ -34,16 +34,23 @@ IN_FLIGHT = 16
 
 @contextlib.contextmanager
 def served_copy(fixture: Fixture, scratch: Path) -> Iterator[RunningSynapse]:
-    """The fixture's data directory copied (runs never change the cache), served."""
+    """The fixture's data directory copied (runs never change the cache), with a
+    directory whose first person is the tester (``directory_for``), served."""
     data = scratch / "data"
     shutil.rmtree(data, ignore_errors=True)
     shutil.copytree(fixture.root, data, symlinks=True)
+    directory_for(data, tester_user(fixture))
     with started(data) as running:
         yield running
 
 
+def tester_user(fixture: Fixture) -> str:
+    return f"@{TESTER}:{fixture.bot_user.split(':', 1)[1]}"
+
+
 def directory_for(scratch: Path, tester_user: str) -> str:
-    """A small directory (the mini preset), its first person the tester: a database URL."""
+    """A small directory (the mini preset), its first person the tester: a database URL
+    (``directory.db`` in ``scratch``, where the Synapse modules of a data dir read it)."""
     from _directory import directory_with_accounts
     from sqlalchemy import select, update
 

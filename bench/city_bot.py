@@ -30,11 +30,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _city_run import (
-    TESTER,
     BotProcess,
     Traffic,
     ask,
-    directory_for,
     open_dm,
     served_copy,
     tester,
@@ -148,8 +146,7 @@ def measure(rooms: int, args) -> Row:
     fixture = build(rooms, args.members)
     scratch = Path(tempfile.mkdtemp(prefix=f"citybot-{rooms}-"))
     with served_copy(fixture, scratch) as running:
-        tester_user = f"@{TESTER}:{running.setup.config.homeserver.server_name}"
-        database_url = directory_for(scratch, tester_user)
+        database_url = f"sqlite:///{running.setup.data.directory_db}"
         bot = BotProcess(running, scratch, database_url, args.bot_code.resolve())
         try:
             first = bot.start()

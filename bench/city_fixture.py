@@ -35,6 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import yaml  # noqa: E402
+
 from dieuhanh.embedded import accounts  # noqa: E402
 from dieuhanh.embedded.datadir import EmbeddedSetup, init_data_dir  # noqa: E402
 from dieuhanh.embedded.ports import free_port  # noqa: E402
@@ -98,9 +100,22 @@ def synapse_conf(setup: EmbeddedSetup) -> None:
     )
 
 
+def moved(root: Path) -> None:
+    """A copied data directory's own paths (set once, when it was laid out) made its own."""
+    path = root / "config.yaml"
+    if not path.exists():
+        return
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["database"]["url"] = f"sqlite:///{root.resolve() / 'directory.db'}"
+    raw["sms"]["file_path"] = str(root.resolve() / "sms.jsonl")
+    raw["bot"]["store_path"] = str(root.resolve() / "bot")
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+
+
 @contextlib.contextmanager
 def started(root: Path) -> Iterator[RunningSynapse]:
     """The data directory at ``root`` (laid out if new) served on a free port."""
+    moved(root)
     setup = init_data_dir(root, free_port())
     synapse_conf(setup)
     with running_synapse(setup) as running:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import itertools
 import os
 import shutil
@@ -92,6 +93,7 @@ class BotProcess:
 
     def launch(self) -> None:
         """Start the bot process (its output appended to bot.log)."""
+        self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "dieuhanh", "bot", "--config", str(self.config_path)],
@@ -122,6 +124,18 @@ class BotProcess:
         command += ["-f", "raw", "-o", str(out), "-r", "200"]
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    def between(self, first: str, then: str) -> float:
+        """Seconds between the log lines holding ``first`` and ``then`` since the launch."""
+        found: dict[str, dt.datetime] = {}
+        text = self.log_path.read_bytes()[self.log_offset :].decode("utf-8", "replace")
+        for row in text.splitlines():
+            for marker in (first, then):
+                if marker in row and marker not in found:
+                    found[marker] = dt.datetime.strptime(row[:23], "%Y-%m-%d %H:%M:%S,%f")
+        if first not in found or then not in found:
+            return float("nan")
+        return (found[then] - found[first]).total_seconds()
+
     def healthy(self) -> bool:
         url = f"http://127.0.0.1:{self.port}/health"
         try:
@@ -129,6 +143,19 @@ class BotProcess:
                 return resp.status == 200
         except OSError:
             return False
+
+    def metrics(self) -> dict[str, float]:
+        """The bot's Prometheus sums and counts (event lag, command time), by series."""
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            text = resp.read().decode()
+        found = {}
+        for row in text.splitlines():
+            name, _, value = row.rpartition(" ")
+            wanted = name.startswith(("dieuhanh_bot_event_lag", "dieuhanh_bot_command_seconds"))
+            if wanted and name.split("{")[0].endswith(("_sum", "_count")):
+                found[name] = float(value)
+        return found
 
     def rss_mb(self) -> float:
         try:

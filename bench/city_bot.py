@@ -48,10 +48,13 @@ class Row:
     rooms: int
     build_s: float
     first_s: float
+    sync_s: float  # of which the first sync (from the bot's log)
     restart_s: float
     peak_rss: float  # MB, during the first start
     steady_rss: float  # MB, after the traffic
     cpu_ms: float  # per 1,000 unrelated events
+    lag_ms: float  # mean, from an event reaching Synapse to the bot's sync, under traffic
+    command_ms: float  # mean time computing the answer (the bot's own metric)
     idle_p50_ms: float  # DM latency without traffic
     p50_ms: float
     p95_ms: float
@@ -90,9 +93,10 @@ async def live(bot: BotProcess, running, scratch: Path, fixture: Fixture, args) 
         await asyncio.sleep(args.window)
         busy, sent = bot.cpu_seconds() - cpu, traffic.sent - sent
         rate = sent / (time.perf_counter() - started_at)
-        sent_before, started_at = traffic.sent, time.perf_counter()
+        sent_before, started_at, before = traffic.sent, time.perf_counter(), bot.metrics()
         latencies = await timed_dms(client, room_id, fixture.bot_user, args.dms)
         dm_rate = (traffic.sent - sent_before) / (time.perf_counter() - started_at)
+        lag_ms, command_ms = inside(before, bot.metrics())
         await traffic.stop()
         steady_rss = bot.rss_mb()
         restart = await restarted(bot, client, room_id, fixture.bot_user)
@@ -110,7 +114,23 @@ async def live(bot: BotProcess, running, scratch: Path, fixture: Fixture, args) 
         "p50_ms": statistics.median(latencies),
         "p95_ms": percentile(latencies, 0.95),
         "steady_rss": steady_rss,
+        "lag_ms": lag_ms,
+        "command_ms": command_ms,
     }
+
+
+def inside(before: dict[str, float], after: dict[str, float]) -> tuple[float, float]:
+    """Mean milliseconds, between two scrapes of the bot's metrics, from an event's arrival
+    on the homeserver to the bot's sync (every event), and computing !trogiup's answer."""
+
+    def mean(prefix: str) -> float:
+        total = sum(v - before.get(k, 0) for k, v in after.items() if k.startswith(prefix + "_sum"))
+        count = sum(
+            v - before.get(k, 0) for k, v in after.items() if k.startswith(prefix + "_count")
+        )
+        return 1000 * total / count if count else float("nan")
+
+    return mean("dieuhanh_bot_event_lag_seconds"), mean("dieuhanh_bot_command_seconds")
 
 
 async def restarted(bot: BotProcess, client, room_id: str, bot_user: str) -> float:
@@ -151,25 +171,32 @@ def measure(rooms: int, args) -> Row:
         try:
             first = bot.start()
             peak = bot.peak_rss
-            print(f"  {fixture.made:,} rooms: ready {first:.1f} s, peak {peak:.0f} MB", flush=True)
+            sync = bot.between("first start: earlier messages", "initial sync done")
+            print(
+                f"  {fixture.made:,} rooms: ready {first:.1f} s (its first sync {sync:.1f} s), "
+                f"peak {peak:.0f} MB",
+                flush=True,
+            )
             found = asyncio.run(live(bot, running, scratch, fixture, args))
         finally:
             bot.stop()
-    return Row(fixture.made, fixture.build_seconds, first, peak_rss=peak, **found)
+    return Row(fixture.made, fixture.build_seconds, first, sync, peak_rss=peak, **found)
 
 
 HEADER = (
-    f"{'rooms':>7} {'build s':>8} {'first s':>8} {'restart s':>9} {'peak MB':>8} "
+    f"{'rooms':>7} {'build s':>8} {'first s':>8} {'sync s':>7} {'restart s':>9} {'peak MB':>8} "
     f"{'steady MB':>9} {'CPU ms/1k ev':>12} {'at ev/s':>7} {'idle DM ms':>10} "
-    f"{'DM p50 ms':>9} {'DM p95 ms':>9} {'at ev/s':>7}"
+    f"{'DM p50 ms':>9} {'DM p95 ms':>9} {'at ev/s':>7} {'lag ms':>7} {'cmd ms':>7}"
 )
 
 
 def line(row: Row) -> str:
     return (
-        f"{row.rooms:>7,} {row.build_s:>8.0f} {row.first_s:>8.1f} {row.restart_s:>9.1f} "
+        f"{row.rooms:>7,} {row.build_s:>8.0f} {row.first_s:>8.1f} {row.sync_s:>7.1f} "
+        f"{row.restart_s:>9.1f} "
         f"{row.peak_rss:>8.0f} {row.steady_rss:>9.0f} {row.cpu_ms:>12.0f} {row.rate:>7.1f} "
-        f"{row.idle_p50_ms:>10.0f} {row.p50_ms:>9.0f} {row.p95_ms:>9.0f} {row.dm_rate:>7.1f}"
+        f"{row.idle_p50_ms:>10.0f} {row.p50_ms:>9.0f} {row.p95_ms:>9.0f} {row.dm_rate:>7.1f} "
+        f"{row.lag_ms:>7.0f} {row.command_ms:>7.1f}"
     )
 
 
@@ -189,6 +216,7 @@ def extrapolate(rows: list[Row]) -> None:
     print(f"\nlinear fit to {CITY_ROOMS:,} rooms (per 1,000 rooms; at the city; goal):")
     for label, attr, goal in (
         ("first start s", "first_s", GOALS["first"]),
+        ("  first sync s", "sync_s", None),
         ("restart s", "restart_s", GOALS["first"]),
         ("peak RSS MB", "peak_rss", GOALS["rss"]),
         ("steady RSS MB", "steady_rss", GOALS["rss"]),

@@ -4,27 +4,38 @@ the city's 28,115 rooms (``build_layout`` of the 150,000-staff preset; the bot i
 
 For each size, on a copy of the cached homeserver of bench/city_fixture.py:
 
-- first start: ``dieuhanh bot`` with an empty store, from process start to ``/health``
-  saying it synced (login, keys, cross-signing, initial sync), and its peak RSS;
+- first start: ``dieuhanh bot`` with an empty store and database, from process start to
+  ``/health`` saying it synced (imports, login, keys, cross-signing, first sync), the
+  first sync's share of it (from the bot's log: the part that grows with the rooms), and
+  the peak RSS;
 - an encrypted DM opened by a person (as Element's "Start chat"), answered once;
 - CPU per 1,000 unrelated events: the bot's CPU (from /proc) while the talkers post in 50
   "Trao đổi" rooms at ``--rate`` events/s, less its CPU for as long idle;
 - DM latency: ``!trogiup`` sent encrypted, until the decrypted reply reaches the sender,
   while that traffic goes on (p50/p95);
-- restart: stopped and started again with its store, until ``/health`` says it synced.
+- restart: stopped and started again with its store and database, from process start
+  until it answers a DM command sent at that moment (the traffic it missed included).
 
-    .venv/bin/python bench/city_bot.py 500 1000 2000       # builds missing fixtures first
+The host is shared: figures vary with its load. The homeserver may not reach ``--rate``:
+the rate reached is printed beside the figures measured under it, and so are the bot's
+own share of a DM's latency (``lag``: from an event reaching Synapse to the bot's sync;
+``cmd``: computing the answer).
+
+    .venv/bin/python bench/city_bot.py 500 1000 2000 4000  # builds missing fixtures first
+    .venv/bin/python bench/city_bot.py 500 --bot-code ../before --label before
+    .venv/bin/python bench/city_bot.py                     # the table of the rows kept
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,7 +48,7 @@ from _city_run import (
     served_copy,
     tester,
 )
-from city_fixture import Fixture, build
+from city_fixture import CACHE, Fixture, build
 
 CITY_ROOMS = 28_115
 GOALS = {"first": 60.0, "rss": 1024.0, "p95": 1000.0}
@@ -230,9 +241,34 @@ def extrapolate(rows: list[Row]) -> None:
         print(f"  {label:15} {b * 1000:>9.2f} {at_city:>10.1f}   {goal_text:>7}{verdict}")
 
 
+def report(results: Path) -> None:
+    """Every label's rows in the results file: the table, then the fit to the city."""
+    saved = json.loads(results.read_text()) if results.exists() else []
+    for label in dict.fromkeys(r["label"] for r in saved):
+        rows = sorted(
+            (
+                Row(**{k: v for k, v in r.items() if k != "label"})
+                for r in saved
+                if r["label"] == label
+            ),
+            key=lambda row: row.rooms,
+        )
+        print(f"\n== {label}\n{HEADER}")
+        for row in rows:
+            print(line(row))
+        extrapolate(rows)
+
+
+def keep(results: Path, label: str, row: Row) -> None:
+    """Add ``row`` to the results file (replacing the same label and size)."""
+    saved = json.loads(results.read_text()) if results.exists() else []
+    saved = [r for r in saved if (r["label"], r["rooms"]) != (label, row.rooms)]
+    results.write_text(json.dumps([*saved, {"label": label, **asdict(row)}], indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("rooms", type=int, nargs="+")
+    parser.add_argument("rooms", type=int, nargs="*", help="room-set sizes to measure")
     parser.add_argument("--members", type=int, default=3, help="sampled members per room")
     parser.add_argument("--rate", type=float, default=50.0, help="unrelated events/s")
     parser.add_argument("--window", type=float, default=20.0, help="CPU window, seconds")
@@ -244,14 +280,17 @@ def main() -> None:
         default=Path(__file__).resolve().parent.parent,
         help="the checkout whose bot runs (e.g. another worktree, for a before/after)",
     )
+    parser.add_argument("--label", default="this checkout", help="the rows' label")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=CACHE / "results.json",
+        help="rows kept between runs (the table and fit cover every row of a label)",
+    )
     args = parser.parse_args()
-    rows = []
     for rooms in args.rooms:
-        rows.append(measure(rooms, args))
-    print(f"\n{HEADER}")
-    for row in rows:
-        print(line(row))
-    extrapolate(rows)
+        keep(args.results, args.label, measure(rooms, args))
+    report(args.results)
 
 
 if __name__ == "__main__":

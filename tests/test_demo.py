@@ -68,8 +68,18 @@ def demo_data() -> DemoData:
 
 
 @pytest.fixture(scope="module")
+def lite_data() -> DemoData:
+    return generate("district-lite")
+
+
+@pytest.fixture(scope="module")
 def district_data() -> DemoData:
     return generate("district")
+
+
+@pytest.fixture(scope="module")
+def presets(demo_data: DemoData, lite_data: DemoData, district_data: DemoData) -> dict:
+    return {"demo": demo_data, "district-lite": lite_data, "district": district_data}
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +150,18 @@ def test_xlsx_holds_the_csv_values(demo_dir: Path) -> None:
 
 
 def test_demo_counts(demo_data: DemoData) -> None:
+    """The first run's demo: one xã/phường's schools and two under the Sở, every kind of
+    unit, few enough rooms to be provisioned within minutes of `dieuhanh up`."""
     s = demo_data.summary()
+    assert s["unit_kinds"] == {"Sở": 1, "Cụm": 1, "Xã/Phường": 1, "Trường": 12, "Tổ": 6}
+    levels = {"Mầm non": 4, "Tiểu học": 3, "THCS": 3, "THPT": 1, "GDTX": 1}
+    assert s["schools_by_level"] == levels
+    assert s["schools_by_ownership"] == {"Công lập": 10, "Tư thục": 2}
+    assert s["people"] == 120 and s["stats_rows"] == 2 * s["schools"]
+
+
+def test_district_lite_counts(lite_data: DemoData) -> None:
+    s = lite_data.summary()
     kinds, levels = s["unit_kinds"], s["schools_by_level"]
     assert kinds["Sở"] == 1 and 1 <= kinds["Cụm"] <= 2 and 3 <= kinds["Xã/Phường"] <= 8
     assert kinds["Tổ"] > 0
@@ -149,7 +170,7 @@ def test_demo_counts(demo_data: DemoData) -> None:
     assert 8 <= levels["THPT"] <= 14
     assert 2 <= levels["Liên cấp"] <= 6 and 2 <= levels["GDTX"] <= 6
     assert set(s["schools_by_ownership"]) == {"Công lập", "Tư thục", "Dân lập"}
-    assert 500 <= s["people"] <= 800  # small enough to provision on first start in minutes
+    assert 500 <= s["people"] <= 800  # dozens of schools, yet provisioned in minutes
     assert 6 <= (s["people"] - 40) / s["schools"] <= 10
     assert s["stats_rows"] == 2 * s["schools"]
 
@@ -179,9 +200,9 @@ def test_overrides_and_bad_preset() -> None:
 # --------------------------------------------------------------------------- units
 
 
-@pytest.mark.parametrize("preset", ["demo", "district"])
-def test_unit_tree(preset: str, demo_data: DemoData, district_data: DemoData) -> None:
-    data = demo_data if preset == "demo" else district_data
+@pytest.mark.parametrize("preset", ["demo", "district-lite", "district"])
+def test_unit_tree(preset: str, presets: dict) -> None:
+    data = presets[preset]
     by_code = {u[U_CODE]: u for u in data.units}
     assert len(by_code) == len(data.units)
     roots = [u for u in data.units if not u[U_PARENT]]
@@ -205,8 +226,9 @@ def test_unit_tree(preset: str, demo_data: DemoData, district_data: DemoData) ->
             assert kind in expected_parent and parent_kind is expected_parent[kind], unit
 
 
-def test_schools_have_level_and_ownership(demo_data: DemoData) -> None:
-    for unit in demo_data.units:
+@pytest.mark.parametrize("preset", ["demo", "district-lite"])
+def test_schools_have_level_and_ownership(preset: str, presets: dict) -> None:
+    for unit in presets[preset].units:
         if unit[U_KIND] == SCHOOL:
             assert parse(Level, unit[U_LEVEL]) and parse(Ownership, unit[U_OWNERSHIP]), unit
         else:
@@ -234,11 +256,9 @@ def test_unit_names_codes_and_portals(district_data: DemoData) -> None:
 # --------------------------------------------------------------------------- staff
 
 
-@pytest.mark.parametrize("preset", ["demo", "district"])
-def test_phones_valid_mobile_and_unique(
-    preset: str, demo_data: DemoData, district_data: DemoData
-) -> None:
-    data = demo_data if preset == "demo" else district_data
+@pytest.mark.parametrize("preset", ["demo", "district-lite", "district"])
+def test_phones_valid_mobile_and_unique(preset: str, presets: dict) -> None:
+    data = presets[preset]
     owner: dict[str, str] = {}
     forms: Counter[str] = Counter()
     for row in data.staff:
@@ -298,8 +318,8 @@ def test_staff_values_are_recognised(district_data: DemoData) -> None:
             assert row[S_SUBJECT], row
 
 
-def test_school_staffing(demo_data: DemoData, district_data: DemoData) -> None:
-    for data in (demo_data, district_data):
+def test_school_staffing(presets: dict) -> None:
+    for data in presets.values():
         units = {u[U_CODE]: u for u in data.units}
         school_of = {
             code: (u[U_PARENT] if u[U_KIND] == "Tổ" else code) for code, u in units.items()
@@ -349,7 +369,9 @@ def test_names_and_training_look_real(district_data: DemoData) -> None:
 # --------------------------------------------------------------------------- statistics
 
 
-def test_statistics(demo_data: DemoData) -> None:
+@pytest.mark.parametrize("preset", ["demo", "district-lite"])
+def test_statistics(preset: str, presets: dict) -> None:
+    demo_data = presets[preset]
     level_of = {u[U_CODE]: u[U_LEVEL] for u in schools(demo_data)}
     years: dict[str, list[str]] = {}
     for code, year, classes, pupils in demo_data.stats:
@@ -377,7 +399,7 @@ def test_module_constants_match_headers() -> None:
 # --------------------------------------------------------------------------- importer checks
 
 
-@pytest.mark.parametrize("preset", ["demo", "district"])
+@pytest.mark.parametrize("preset", ["demo", "district-lite", "district"])
 def test_demo_imports_without_a_single_reported_row(preset: str, tmp_path: Path) -> None:
     from provisioning.db import open_directory
     from provisioning.importer import import_paths

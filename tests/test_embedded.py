@@ -492,6 +492,11 @@ def test_up_end_to_end(tmp_path: Path, up_runs: list[Up]) -> None:
     # a newcomer's first run ends with working accounts for the demo's staff
     first.wait_for("Đã đồng bộ danh bạ vào Matrix", timeout=300)
     assert "lỗi" not in first.lines[-1], first.output
+    # announced with its estimate, followed to the end; the bot's account came first
+    assert "Ước tính: khoảng" in first.output and "(theo tốc độ mặc định" in first.output
+    assert "thao tác (100 %)." in first.output, first.output
+    first.wait_for("logged in as @")
+    assert "cannot log in yet" not in first.output, first.output
     engine = open_database(config.database.url)
     people, accounts_made = _count(engine, "people"), _count(engine, "matrix_accounts")
     engine.dispose()

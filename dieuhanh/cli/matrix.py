@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -42,11 +43,19 @@ def plan(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Xem những gì `apply` sẽ thay đổi trên Matrix, không đụng đến máy chủ."""
+    """Xem những gì `apply` sẽ thay đổi trên Matrix và mất bao lâu, không đụng đến máy chủ."""
+    from provisioning.bulk import cyclic_gc_paused
     from provisioning.matrix.apply import make_plan
+    from provisioning.matrix.estimate import estimate, load_rates, say_duration
+    from provisioning.matrix.order import Priority
+    from provisioning.matrix.progress import basis
 
     cfg = load_settings(config)
-    result = make_plan(open_db(cfg), cfg)[0]
+    engine = open_db(cfg)
+    result, layout, _, ctx = make_plan(engine, cfg)
+    rates = load_rates(engine, cfg.homeserver.server_name)
+    with cyclic_gc_paused():  # as make_plan: a city's plan is a million objects
+        result.estimate = estimate(result.ops, Priority.of(layout), ctx.bot_user_id, rates)
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return
@@ -54,6 +63,10 @@ def plan(
         console.print("Không có gì cần thay đổi: Matrix đã khớp với danh bạ.")
         return
     console.print(_plan_table(result))
+    console.print(
+        f"Ước tính thời gian: khoảng {say_duration(result.estimate.seconds)} "
+        f"({basis(result.estimate)})."
+    )
     if details:
         shown: dict[str, int] = {}
         for op in result.ops:
@@ -140,10 +153,14 @@ def _run_apply(cfg: Config, allow_mass_removal: bool, wait: bool, metrics_file: 
     from provisioning.matrix.apply import MassRemovalRefused
     from provisioning.matrix.apply import apply as run_apply
     from provisioning.matrix.lock import ApplyLocked
-    from provisioning.matrix.progress import RichProgress
+    from provisioning.matrix.progress import PlainProgress, RichProgress
 
     metrics = ApplyMetrics(metrics_file)
-    with RichProgress(console) as progress:
+    if console.is_terminal:
+        shown = RichProgress(console)
+    else:  # a log (the nightly unit, a pipe): a line now and then
+        shown = contextlib.nullcontext(PlainProgress(_line, every=PLAIN_EVERY))
+    with shown as progress:
         try:
             result = asyncio.run(
                 run_apply(
@@ -168,6 +185,14 @@ def _run_apply(cfg: Config, allow_mass_removal: bool, wait: bool, metrics_file: 
             raise typer.Exit(2) from None
     metrics.finish(result, "failures" if result.failures else "ok")
     return result
+
+
+#: Seconds between two progress lines when the output is not a terminal.
+PLAIN_EVERY = 15.0
+
+
+def _line(text: str) -> None:
+    console.print(text, markup=False, highlight=False)
 
 
 def _require_admin_token(cfg: Config) -> None:

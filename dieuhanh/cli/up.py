@@ -16,7 +16,11 @@ def up(
     port: Annotated[int, typer.Option(help="Cổng của máy chủ Synapse nhúng.")] = 8008,
     demo: Annotated[
         str,
-        typer.Option(help="Dữ liệu mẫu nạp vào danh bạ trống: demo, mini, district hoặc none."),
+        typer.Option(
+            help="Dữ liệu mẫu nạp vào danh bạ trống: demo (một xã/phường, 12 trường, dùng "
+            "được sau chưa đầy một phút), district-lite (76 trường), district (70 trường, "
+            "2.000 cán bộ), mini hoặc none."
+        ),
     ] = "demo",
 ) -> None:
     """Chạy toàn bộ hệ thống nhúng: Synapse (SQLite), bot, bridge, dữ liệu mẫu."""

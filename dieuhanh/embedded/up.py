@@ -30,6 +30,8 @@ from dieuhanh.embedded.synapse import (
 log = logging.getLogger(__name__)
 
 SYNAPSE_START_TIMEOUT = 120.0
+#: Seconds between two progress lines of the first apply on the console.
+PROGRESS_EVERY = 10.0
 
 
 class UpError(RuntimeError):
@@ -141,16 +143,35 @@ async def _start_stack(supervisor: Supervisor, setup: EmbeddedSetup, demo: str) 
     effective = load_config(setup.data.config_path)  # with environment overrides
     for line in await asyncio.to_thread(_load_demo_if_empty, effective, setup.data.demo_dir, demo):
         _say(line)
+    await _ensure_bot(effective)
     started = {}
     for service in ("bot", "bridge"):
         started[service] = await supervisor.start(service_spec(setup, service))
-    if not await _wait_for_bridge(setup, started["bridge"]):
-        _say("Cảnh báo: Synapse chưa liên lạc được với bridge; xem nhật ký của bridge ở trên.")
-    _say(_banner(setup))
+    # accounts are being made while the bridge starts: people can log in at the banner
     for job in (_reconcile(effective, setup), _print_sms(effective)):
         task = asyncio.create_task(job)
         _background.add(task)
         task.add_done_callback(_background.discard)
+    if not await _wait_for_bridge(setup, started["bridge"]):
+        _say("Cảnh báo: Synapse chưa liên lạc được với bridge; xem nhật ký của bridge ở trên.")
+    _say(_banner(setup))
+
+
+async def _ensure_bot(config: Config) -> None:
+    """The bot's account before the bot starts, so that it logs in at once (the first
+    apply would make it too, but the bot would be waiting for it)."""
+    from dieuhanh.db import open_database
+    from provisioning.matrix.apply import ensure_bot
+    from provisioning.matrix.client import MatrixError
+
+    engine = await asyncio.to_thread(open_database, config.database.url)
+    try:
+        if await ensure_bot(engine, config):
+            log.info("created the bot's account")
+    except MatrixError as exc:  # the first apply will create it
+        log.warning("could not create the bot's account yet: %s", exc)
+    finally:
+        engine.dispose()
 
 
 #: Tasks that run beside the children (kept referenced until they finish).
@@ -167,6 +188,7 @@ async def _provision(config: Config, setup: EmbeddedSetup) -> None:
     from dieuhanh.db import open_database
     from provisioning.matrix.apply import MassRemovalRefused, apply, needs_apply
     from provisioning.matrix.lock import ApplyLocked
+    from provisioning.matrix.progress import PlainProgress
 
     await asyncio.to_thread(wait_for_background_updates, setup.synapse)
     engine = open_database(config.database.url)
@@ -174,12 +196,15 @@ async def _provision(config: Config, setup: EmbeddedSetup) -> None:
         if not needs_apply(engine):
             _say("Matrix đã khớp với danh bạ.")
             return
-        _say("Đang đồng bộ danh bạ vào Matrix (tài khoản trước, rồi phòng và thành viên)…")
+        _say(
+            "Đang đồng bộ danh bạ vào Matrix: tài khoản trước, rồi phòng của lãnh đạo các "
+            "đơn vị quản lý và nhóm hiệu trưởng, rồi các phòng còn lại."
+        )
         result = await apply(
             engine,
             config,
             wait=True,
-            progress=_progress_lines,
+            progress=PlainProgress(_say, every=PROGRESS_EVERY),
             concurrency=config.provisioning.concurrency,
             max_removal_share=config.provisioning.max_removal_share,
         )
@@ -241,29 +266,6 @@ async def _print_sms(config: Config) -> None:
                 _say(f"SMS (thử nghiệm) đến {sms['to']}: {sms['text']}")
             except (ValueError, KeyError, TypeError):
                 continue
-
-
-def _progress_lines(plan):
-    """Print a progress line every 10 seconds (the console also carries children's logs)."""
-    started = time.monotonic()
-    state = {"done": 0, "last": started}
-
-    def advance(_op) -> None:
-        state["done"] += 1
-        now = time.monotonic()
-        if now - state["last"] >= 10 or state["done"] == plan.total:
-            state["last"] = now
-            rate = state["done"] / max(now - started, 1e-6)
-            left = (plan.total - state["done"]) / rate if rate else 0
-            _say(
-                f"  Đồng bộ Matrix: {state['done']}/{plan.total} thao tác, "
-                f"còn khoảng {left / 60:.0f} phút"
-                if left >= 90
-                else f"  Đồng bộ Matrix: {state['done']}/{plan.total} thao tác, "
-                f"còn khoảng {left:.0f} giây"
-            )
-
-    return advance
 
 
 async def _wait_for_synapse(setup: EmbeddedSetup, synapse: Child, log_offset: int) -> float:

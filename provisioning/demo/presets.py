@@ -1,5 +1,7 @@
 """The demo's sizes: ``mini`` for tests of the whole stack, ``demo`` for a first
-``dieuhanh up``, ``district`` and ``city`` for trials and benchmarks."""
+``dieuhanh up`` (usable within a minute, provisioned within three), ``district-lite`` (the
+first run's demo until then: dozens of schools of each level, 8 minutes to provision) and
+``district``, ``city`` for trials and benchmarks."""
 
 from __future__ import annotations
 
@@ -29,8 +31,23 @@ _CITY_MIX = (
 
 PRESETS: dict[str, Preset] = {
     "demo": Preset(
-        # dozens of schools of each main level, but few people per school, so that a
-        # newcomer's first `dieuhanh up` provisions it into Matrix in a few minutes
+        # one xã/phường with its Mầm non, Tiểu học and THCS schools, and a THPT and a GDTX
+        # centre under the Sở: every kind of unit, few enough rooms that a newcomer's first
+        # `dieuhanh up` is provisioned into Matrix in a couple of minutes
+        schools=12,
+        staff=120,
+        clusters=(("Tân Định",),),
+        level_weights=(
+            (Level.MN, 4),
+            (Level.TH, 3),
+            (Level.THCS, 3),
+            (Level.THPT, 1),
+            (Level.GDTX, 1),
+        ),
+    ),
+    "district-lite": Preset(
+        # dozens of schools of each main level, but few people per school: the first run's
+        # demo until it had to be usable within a minute (`dieuhanh up --demo district-lite`)
         schools=76,
         staff=640,
         clusters=(("Sài Gòn", "Tân Định", "Bến Thành"), ("Gia Định", "Bình Thạnh", "Thạnh Mỹ Tây")),

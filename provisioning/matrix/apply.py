@@ -11,9 +11,9 @@ rest goes on.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +24,15 @@ from provisioning.bulk import cyclic_gc_paused
 from provisioning.config import ProvisioningSettings
 from provisioning.families.view import load_families
 from provisioning.matrix.client import MatrixClient, MatrixError
+from provisioning.matrix.estimate import (
+    Rates,
+    StageTiming,
+    estimate,
+    load_rates,
+    measured_rates,
+    merged,
+    save_rates,
+)
 from provisioning.matrix.family_layout import add_families
 from provisioning.matrix.layout import TAG_EVENT, Layout, RoomSpec, build_layout, localpart_base
 from provisioning.matrix.lock import apply_lock
@@ -36,9 +45,11 @@ from provisioning.matrix.mirror import (
     MirrorWriter,
     RoomRow,
     applied_revision,
+    get_state,
     load_mirror,
     set_state,
 )
+from provisioning.matrix.order import Priority, room_queues, stages
 from provisioning.matrix.plan import (
     FAMILY_ROOM_PREFIXES,
     Kind,
@@ -56,6 +67,9 @@ log = logging.getLogger(__name__)
 #: auth_provider of the external id that ties an account to its person (Mã định danh)
 EXTERNAL_PROVIDER = "dieuhanh"
 FLUSH_EVERY = 200
+#: ... or after this many seconds: the bot reads new accounts and memberships from the
+#: mirror, so someone who can log in is known to it within about a second
+FLUSH_SECONDS = 1.0
 
 
 class MassRemovalRefused(RuntimeError):
@@ -81,6 +95,7 @@ class ApplyResult:
     passes: int = 0
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
+    timings: list[StageTiming] = field(default_factory=list)  # of every stage run
 
 
 Progress = Callable[[Op], None]
@@ -159,7 +174,9 @@ async def apply(
             revision = load_view(engine).revision
             await client.lift_rate_limits(admin)
             set_state(engine, ADMIN_KEY, admin)
-            run = _Run(client, engine, config, admin, concurrency, progress, result)
+            server = config.homeserver.server_name
+            rates = load_rates(engine, server)
+            run = _Run(client, engine, config, admin, concurrency, progress, result, rates)
             planned = await run.departures()
             for pass_no in range(3):
                 plan, layout, mirror, ctx = planned or make_plan(engine, config, admin)
@@ -176,6 +193,9 @@ async def apply(
                     break  # the same errors would come back; report them
             if not result.failures:
                 set_state(engine, APPLIED_REVISION, str(revision))
+            measured = measured_rates(result.timings)
+            if measured:  # for the next estimate (small applies measure nothing)
+                save_rates(engine, server, merged(rates, measured, dt.datetime.now(dt.UTC)))
     result.seconds = time.monotonic() - started
     return result
 
@@ -193,7 +213,8 @@ async def deactivate_departures(
     async with MatrixClient(config.homeserver.url, config.homeserver.admin_token) as client:
         admin = await client.whoami()
         async with apply_lock(engine, config.homeserver.server_name):
-            await _Run(client, engine, config, admin, concurrency, None, result).departures()
+            run = _Run(client, engine, config, admin, concurrency, None, result, Rates())
+            await run.departures()
     result.seconds = time.monotonic() - started
     return result
 
@@ -209,6 +230,7 @@ class _Run:
     concurrency: int
     progress: Callable[[Plan], Progress] | None
     result: ApplyResult
+    rates: Rates  # for the estimate each plan carries to ``progress``
 
     async def departures(self) -> tuple[Plan, Layout, Mirror, Context] | None:
         """Deactivate departed people's accounts; the plan still valid afterwards, if any."""
@@ -226,6 +248,8 @@ class _Run:
         result.passes += 1
         for kind, n in plan.counts().items():
             result.counts[kind] = result.counts.get(kind, 0) + n
+        with cyclic_gc_paused():  # a city's million operations, a million objects alive
+            plan.estimate = estimate(plan.ops, Priority.of(layout), ctx.bot_user_id, self.rates)
         executor = Executor(
             self.client,
             self.engine,
@@ -241,6 +265,7 @@ class _Run:
         result.done += executor.done
         result.adopted += executor.adopted
         result.failures.extend(executor.failures)
+        result.timings.extend(executor.timings)
         return executor
 
 
@@ -267,16 +292,16 @@ class Executor:
         self.done = 0
         self.adopted = 0
         self.failures: list[Failure] = []
+        self.timings: list[StageTiming] = []  # each stage's work and time (measured rates)
+        self.flushed = time.monotonic()  # when the mirror was last written
 
     # ---------------------------------------------------------------- driving
 
     async def run(self) -> None:
-        by_phase: dict[Phase, list[Op]] = defaultdict(list)
-        for op in self.plan.ops:
-            by_phase[op.phase].append(op)
+        """The plan's stages one after the other (``order.stages``), each all at once."""
         try:
-            for phase in sorted(by_phase):
-                ops = by_phase[phase]
+            for (_, phase), ops in stages(self.plan.ops, Priority.of(self.layout)):
+                started = time.monotonic()
                 if phase is Phase.ACCOUNTS:
                     self._reserve_accounts(ops)
                 if phase is Phase.JOINS:
@@ -284,21 +309,20 @@ class Executor:
                 else:
                     await asyncio.gather(*(self._guarded(op) for op in ops))
                 self.writer.flush()
+                self.timings.append(StageTiming.of(ops, time.monotonic() - started))
         finally:
             self.writer.flush()
 
     async def _per_room(self, ops: list[Op]) -> None:
-        """Joins into one room are serialised by Synapse anyway: one queue per room."""
-        queues: dict[str, list[Op]] = defaultdict(list)
-        for op in ops:
-            queues[op.room or ""].append(op)
+        """Joins into one room are serialised by Synapse anyway: one queue per room, the
+        longest first (they decide when the stage ends); waiting on the semaphore, the
+        queues take turns, so every room with joins left progresses."""
 
         async def drain(queue: list[Op]) -> None:
             for op in queue:
                 await self._guarded(op)
 
-        # the longest queues first: they decide when the phase ends
-        await asyncio.gather(*(drain(q) for q in sorted(queues.values(), key=len, reverse=True)))
+        await asyncio.gather(*(drain(q) for q in room_queues(ops, self.ctx.bot_user_id)))
 
     async def _guarded(self, op: Op) -> None:
         async with self.semaphore:
@@ -315,8 +339,11 @@ class Executor:
         self.done += 1
         if self.progress:
             self.progress(op)
-        if len(self.writer) >= FLUSH_EVERY:
+        if len(self.writer) >= FLUSH_EVERY or (
+            len(self.writer) and time.monotonic() - self.flushed >= FLUSH_SECONDS
+        ):
             self.writer.flush()
+            self.flushed = time.monotonic()
 
     async def _do(self, op: Op) -> None:
         handler = getattr(self, f"_{op.kind.value}")
@@ -436,11 +463,8 @@ class Executor:
         self.writer.flush()
 
     async def _create_bot(self, op: Op) -> None:
-        # no password here: the bot logs in as a service account of the phone-login module
-        body: dict[str, Any] = {"displayname": self.config.service_users.bot_display_name}
-        await self.client.put_user(op.user_id, body)
-        await self.client.lift_rate_limits(op.user_id)
-        set_state(self.writer.engine, BOT_KEY, op.user_id)
+        assert op.user_id is not None
+        await create_bot(self.client, self.writer.engine, self.config, op.user_id)
 
     async def _create_user(self, op: Op) -> None:
         assert op.person is not None and op.user_id is not None
@@ -513,6 +537,32 @@ class Executor:
         for members in self.mirror.members.values():
             members.discard(op.user_id)
         self.writer.left_everywhere(op.user_id)
+
+
+async def create_bot(
+    client: MatrixClient, engine: Engine, config: ProvisioningSettings, user_id: str
+) -> None:
+    """The bot's account, its rate limits lifted (it makes inboxes and sends directives).
+
+    No password here: the bot logs in as a service account of the phone-login module.
+    """
+    body: dict[str, Any] = {"displayname": config.service_users.bot_display_name}
+    await client.put_user(user_id, body)
+    await client.lift_rate_limits(user_id)
+    set_state(engine, BOT_KEY, user_id)
+
+
+async def ensure_bot(engine: Engine, config: ProvisioningSettings) -> bool:
+    """Create the bot's account now unless an apply did: ``dieuhanh up`` starts the bot
+    after this, so that it logs in at once instead of waiting for the first apply.
+    True when it was created."""
+    user_id = bot_user_id(config)
+    if get_state(engine, BOT_KEY) == user_id:
+        return False
+    admin_token = config.homeserver.resolve_admin_token()
+    async with MatrixClient(config.homeserver.url, admin_token) as client:
+        await create_bot(client, engine, config, user_id)
+    return True
 
 
 def create_room_body(

@@ -154,6 +154,10 @@ class Layout:
     rooms: dict[str, RoomSpec] = field(default_factory=dict)
     accounts: dict[str, AccountSpec] = field(default_factory=dict)
     members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: the officials' rooms, provisioned before the others (plan order): every room of a
+    #: managing unit (Sở, cụm, office, xã/phường), the role groups of school leaders, and
+    #: the spaces above them
+    first: set[str] = field(default_factory=set)
 
 
 # ------------------------------------------------------------------------------ naming
@@ -252,7 +256,30 @@ def build_layout(view: DirectoryView, max_role_group: int | None = None) -> Layo
                 _join_unit(view, unit, person.code, layout, roots)
         groups.place(person)
     groups.add_rooms(layout, max_role_group or MAX_ROLE_GROUP)
+    _mark_first(view, layout)
     return layout
+
+
+#: Role groups provisioned with the officials' rooms: those of the schools' leaders.
+FIRST_ROLES = frozenset({Role.HEAD, Role.DEPUTY})
+
+
+def _mark_first(view: DirectoryView, layout: Layout) -> None:
+    """The officials' rooms (``Layout.first``) and the spaces they hang from."""
+    managing = {u.code for u in view.units.values() if u.kind in MANAGING_KINDS}
+    first = set()
+    for key, spec in layout.rooms.items():
+        if spec.purpose is Purpose.ROLE:
+            if spec.role in FIRST_ROLES:
+                first.add(key)
+        elif spec.unit_code in managing:
+            first.add(key)
+    for key in list(first):
+        parent = layout.rooms[key].parent_key
+        while parent is not None and parent in layout.rooms and parent not in first:
+            first.add(parent)
+            parent = layout.rooms[parent].parent_key
+    layout.first = first
 
 
 def _managers(view: DirectoryView) -> dict[int, list[str]]:

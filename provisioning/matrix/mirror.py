@@ -275,6 +275,12 @@ def applied_revision(engine: Engine) -> int | None:
     return None if value is None else int(value)
 
 
+def get_state(engine: Engine, key: str) -> str | None:
+    """One directory_state fact, or None."""
+    with engine.connect() as conn:
+        return conn.scalar(select(DirectoryState.value).where(DirectoryState.key == key))
+
+
 def set_state(engine: Engine, key: str, value: str) -> None:
     """Write one directory_state fact (applied revision, service accounts)."""
     with engine.begin() as conn:

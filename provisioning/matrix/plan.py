@@ -1,8 +1,9 @@
 """Diff the layout the directory asks for against the mirror of Synapse (pure).
 
-The plan is a list of operations in the order that avoids conflicts: spaces top-down,
-rooms, links and names, accounts, phone moves (remove, then add), joins, one power-levels
-event per room, leaves, deactivations.
+The plan is a list of operations in tiers (``order.py``: accounts, the officials' rooms,
+the rest), each in the order that avoids conflicts: spaces top-down, rooms, links and
+names, accounts, phone moves (remove, then add), joins, one power-levels event per room,
+then leaves and deactivations.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from provisioning.config import exceeds_removal_share
 from provisioning.families.accounts import is_family_key
 from provisioning.matrix.layout import BOT, TAG_EVENT, AccountSpec, Layout, Power, RoomSpec
 from provisioning.matrix.mirror import AccountRow, Mirror
+
+if TYPE_CHECKING:
+    from provisioning.matrix.estimate import Estimate
 
 
 class Kind(StrEnum):
@@ -114,6 +118,7 @@ class Plan:
     accounts_before: int = 0  # active accounts in the mirror
     memberships_before: int = 0
     departures: set[str] = field(default_factory=set)  # person codes deactivated as departed
+    estimate: Estimate | None = None  # how long it will take (set by apply, for progress)
 
     @property
     def total(self) -> int:
@@ -164,12 +169,17 @@ class Plan:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "total": self.total,
             "counts": self.counts(),
             "family_counts": self.family_counts(),
-            "operations": [op.to_json() for op in self.ops],
         }
+        if self.estimate is not None:
+            found["estimate"] = {
+                "seconds": round(self.estimate.seconds),
+                "rates_measured_at": self.estimate.measured_at,  # None: the default rates
+            }
+        return found | {"operations": [op.to_json() for op in self.ops]}
 
 
 def power_content(power: Power, user_of: dict[str, str], bot: str) -> dict[str, Any]:
@@ -253,7 +263,9 @@ def compute_plan(
     _plan_rooms(plan.ops, layout, mirror)
     gone = {plan.user_of[c] for c in accounts.deactivating}  # deactivation leaves every room
     _plan_members(plan, layout, mirror, accounts.live, gone, bot_user_id, admin_user_id)
-    plan.ops.sort(key=lambda op: PHASE_OF[op[0]])  # stable: keeps the order within a phase
+    from provisioning.matrix.order import Priority, order_ops  # built on this module's kinds
+
+    plan.ops = order_ops(plan.ops, Priority.of(layout), bot_user_id)
     return plan
 
 

@@ -18,6 +18,7 @@ from dieuhanh.cli import app
 from provisioning.importer import MassDepartureRefused
 from provisioning.matrix import lock
 from provisioning.matrix.apply import MassRemovalRefused, apply
+from provisioning.matrix.estimate import load_rates
 from provisioning.matrix.layout import TAG_EVENT
 from provisioning.matrix.lock import ApplyLocked, apply_lock, try_acquire
 from provisioning.matrix.mirror import forget, load_mirror
@@ -30,6 +31,9 @@ def test_district_provisions_and_second_apply_is_a_no_op(world):
     first = world.apply()
     assert first.counts["create_user"] == 14
     assert world.plan().total == 0
+    # the rates it measured (kinds of 20 operations or more in a stage) for the next estimate
+    rates = load_rates(world.engine, world.config.homeserver.server_name)
+    assert rates.measured_at is not None and rates.per_kind["join"] > 0
     again = world.apply()
     assert again.done == 0
 
@@ -301,11 +305,19 @@ def test_cli_plan_json_and_status(world, monkeypatch):
     data = json.loads(planned.output)
     assert data["total"] == len(data["operations"]) == sum(data["counts"].values())
     assert data["counts"]["create_user"] == 14
+    assert data["estimate"]["seconds"] > 0 and data["estimate"]["rates_measured_at"] is None
+    shown = runner.invoke(app, ["plan", *config]).output
+    assert "Ước tính thời gian: khoảng" in shown and "theo tốc độ mặc định" in shown
     status = runner.invoke(app, ["status", *config])
     assert "Chưa có tài khoản (lần áp dụng tới sẽ tạo)" in status.output
     applied = runner.invoke(app, ["apply", *config])
     assert applied.exit_code == 0, applied.output
     assert "Đã thực hiện" in applied.output
+    # not a terminal: the plan announced with its estimate, then progress lines
+    total = f"{data['total']}"
+    assert f"Sẽ thực hiện {total} thao tác (tạo không gian (space): " in applied.output
+    assert "Ước tính: khoảng" in applied.output
+    assert f"Đồng bộ Matrix: {total}/{total} thao tác (100 %)." in applied.output
     status = runner.invoke(app, ["status", *config])
     assert "Có tài khoản" in status.output and "14" in status.output
     assert runner.invoke(app, ["plan", *config]).output.startswith("Không có gì cần thay đổi")

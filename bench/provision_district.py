@@ -71,10 +71,9 @@ from provisioning.importer import import_paths
 from provisioning.matrix import apply as apply_module
 from provisioning.matrix.apply import EXTERNAL_PROVIDER, ApplyResult, apply, create_room_body
 from provisioning.matrix.client import MatrixClient, MatrixError
-from provisioning.matrix.layout import Layout, RoomSpec, build_layout, localpart_base
+from provisioning.matrix.layout import Layout, RoomSpec, localpart_base
 from provisioning.matrix.mirror import Mirror, load_mirror
 from provisioning.matrix.plan import PHASE_OF, Kind, Op, Phase, Plan, power_content
-from provisioning.view import load_view
 
 # ---------------------------------------------------------------------------- our run
 
@@ -612,7 +611,7 @@ def run_raw(
     mirror = load_mirror(engine)
     world = World(
         plan=ours.recorder.passes[0][1],
-        layout=build_layout(load_view(engine)),
+        layout=apply_module.make_plan(engine, config)[1],  # staff and families
         mirror=mirror,
         user_of={code: a.user_id for code, a in mirror.accounts.items()},
         bot=apply_module.bot_user_id(config),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from provisioning.config import DatabaseConfig, HomeserverConfig
+from provisioning.config import DatabaseConfig, HomeserverConfig, SmsConfig
 
 
 @dataclass
@@ -24,6 +24,9 @@ class BotConfig:
     metrics_port: int = 0
     # the school year's two terms, dd/mm-dd/mm (bot.families.terms): !chuyencan, !ketqua
     term_dates: str = "05/09-15/01, 16/01-31/05"
+    # a khẩn post (or one sent "kèm SMS") not read this many hours after it went out goes
+    # by SMS to those who have not opened it (bot.directives.fallback)
+    sms_fallback_hours: float = 4.0
 
 
 class BotSettings(Protocol):
@@ -32,3 +35,4 @@ class BotSettings(Protocol):
     homeserver: HomeserverConfig
     database: DatabaseConfig
     bot: BotConfig
+    sms: SmsConfig

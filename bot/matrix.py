@@ -8,7 +8,14 @@
   the command's event id, so even a crash between replying and saving cannot answer twice.
 - Never waits on the database on its event loop: every query of ``bot.db`` is a coroutine
   that runs in a worker thread, and so does a reload of the directory.
-- On its very first start it answers nothing from before.
+- On its very first start it answers nothing from before, and asks Synapse for no room
+  at all: an initial sync of a city's 28,000 rooms takes Synapse minutes, and the bot
+  needs none of it. It learns of a room when something happens there, and reads a
+  room's state (members, encryption) only when it must answer or send there
+  (``bot.matrix_rooms``).
+- Spends nothing on messages it will not answer (most of them: every message in every
+  shared room reaches it): no database query for a message in a shared room that is not
+  a command.
 - Accepts invites only from people in the directory.
 - Decrypts commands in encrypted rooms (a DM opened from Element) and answers there, from
   a device cross-signed by the bot's own keys (``bot.crosssigning``), so that Element shows
@@ -38,6 +45,7 @@ from nio import (
     JoinedMembersResponse,
     JoinError,
     LoginError,
+    MatrixRoom,
     MegolmEvent,
     MessageDirection,
     ReceiptEvent,
@@ -53,7 +61,7 @@ from nio import (
 from nio.crypto.attachments import decrypt_attachment
 from sqlalchemy import Engine
 
-from bot.commands import Incoming
+from bot.commands import Incoming, parse
 from bot.config import BotSettings
 from bot.crosssigning.server import CrossSigning, password_reauth
 from bot.db.draft import Draft
@@ -67,6 +75,7 @@ from bot.directives.families import family_display_name, family_inbox_code
 from bot.directives.relations import REACTION_HANDLERS, REPLY_HANDLERS, Relation, dispatch
 from bot.directives.scheduler import Scheduler
 from bot.directives.worker import DeliveryWorker
+from bot.matrix_rooms import FIRST_SYNC_FILTER, knows_members, load_room, pending_invites
 from bot.reply import Reply
 from bot.service import BotService
 from provisioning.matrix.client import MatrixClient
@@ -88,6 +97,11 @@ ANSWERED_PRIVATELY = (
     "Bot đã trả lời Anh/Chị trong phòng nhắn riêng «Điều hành» (kết quả có thể chứa số điện "
     "thoại và số liệu, nên không hiển thị trong phòng chung)."
 )
+
+
+def _command(msgtype: str, event: Any) -> bool:
+    """Whether a message is a command (``!…``): in a shared room, nothing else is answered."""
+    return msgtype in ("m.text", "m.notice") and parse(getattr(event, "body", "") or "") is not None
 
 
 def _txn(kind: str, event_id: str) -> str:
@@ -122,6 +136,7 @@ class MatrixBot:
         )
         service.joined_members = self.joined_members
         service.tell_person = self.tell_person
+        service.notify_room = self.notify
         service._on_directive = lambda _id: self.worker.wake.set()
         self.scheduler = Scheduler(
             engine,
@@ -132,6 +147,7 @@ class MatrixBot:
             wake=self.worker.wake.set,
             notify=self.notify,
             transport=_Transport(self),
+            outreach=service.outreach,
         )
 
     # ------------------------------------------------------------------ session
@@ -200,23 +216,12 @@ class MatrixBot:
 
     async def _sync_loop(self, stop: asyncio.Event) -> None:
         saved = await BotState.get(self.engine, BotState.SYNC_TOKEN)
-        token = saved.value if saved else None
-        first = token is None
-        if first:
-            log.info("first start: earlier messages will not be answered")
-        while not stop.is_set():
-            sync = asyncio.create_task(
-                self.client.sync(
-                    timeout=30_000, since=token, sync_filter=SYNC_FILTER, full_state=first
-                )
-            )
-            stopper = asyncio.create_task(stop.wait())
-            done, _ = await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if sync not in done:
-                sync.cancel()
+        token = saved.value if saved else await self._first_sync(stop)
+        wait = 0  # the first sync catches up at once: the bot is healthy when it has
+        while token is not None and not stop.is_set():
+            response = await self._sync(stop, wait, since=token, sync_filter=SYNC_FILTER)
+            if response is None:
                 break
-            response = sync.result()
             if isinstance(response, SyncError):
                 log.warning("sync failed: %s", response.message)
                 await asyncio.sleep(2)
@@ -224,14 +229,46 @@ class MatrixBot:
             await self._keys()
             await self._invites(response)
             await self._receipts(response)
-            if not first:
-                await self._messages(response, token)
-            token = response.next_batch
+            await self._messages(response, token)
+            token, wait = response.next_batch, 30_000
             await BotState.put(self.engine, BotState.SYNC_TOKEN, token)
             self.synced_at = time.time()
-            if first:  # logged once the bot is healthy: tests and operators wait for this line
-                log.info("initial sync done: in %d rooms", len(response.rooms.join))
-            first = False
+
+    async def _sync(
+        self, stop: asyncio.Event, wait: int, **kwargs: Any
+    ) -> SyncResponse | SyncError | None:
+        """One sync (long-polling ``wait`` ms), or None once ``stop`` is set."""
+        sync = asyncio.create_task(self.client.sync(timeout=wait, **kwargs))
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if sync not in done:
+            sync.cancel()
+            return None
+        return sync.result()
+
+    async def _first_sync(self, stop: asyncio.Event) -> str | None:
+        """The very first start: a sync of no room (its token: nothing older is answered),
+        then the invites that came before; the token, or None once ``stop`` is set."""
+        log.info("first start: earlier messages will not be answered")
+        while not stop.is_set():
+            response = await self._sync(stop, 0, sync_filter=FIRST_SYNC_FILTER, full_state=True)
+            if response is None:
+                return None
+            if isinstance(response, SyncError):
+                log.warning("sync failed: %s", response.message)
+                await asyncio.sleep(2)
+                continue
+            await self._keys()
+            for room_id, inviter in (await pending_invites(self.http, self.user_id)).items():
+                await self._invited(room_id, inviter)
+            await BotState.put(self.engine, BotState.SYNC_TOKEN, response.next_batch)
+            self.synced_at = time.time()
+            joined = await self.http.request("GET", "/_matrix/client/v3/joined_rooms")
+            # logged once the bot is healthy: tests and operators wait for this line
+            log.info("initial sync done: in %d rooms", len(joined.get("joined_rooms", [])))
+            return response.next_batch
+        return None
 
     async def _cross_sign(self) -> None:
         """Sign this device with the bot's cross-signing keys, creating them if need be."""
@@ -264,19 +301,23 @@ class MatrixBot:
                 ),
                 None,
             )
-            snapshot = await self.service.directory.get()
-            if inviter in snapshot.service_users:
-                continue  # provisioning force-joins us itself (invite, then join)
-            asker = snapshot.asker(inviter or "")
-            if asker.known or await is_family_account(self.engine, inviter or ""):
-                result = await self.client.join(room_id)
-                if isinstance(result, JoinError):
-                    log.warning("could not join %s: %s", room_id, result.message)
-                else:
-                    log.info("joined %s, invited by %s", room_id, inviter)
+            await self._invited(room_id, inviter)
+
+    async def _invited(self, room_id: str, inviter: str | None) -> None:
+        """Join a room someone in the directory invited us to; decline any other."""
+        snapshot = await self.service.directory.get()
+        if inviter in snapshot.service_users:
+            return  # provisioning force-joins us itself (invite, then join)
+        asker = snapshot.asker(inviter or "")
+        if asker.known or await is_family_account(self.engine, inviter or ""):
+            result = await self.client.join(room_id)
+            if isinstance(result, JoinError):
+                log.warning("could not join %s: %s", room_id, result.message)
             else:
-                await self.client.room_leave(room_id)
-                log.info("declined invite to %s from %s (not in the directory)", room_id, inviter)
+                log.info("joined %s, invited by %s", room_id, inviter)
+        else:
+            await self.client.room_leave(room_id)
+            log.info("declined invite to %s from %s (not in the directory)", room_id, inviter)
 
     async def _messages(self, response: SyncResponse, since: str | None) -> None:
         for room_id, room in response.rooms.join.items():
@@ -388,10 +429,12 @@ class MatrixBot:
         return list(reversed(found))
 
     async def _answer(self, room_id: str, event: RoomMessageText) -> None:
-        if await AnsweredEvent.get(self.engine, event.event_id) is not None:
-            return
         content = event.source.get("content", {})
         private = await self._private(room_id, event.sender)
+        if not private and not _command(content.get("msgtype", "m.text"), event):
+            return  # a shared room's talk: never answered, nothing to remember
+        if await AnsweredEvent.get(self.engine, event.event_id) is not None:
+            return
         message = Incoming(
             event.sender,
             getattr(event, "body", "") or "",
@@ -430,14 +473,22 @@ class MatrixBot:
 
     async def _private(self, room_id: str, user_id: str) -> bool:
         """A room of just this person and the bot: a DM they opened, or their inbox."""
-        room = self.client.rooms.get(room_id)
-        if room is not None and (room.joined_count or 0) + (room.invited_count or 0) <= 2:
-            return True
         snapshot = await self.service.directory.get()
-        return snapshot.inbox_of_user(user_id) == room_id
+        if snapshot.inbox_of_user(user_id) == room_id:
+            return True
+        room = await self._room(room_id)
+        return room is not None and (room.joined_count or 0) + (room.invited_count or 0) <= 2
+
+    async def _room(self, room_id: str) -> MatrixRoom | None:
+        """nio's room, its members known (read from the room's state if nio has them not:
+        a room that had no member change since the bot started)."""
+        room = self.client.rooms.get(room_id)
+        if knows_members(room):
+            return room
+        return await load_room(self.client, room_id)
 
     async def _reply_here(self, room_id: str, event_id: str, reply: Reply) -> bool:
-        room = self.client.rooms.get(room_id)
+        room = await self._room(room_id)
         if room is not None and room.encrypted and not room.members_synced:
             await self.client.joined_members(room_id)
         sent = await self.client.room_send(
@@ -489,6 +540,8 @@ class MatrixBot:
     async def send(self, room_id: str, content: dict[str, Any], txn_id: str | None = None) -> str:
         """Send as the bot's device: encrypted where the room is, with retries otherwise."""
         room = self.client.rooms.get(room_id)
+        if room is None and room_id in self.client.encrypted_rooms:
+            room = await self._room(room_id)  # an encrypted DM not seen since the start
         if room is None or not room.encrypted:
             txn_id = txn_id or f"n.{hashlib.sha256(os.urandom(16)).hexdigest()[:24]}"
             return await self.http.send_event(room_id, content, txn_id)

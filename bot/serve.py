@@ -14,6 +14,7 @@ from bot.families.terms import TermDates
 from bot.matrix import MatrixBot
 from bot.metrics import MeasuredBotService
 from bot.metrics import start as start_metrics
+from bot.outreach import Outreach
 
 log = logging.getLogger("bot")
 
@@ -23,6 +24,11 @@ async def serve(config: BotSettings, engine: Engine, stop: asyncio.Event) -> int
     logging.getLogger("nio").setLevel(logging.WARNING)
     service = MeasuredBotService(DirectoryCache(engine), clock=clock_from_env())
     service.families.terms = TermDates.parse(config.bot.term_dates)
+    try:
+        service.outreach = Outreach(config, engine, service.clock, service.activity)
+    except ValueError as exc:  # the sms settings: a budget below zero, a text too long
+        log.error("cannot start: %s", exc)
+        return 2
     bot = MatrixBot(config, engine, service)
     metrics = await start_metrics(bot, engine, config)
     log.info("bot started as %s on %s", bot.user_id, config.homeserver.url)
@@ -30,6 +36,7 @@ async def serve(config: BotSettings, engine: Engine, stop: asyncio.Event) -> int
         await bot.run(stop)
     finally:
         await bot.close()
+        await service.outreach.close()
         if metrics is not None:
             await metrics.stop()
     log.info("bot stopped")

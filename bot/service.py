@@ -28,6 +28,7 @@ from bot.commands import (  # noqa: F401 - they register
     gui,
     ketqua,
     lich,
+    moi,
     nop,
     parse,
     posts,
@@ -42,7 +43,11 @@ from bot.commands import (  # noqa: F401 - they register
 from bot.commands.trogiup import usage_reply
 from bot.db.activity import ActivityCache
 from bot.db.draft import Draft
-from bot.directives import files, submissions
+from bot.directives import (
+    fallback,  # noqa: F401 - registers the SMS fallback of posts
+    files,
+    submissions,
+)
 from bot.directory import DirectoryCache
 from bot.families.cache import FamilyCache
 from bot.reply import Reply
@@ -78,9 +83,12 @@ class BotService:
         self._on_directive = on_directive
         # (person id, text): a notice in that person's inbox (set by the Matrix adapter)
         self.tell_person: Callable[[int, str], Awaitable[None]] | None = None
+        # (room id, text): a notice in a room (set by the Matrix adapter)
+        self.notify_room: Callable[[str, str], Awaitable[None]] | None = None
         self.clock: Clock = clock or SystemClock()
         self.families = FamilyCache(self.engine)  # parents and students (bot.families)
         self.activity = ActivityCache(self.engine)  # who has logged in (!trienkhai, !baocao)
+        self.outreach: Any = None  # SMS: invitations, fallback (bot.outreach; set by serve)
         # (user id, DM room id) -> files sent there outside a draft, with when (in memory:
         # a restart forgets them, and the bot then asks for the file)
         self._recent_files: dict[tuple[str, str], list[tuple[dt.datetime, dict[str, Any]]]] = {}

@@ -73,10 +73,22 @@ class SmsHttpConfig:
 
 
 @dataclass
+class SmsBudgetConfig:
+    """SMS a unit may send per month (invitations and directives' fallback; the login
+    codes are not counted): every unit's, and some units' own (unit code -> number)."""
+
+    monthly_per_unit: int = 100
+    per_unit: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class SmsConfig:
     gateway: str = "file"
     file_path: str = "data/sms.jsonl"
     http: SmsHttpConfig = field(default_factory=SmsHttpConfig)
+    # the code page's address in invitations; "": <homeserver.url>/_dieuhanh/dang-nhap
+    login_page_url: str = ""
+    budget: SmsBudgetConfig = field(default_factory=SmsBudgetConfig)
 
 
 @dataclass
@@ -234,6 +246,11 @@ def _coerce(hint: Any, value: Any, where: str, *, from_env: bool) -> Any:
                 raise ConfigError(f"{where}: phải là một bảng YAML/JSON") from None
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: phải là một bảng khoá: giá trị")
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is int:
+            return {
+                str(k): _coerce(int, v, f"{where}.{k}", from_env=False) for k, v in value.items()
+            }
         return {str(k): str(v) for k, v in value.items()}
     if hint is str or isinstance(hint, types.UnionType):
         if value is None:

@@ -4,8 +4,11 @@ Read = a public read receipt at or after the directive in the room that carried 
 reply or reaction to it. People who have never logged in (account_activity, copied from
 Synapse by the login module) are "chưa đăng nhập": they cannot have read it. People who
 have, but whose clients have never sent a public receipt the bot could see (private
-receipts) are "chưa rõ", not "chưa đọc". !nhacnho leaves out those who never logged in
-(a reminder in their inbox reaches nobody) and says how many.
+receipts) are "chưa rõ", not "chưa đọc" (``bot.directives.readstate``). !nhacnho leaves
+out those who never logged in (a reminder in their inbox reaches nobody), says how many
+and points to !moi. For a khẩn post (or one sent "kèm SMS") !baocao adds its SMS
+fallback: when it runs, then how many went and failed, and to whom
+(``bot.directives.fallback``).
 
 Extension points for the kinds: :func:`report_section` adds a kind's own section to
 !baocao (an invitation's answers, a request's submissions); :func:`remind_targets` says
@@ -26,19 +29,19 @@ from bot.commands.units import unit_named
 from bot.db.delivery import Delivery
 from bot.db.directive import Directive
 from bot.db.family_recipient import PARENT, FamilyRecipient
-from bot.db.receipt import Receipt
 from bot.db.recipient import Recipient
 from bot.directives.cards import kind_of
+from bot.directives.fallback import sms_status
 from bot.directives.families import class_counts, class_names
+from bot.directives.readstate import by_state
 from bot.directives.roster import NAMES_SHOWN, UNITS_SHOWN, narrow_hint, unit_lines
 from bot.directives.when import format_time
 from bot.reply import Reply
 from provisioning.domain import short_unit_name
+from provisioning.outreach.ledger import ACCEPTED, FAILED
 from provisioning.text import format_number
 from provisioning.view import UnitView
 
-#: read | unread | unknown | never (never logged in) | undelivered
-STATES = ("read", "unread", "unknown", "never", "undelivered")
 Groups = dict[str, list[Recipient]]  # a state -> recipients
 _Row = TypeVar("_Row", Recipient, FamilyRecipient)
 
@@ -127,22 +130,8 @@ async def family_status(ctx: Context, directive: Directive) -> dict[str, list[Fa
 
 
 async def _by_state(ctx: Context, rows: list[_Row]) -> dict[str, list[_Row]]:
-    """``rows`` (staff or family recipients) in :data:`STATES`."""
-    public = await Receipt.users_sending_public(ctx.service.engine, {r.user_id for r in rows})
-    activity = await ctx.service.activity.get()
-    groups: dict[str, list[_Row]] = {k: [] for k in STATES}
-    for row in rows:
-        if row.read_at is not None:
-            groups["read"].append(row)
-        elif row.event_id is None:
-            groups["undelivered"].append(row)
-        elif activity.known and not activity.logged_in(row.user_id):
-            groups["never"].append(row)
-        elif row.user_id in public:
-            groups["unread"].append(row)
-        else:
-            groups["unknown"].append(row)
-    return groups
+    """``rows`` (staff or family recipients) by read state (``readstate.STATES``)."""
+    return await by_state(ctx.service.engine, await ctx.service.activity.get(), rows)
 
 
 async def family_lines(ctx: Context, family: dict[str, list[FamilyRecipient]]) -> list[str]:
@@ -263,15 +252,16 @@ async def baocao(ctx: Context, args: str) -> Reply:
     }
     if family:
         report["families"] = {k: len(v) for k, v in family.items()}
-    section = (
+    kind_part = (
         await SECTIONS[directive.kind](ctx, directive, groups)
         if directive.kind in SECTIONS
         else None
     )
-    if section is not None:
-        lines += section.lines
-        html.append(section.html)
-        report.update(section.data)
+    for section in (await _sms_section(ctx, directive, unit), kind_part):
+        if section is not None:
+            lines += section.lines
+            html.append(section.html)
+            report.update(section.data)
     if unit is not None:
         report["unit"] = unit.code
     elif total > NAMES_SHOWN:
@@ -279,6 +269,54 @@ async def baocao(ctx: Context, args: str) -> Reply:
         lines.append(hint)
         html.append(f"<p><em>{escape(hint)}</em></p>")
     return Reply("\n".join(lines), "".join(html), extra={"vn.dieuhanh.report": report})
+
+
+async def _sms_section(ctx: Context, directive: Directive, unit: UnitView | None) -> Section | None:
+    """The post's SMS fallback: when it runs, or how many went and failed, and to whom
+    (staff only: a unit narrows it like the rest)."""
+    found = await sms_status(ctx.service.engine, directive)
+    if not found.planned and not found.sent:
+        return None
+    rows = found.sent if unit is None else _within(ctx, {"sms": found.sent}, unit)["sms"]
+    sent = [r for r in rows if r.status == ACCEPTED]
+    failed = [r for r in rows if r.status == FAILED]
+    pending = len(rows) - len(sent) - len(failed)
+    n = format_number
+    if found.done_at is None and not rows:
+        head = f"SMS: sẽ gửi lúc {format_time(found.due_at)} cho ai chưa mở tin."
+    else:
+        head = f"SMS: {n(len(sent))} đã gửi, {n(len(failed))} lỗi" + (
+            f", {n(pending)} đang gửi." if pending else "."
+        )
+    groups = [
+        (title, _by_unit(ctx, group))
+        for title, group in (("Đã gửi SMS", sent), ("Gửi SMS lỗi", failed))
+        if group
+    ]
+    lines = [
+        head,
+        *(x for title, items in groups for x in (f"{title}:", *(f"  {i}" for i in items))),
+    ]
+    if failed:
+        lines.append(f"  (lỗi: {failed[0].result})")
+    people = ctx.snapshot.view.people
+    data = {
+        "sent": len(sent),
+        "failed": len(failed),
+        "pending": pending,
+        "due_at": found.due_at.isoformat() if found.due_at else None,
+        "people": {people[r.person_id].code: r.status for r in rows if r.person_id in people},
+    }
+    return Section(lines, f"<p>{escape(head)}</p>" + _lists_html(groups), {"sms": data})
+
+
+def _lists_html(groups: list[tuple[str, list[str]]]) -> str:
+    return "".join(
+        f"<p><strong>{escape(title)}</strong></p><ul>"
+        + "".join(f"<li>{escape(x)}</li>" for x in items)
+        + "</ul>"
+        for title, items in groups
+    )
 
 
 def _head(directive: Directive, counts: dict[str, int], where: str = "") -> str:
@@ -342,7 +380,7 @@ async def nhacnho(ctx: Context, args: str) -> Reply:
     skipped += len(family.get("never", []))
     note = (
         f" {format_number(skipped)} người chưa đăng nhập lần nào sẽ không nhận được lời "
-        "nhắc (xem !trienkhai)."
+        "nhắc (gõ !moi để mời họ đăng nhập qua SMS)."
         if skipped
         else ""
     )

@@ -77,8 +77,9 @@ CONTENT = {
     "'xong' để xem trước.",
 }
 CONFIRM = (
-    "Gõ 'gửi' để gửi ngay, 'gửi khẩn' để báo cho mọi người (@room), 'gửi lúc 07:00 08/12' "
-    "để hẹn giờ; 'sửa' để soạn lại nội dung, hoặc 'huỷ'."
+    "Gõ 'gửi' để gửi ngay, 'gửi khẩn' để báo cho mọi người (@room, và SMS cho ai chưa đọc "
+    "sau vài giờ), 'gửi kèm SMS' để nhắn SMS cho ai chưa đọc sau vài giờ, 'gửi lúc 07:00 "
+    "08/12' để hẹn giờ; 'sửa' để soạn lại nội dung, hoặc 'huỷ'."
 )
 EXPIRED = (
     "Bản nháp tin nhắn điều hành đã hết hạn (quá 30 phút không có thao tác) và đã được "
@@ -101,7 +102,8 @@ def require_dm(ctx: Context) -> None:
     "gui",
     spoken="gửi",
     aliases=("guitin", "soantin"),
-    usage="!gui  hoặc  !gui <cấp học/đơn vị> <chức vụ/loại hình>: <nội dung> [khẩn] [lúc …]",
+    usage="!gui  hoặc  !gui <cấp học/đơn vị> <chức vụ/loại hình>: <nội dung> [khẩn] [kèm SMS] "
+    "[lúc …]",
     summary="Gửi tin nhắn điều hành, thông báo, văn bản, thư mời hoặc yêu cầu báo cáo đến "
     "cán bộ thuộc phạm vi Anh/Chị phụ trách.",
     examples=(
@@ -112,7 +114,8 @@ def require_dm(ctx: Context) -> None:
     ),
     allowed=_official,
     details="Gõ !gui trong tin nhắn riêng với bot để được hướng dẫn từng bước. Thêm 'khẩn' "
-    "ở cuối để báo cho mọi người, 'lúc 07:00 08/12' để hẹn giờ gửi.",
+    "ở cuối để báo cho mọi người (ai chưa đọc sau vài giờ nhận SMS), '| sms' hoặc 'kèm SMS' "
+    "để nhắn SMS cho ai chưa đọc sau vài giờ, 'lúc 07:00 08/12' để hẹn giờ gửi.",
 )
 async def gui(ctx: Context, args: str) -> Reply:
     require_dm(ctx)
@@ -154,7 +157,9 @@ async def one_line(ctx: Context, args: str, kind: Kind) -> Reply:
             "Hãy ghi cấp học hoặc đơn vị nhận trước dấu hai chấm, ví dụ !gui THCS HT: …"
         )
     body, fields = parse_line(kind, rest, field_context(ctx, now, options.at))
-    post = Post(kind, selection, body, fields=fields, urgent=options.urgent, at=options.at)
+    post = Post(
+        kind, selection, body, fields=fields, urgent=options.urgent, at=options.at, sms=options.sms
+    )
     if kind.needs_pdf:
         return await attach_recent_pdf(ctx, post)
     return await send_post(ctx, post)
@@ -398,7 +403,7 @@ async def _preview_reply(ctx: Context, draft: dict) -> Reply:
 
 
 async def _confirm(ctx: Context, draft: dict, _word: str) -> Reply:
-    rest, options = split_options(ctx.incoming.body, ctx.service.clock.now())
+    rest, options = split_options(ctx.incoming.body, ctx.service.clock.now(), confirmation=True)
     word = compact(rest)
     if word in EDIT:
         draft.update(step="content", body="", html=None)
@@ -407,7 +412,7 @@ async def _confirm(ctx: Context, draft: dict, _word: str) -> Reply:
     if word not in SEND:
         raise CommandError(CONFIRM)
     post = _post(draft)
-    post.urgent, post.at = options.urgent, options.at
+    post.urgent, post.at, post.sms = options.urgent, options.at, options.sms
     reply = await send_post(ctx, post)
     draft["step"] = "done"  # the draft is dropped
     return reply

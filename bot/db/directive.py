@@ -36,7 +36,7 @@ from bot.db.base import in_thread, utcnow
 from bot.db.delivery import Delivery, DeliveryTable
 from bot.db.family_recipient import FamilyPlanned, FamilyRecipient
 from bot.db.recipient import Recipient, RecipientTable
-from bot.db.reminder import Reminder
+from bot.db.reminder import SMS_FALLBACK, Reminder
 from provisioning.db.models import Base
 from provisioning.db.types import UtcDateTime
 
@@ -108,6 +108,9 @@ class NewDirective:
     scheduled_for: dt.datetime | None = None
     search_text: str = ""
     created_at: dt.datetime | None = None  # the bot's clock; the machine's when None
+    #: a khẩn post's (or one sent "kèm SMS") SMS to whoever has not read it by then: a
+    #: reminder stored now, even for a scheduled post (it runs once the post has gone)
+    sms_fallback_at: dt.datetime | None = None
 
 
 @dataclass
@@ -186,6 +189,8 @@ class Directive:
             ).scalar_one()
             if new.planned is not None:
                 cls._plan(conn, directive_id, new.planned)
+            if new.sms_fallback_at is not None:
+                Reminder._insert_many(conn, directive_id, [(SMS_FALLBACK, new.sms_fallback_at)])
         return directive_id, code
 
     @classmethod

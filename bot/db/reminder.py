@@ -48,12 +48,14 @@ class ReminderTable(Base):
 
 
 T = ReminderTable.__table__
+#: the kind of a post's SMS fallback (bot.directives.fallback)
+SMS_FALLBACK = "sms_fallback"
 
 
 @dataclass
 class Reminder:
     directive_id: int
-    kind: str  # day_before | hour_before | deadline_summary (registered by the kinds)
+    kind: str  # day_before | hour_before | deadline_summary | sms_fallback (registered)
     due_at: dt.datetime
     sent_at: dt.datetime | None
     attempts: int

@@ -173,9 +173,11 @@ async def save(
     urgent: bool = False,
     scheduled_for: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    sms_fallback_at: dt.datetime | None = None,
 ) -> tuple[int, str]:
     """Store the directive, and unless it is scheduled every delivery (before anything is
-    sent) and its reminders; (id, code)."""
+    sent) and its reminders; its SMS fallback (at ``sms_fallback_at``) in any case; (id,
+    code)."""
     fields = fields or {}
     sent_at = now or dt.datetime.now(dt.UTC)
     new = NewDirective(
@@ -195,5 +197,6 @@ async def save(
         scheduled_for=scheduled_for,
         search_text=search_text(body, fields),
         created_at=now,
+        sms_fallback_at=sms_fallback_at,
     )
     return await Directive.insert(engine, new)

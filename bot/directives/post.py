@@ -15,6 +15,7 @@ from bot.directives.families import MIXED, QUIET_NOTICE, quiet_until
 from bot.directives.kinds import KINDS, FieldContext, Kind, check_times
 from bot.directives.when import format_time
 from bot.reply import Reply
+from provisioning.text import format_number
 
 #: kinds whose answers only staff can give yet (a report's submissions, an invitation's
 #: attendance): refused to families rather than sent with answers that would be refused
@@ -31,6 +32,7 @@ class Post:
     fields: dict[str, Any] = field(default_factory=dict)
     urgent: bool = False
     at: dt.datetime | None = None  # hẹn giờ; None: at once
+    sms: bool = False  # "kèm SMS": an SMS to whoever has not read it after a while
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +44,7 @@ class Post:
             "fields": self.fields,
             "urgent": self.urgent,
             "at": self.at.isoformat() if self.at else None,
+            "sms": self.sms,
         }
 
     @classmethod
@@ -95,6 +98,24 @@ def _check_reached(ctx: Context, post: Post, found: Preview) -> None:
         )
 
 
+def sms_fallback_at(
+    service: Any, post: Post, found: Preview, now: dt.datetime
+) -> dt.datetime | None:
+    """When a khẩn post (or one sent "kèm SMS") goes by SMS to the staff who have not
+    opened it; None for other posts, posts to families only, or a bot that sends no SMS."""
+    outreach = getattr(service, "outreach", None)
+    if outreach is None or not (post.urgent or post.sms) or not found.people:
+        return None
+    return (post.at or now) + outreach.fallback_after
+
+
+def fallback_note(after: dt.timedelta) -> str:
+    """'Cán bộ chưa mở tin sau 4 giờ sẽ nhận tin qua SMS.'"""
+    hours = after.total_seconds() / 3600
+    shown = format_number(hours, 0 if hours == int(hours) else 1)
+    return f"Cán bộ chưa mở tin sau {shown} giờ sẽ nhận tin qua SMS."
+
+
 def quiet_hours(post: Post, found: Preview, now: dt.datetime) -> str | None:
     """A post reaching families in the quiet hours (and not khẩn) waits until 06:30: its
     time is moved there; the sentence telling the sender, or None."""
@@ -118,6 +139,7 @@ async def send_post(ctx: Context, post: Post) -> Reply:
     )
     _check_reached(ctx, post, found)
     quiet = quiet_hours(post, found, now)
+    fallback = sms_fallback_at(service, post, found, now)
     directive_id, code = await save(
         service.engine,
         ctx.snapshot,
@@ -133,6 +155,7 @@ async def send_post(ctx: Context, post: Post) -> Reply:
         urgent=post.urgent,
         scheduled_for=post.at,
         now=now,
+        sms_fallback_at=fallback,
     )
     noun = post.kind.noun + (" khẩn" if post.urgent else "")
     if post.at is None:
@@ -147,12 +170,15 @@ async def send_post(ctx: Context, post: Post) -> Reply:
             f"{found.summary()}; danh sách người nhận được xác định lại lúc gửi. "
             f"Gõ !huy {code} để huỷ trước giờ gửi."
         )
+    if fallback is not None:
+        text += f" {fallback_note(service.outreach.fallback_after)}"
     if quiet:
         text = f"{quiet}\n{text}"
     sent = {
         "code": code,
         "kind": post.kind.name,
         "urgent": post.urgent,
+        "sms_fallback_at": fallback.isoformat() if fallback else None,
         "scheduled_for": post.at.isoformat() if post.at else None,
         "people": len(found.people),
         "families": len(found.families.members) if found.families else 0,

@@ -119,6 +119,7 @@ class Scheduler:
         wake: Callable[[], None] | None = None,
         notify: Callable[[str, str], Awaitable[None]] | None = None,
         transport: Any = None,
+        outreach: Any = None,
     ) -> None:
         self.engine = engine
         self.directory = directory
@@ -128,6 +129,7 @@ class Scheduler:
         self.wake = wake or (lambda: None)  # the delivery worker's
         self.notify = notify  # (room id, text): tell a sender
         self.transport = transport  # the delivery worker's (send, inbox, upload)
+        self.outreach = outreach  # the bot's SMS (bot.outreach.Outreach), if configured
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

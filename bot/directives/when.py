@@ -1,5 +1,5 @@
 """Times as people type them (pure): "08:00 07/12/2026", "7h30 08/12", "07/12/2026", and
-the options at the end of a one-line post: "khẩn", "lúc 07:00 08/12[/2026]".
+the options at the end of a one-line post: "khẩn", "lúc 07:00 08/12[/2026]", "kèm SMS".
 
 Times are in Vietnam (Asia/Ho_Chi_Minh, UTC+7, no daylight saving). A date without a
 year is the next such day: this year's, or next year's when this year's is already over.
@@ -29,6 +29,10 @@ _DATE_ONLY = re.compile(rf"^(?:ngay\s+)?{_DATE}$")
 # at the end of a one-line post, after a space or a "|" (on the typed text: "khăn" is no
 # "khẩn", though both fold to "khan")
 _URGENT_TAIL = re.compile(r"(?:^|[\s|]+)(?:khẩn|khan)[\s|.!]*$", re.IGNORECASE)
+# "| sms" or "kèm SMS" (a post may well end with the word "SMS" itself); in the
+# confirmation, which holds nothing but options, a bare "sms" too ("gửi sms")
+_SMS_TAIL = re.compile(r"(?:^|\s*\|\s*|\s+(?:kèm|kem)\s+)sms[\s|.!]*$", re.IGNORECASE)
+_SMS_WORD = re.compile(r"(?:^|[\s|]+)(?:kèm\s+|kem\s+)?sms[\s|.!]*$", re.IGNORECASE)
 _AT_TAIL = re.compile(
     r"(?:^|[\s|]+)(?:lúc|luc)\s+(?P<when>[\d:hgiờoàny/.,\s-]+?)[\s|.]*$", re.IGNORECASE
 )
@@ -113,17 +117,24 @@ class Options:
 
     urgent: bool = False
     at: dt.datetime | None = None  # hẹn giờ; None: at once
+    sms: bool = False  # "kèm SMS": by SMS to whoever has not read it after a while
 
 
-def split_options(text: str, now: dt.datetime) -> tuple[str, Options]:
-    """``text`` without its trailing options ("khẩn", "lúc 07:00 08/12", in any order,
-    after a space or a "|"), and those options. A scheduled time must be in the future."""
-    rest, urgent, at = unicodedata.normalize("NFC", text).rstrip(), False, None
+def split_options(
+    text: str, now: dt.datetime, *, confirmation: bool = False
+) -> tuple[str, Options]:
+    """``text`` without its trailing options ("khẩn", "lúc 07:00 08/12", "kèm SMS", in any
+    order, after a space or a "|"), and those options. A scheduled time must be in the
+    future. In a ``confirmation`` ("gửi khẩn sms"), a bare "sms" counts too."""
+    rest, urgent, at, sms = unicodedata.normalize("NFC", text).rstrip(), False, None, False
+    sms_tail = _SMS_WORD if confirmation else _SMS_TAIL
     while True:
         if not urgent and (m := _URGENT_TAIL.search(rest)):
             urgent, rest = True, rest[: m.start()].rstrip(" |")
+        elif not sms and (m := sms_tail.search(rest)):
+            sms, rest = True, rest[: m.start()].rstrip(" |")
         elif at is None and (m := _AT_TAIL.search(rest)):
             at = parse_when(m.group("when"), now)
             rest = rest[: m.start()].rstrip(" |")
         else:
-            return rest.strip(), Options(urgent, at)
+            return rest.strip(), Options(urgent, at, sms)

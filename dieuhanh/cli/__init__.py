@@ -6,7 +6,7 @@ order ``--help`` lists them).
 
 from dieuhanh.cli import up  # noqa: F401, I001 - they register, in this order
 from dieuhanh.cli import directory, matrix, services, webhook  # noqa: F401
-from dieuhanh.cli import backup, deploy, export, lich  # noqa: F401
+from dieuhanh.cli import backup, deploy, export, lich, moi  # noqa: F401
 from dieuhanh.cli.common import app
 
 __all__ = ["app"]

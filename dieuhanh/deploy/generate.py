@@ -31,6 +31,7 @@ from dieuhanh.embedded.datadir import (
     service_access_module,
 )
 from dieuhanh.embedded.files import write_if_changed
+from provisioning.outreach import LOGIN_PAGE
 
 SECRET = 0o600
 PRIVATE = 0o640
@@ -164,6 +165,7 @@ def service_config(answers: Answers, existing: Mapping[str, Any] | None = None) 
     from dieuhanh.config import load_config
 
     raw: dict[str, Any] = copy.deepcopy(dict(existing)) if existing else Config().to_dict()
+    old_page = _login_page(raw)
     layout, ports = Layout(answers), answers.ports
     pg = PostgresServer.parse(answers.postgres_url)
     owned = {
@@ -201,7 +203,15 @@ def service_config(answers: Answers, existing: Mapping[str, Any] | None = None) 
     raw.setdefault("sms", {}).setdefault("file_path", str(answers.var_dir / "sms.jsonl"))
     if not existing:
         raw["sms"]["file_path"] = str(answers.var_dir / "sms.jsonl")
+    if raw["sms"].get("login_page_url", "") in ("", old_page):  # not the admin's own address
+        raw["sms"]["login_page_url"] = _login_page(raw)
     return _from_dict(raw, load_config)
+
+
+def _login_page(raw: Mapping[str, Any]) -> str:
+    """The public code page the invitations name (the homeserver's URL is internal here)."""
+    public = ((raw.get("web") or {}).get("public_base_url") or "").rstrip("/")
+    return public + LOGIN_PAGE if public else ""
 
 
 def _from_dict(raw: dict[str, Any], load_config: Callable[..., Config]) -> Config:

@@ -38,6 +38,7 @@ from dieuhanh.embedded.files import (
 from dieuhanh.embedded.ports import LOOPBACK, free_port, port_is_free
 from dieuhanh.embedded.synapse import SynapseFiles, write_synapse_config
 from provisioning.identity import service_accounts
+from provisioning.outreach import gateway_settings
 
 ADMIN_LOCALPART = "quantri"
 
@@ -186,7 +187,7 @@ def phone_login_module(
     a PostgreSQL role limited to that table (dieuhanh/deploy/bootstrap.py).
     """
     login = dataclasses.asdict(config.login)
-    sms = dataclasses.asdict(config.sms)
+    sms = gateway_settings(config.sms)  # the gateway only: budgets are the bot's business
     passwords = dict(other_services or {})
     if config.bot.password:
         passwords[config.bot.localpart] = config.bot.password

@@ -174,6 +174,55 @@ class ContactRequest(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
+# --------------------------------------------------------------------------- SMS outreach
+# Every SMS sent to a person on the bot's or the CLI's behalf (invitations to log in, the
+# fallback of urgent directives), and each unit's monthly budget in use (provisioning.outreach).
+
+
+class SmsMessage(Base):
+    """One SMS to one person: queued (its budget reserved), then sent or failed."""
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (
+        # a directive's fallback reaches each person once (invitations have no ref: NULLs
+        # never collide)
+        UniqueConstraint("kind", "ref", "person_id"),
+        # "invited in the last 7 days"
+        Index("ix_sms_messages_person_id_kind_created_at", "person_id", "kind", "created_at"),
+        Index("ix_sms_messages_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # invitation, fallback
+    ref: Mapped[str | None] = mapped_column(String(32), index=True)  # the directive's code
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # the unit whose budget pays: the person's school, or their office
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))  # "2026-12", in Vietnam
+    phone: Mapped[str] = mapped_column(String(20))  # E.164, as sent to
+    text: Mapped[str] = mapped_column(String(500))  # never logged; sent once
+    segments: Mapped[int] = mapped_column(Integer, default=1)  # what the budget counts
+    # queued -> sending -> accepted | failed
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    result: Mapped[str | None] = mapped_column(String(255))  # "HTTP 200", the error
+    by: Mapped[str] = mapped_column(String(255))  # who asked: a user id, or the CLI
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class SmsBudgetUsage(Base):
+    """SMS counted against one unit's budget in one month (failed ones given back). Its row
+    is also the lock that serialises concurrent reservations for the unit."""
+
+    __tablename__ = "sms_budget_usage"
+
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("units.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # --------------------------------------------------------------------------- families
 # Classes, students, their parents and learning records (DATA-FORMAT.md, "Students,
 # parents and learning records"). Codes are short English strings, as above.

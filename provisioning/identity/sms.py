@@ -33,14 +33,17 @@ class SmsError(RuntimeError):
 
 
 class SmsGateway(Protocol):
-    async def send(self, to: str, text: str) -> None: ...
+    async def send(self, to: str, text: str) -> str:
+        """Hand one message over; a short note of the gateway's answer ("HTTP 200"), never
+        the text. Raises SmsError when it was not accepted."""
+        ...
 
 
 @dataclass
 class FileSink:
     path: Path
 
-    async def send(self, to: str, text: str) -> None:
+    async def send(self, to: str, text: str) -> str:
         line = json.dumps(
             {"to": to, "text": text, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
             ensure_ascii=False,
@@ -51,6 +54,7 @@ class FileSink:
             os.write(fd, (line + "\n").encode("utf-8"))
         finally:
             os.close(fd)
+        return "tệp"
 
 
 @dataclass
@@ -87,7 +91,7 @@ class HttpGateway:
             )
         return HttpRequest(self.method.upper(), url, headers, body)
 
-    async def send(self, to: str, text: str) -> None:
+    async def send(self, to: str, text: str) -> str:
         request = self.build(to, text)
         try:
             status, _answer = await self.fetch(
@@ -100,6 +104,7 @@ class HttpGateway:
         if not 200 <= status < 300:
             # the provider's answer may echo the message: never pass it on
             raise SmsError(f"cổng SMS {_host(self.url)} trả lỗi HTTP {status}")
+        return f"HTTP {status}"
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

@@ -266,5 +266,6 @@ async def test_baocao_tells_never_logged_in_from_unknown_and_unread(engine, base
     assert reminded.extra["vn.dieuhanh.reminded"] == 2  # the unread and the unknown
     assert reminded.extra["vn.dieuhanh.never_logged_in"] == len(never)
     assert reminded.text.endswith(
-        f"{len(never)} người chưa đăng nhập lần nào sẽ không nhận được lời nhắc (xem !trienkhai)."
+        f"{len(never)} người chưa đăng nhập lần nào sẽ không nhận được lời nhắc "
+        "(gõ !moi để mời họ đăng nhập qua SMS)."
     )

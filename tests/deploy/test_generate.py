@@ -137,9 +137,25 @@ def test_rewriting_keeps_secrets_and_the_admins_settings(tmp_path):
     assert modules["modules"][0]["config"]["sms"]["gateway"] == "http"
     kept = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     assert kept["sms"]["http"]["url"] == "https://sms.example.vn/send?to={to}"
+    assert kept["sms"]["login_page_url"] == f"{PUBLIC}/_dieuhanh/dang-nhap"  # not internal
     assert kept["homeserver"]["url"] == a.internal_url
     assert (root / "x/etc/secrets/as_token").read_text().strip() == again.config.bridge.as_token
     assert layout.secrets == Path("/x/etc/secrets")
+
+
+def test_the_invitations_page_follows_the_public_address_unless_the_admin_chose_one(tmp_path):
+    first = generate(answers(tmp_path), Secrets.generate())
+    assert first.config.sms.login_page_url == f"{PUBLIC}/_dieuhanh/dang-nhap"
+    raw = first.config.to_dict()
+    moved = generate(
+        answers(tmp_path, public_url="https://dh.hcm.edu.vn"),
+        Secrets.generate(),
+        existing_config=raw,
+    )
+    assert moved.config.sms.login_page_url == "https://dh.hcm.edu.vn/_dieuhanh/dang-nhap"
+    raw["sms"]["login_page_url"] = "https://dh.vn/ma"  # a short redirect of the admin's
+    kept = generate(answers(tmp_path), Secrets.generate(), existing_config=raw)
+    assert kept.config.sms.login_page_url == "https://dh.vn/ma"
 
 
 # --- routing ----------------------------------------------------------------------------

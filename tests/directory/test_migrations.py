@@ -33,6 +33,7 @@ DIRECTORY_HEAD = _head(VERSIONS)
 #: The directory's 0003 onwards (after the split), which no database of the old chain holds;
 #: children before the tables they refer to.
 FAMILY_TABLES = (
+    "sms_budget_usage", "sms_messages",
     "contact_requests", "person_imports", "contact_changes",
     "account_activity_copy", "account_activity", "family_accounts", "term_results",
     "attendance", "marks", "student_parents", "parents", "students", "classes",

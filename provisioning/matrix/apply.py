@@ -70,6 +70,8 @@ FLUSH_EVERY = 200
 #: ... or after this many seconds: the bot reads new accounts and memberships from the
 #: mirror, so someone who can log in is known to it within about a second
 FLUSH_SECONDS = 1.0
+#: How long adopting a room waits for Synapse to finish a killed apply's createRoom.
+ADOPT_WAIT_SECONDS = 15.0
 
 
 class MassRemovalRefused(RuntimeError):
@@ -386,13 +388,26 @@ class Executor:
         room_id = await self.client.resolve_alias(alias)
         if room_id is None:
             raise _Skip(f"bí danh {alias} vừa bị chiếm rồi biến mất; chạy lại apply")
-        tag = await self.client.get_state(room_id, TAG_EVENT)
+        tag = await self._adopted_tag(room_id)
         if not tag or tag.get("key") != spec.key:
             raise _Skip(f"bí danh {alias} thuộc một phòng khác (thẻ {tag!r}); không dùng lại")
         self.adopted += 1
         log.info("adopted existing room %s for %s", room_id, spec.key)
         # name, power and links are unknown: the next pass sets them again (idempotent)
         return room_id, await self.client.members(room_id)
+
+    async def _adopted_tag(self, room_id: str) -> dict | None:
+        """The room's tag; while a killed apply's createRoom is still being carried out by
+        Synapse (the alias is taken first, the creator's join persisted after), reading it
+        is refused ("not in room"): wait for it, up to ADOPT_WAIT_SECONDS."""
+        deadline = time.monotonic() + ADOPT_WAIT_SECONDS
+        while True:
+            try:
+                return await self.client.get_state(room_id, TAG_EVENT)
+            except MatrixError as exc:
+                if exc.status != 403 or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
 
     async def _link_space_child(self, op: Op) -> None:
         child, parent = self.room_id(op.room), self.room_id(op.value)

@@ -185,34 +185,12 @@ def queue_many(
     transaction per unit, so that no lock is held over a city's thousands of schools."""
     done = []
     for unit_id, people in sorted(by_payer.items()):
+        common = {"kind": kind, "ref": ref, "unit_id": unit_id, "limit": limits[unit_id]}
         if dry_run:
             ids = [p.person_id for p in people]
-            done.append(
-                preview(
-                    engine,
-                    kind=kind,
-                    ref=ref,
-                    unit_id=unit_id,
-                    limit=limits[unit_id],
-                    person_ids=ids,
-                    text=text,
-                    now=now,
-                )
-            )
+            done.append(preview(engine, **common, person_ids=ids, text=text, now=now))
         else:
-            done.append(
-                queue(
-                    engine,
-                    kind=kind,
-                    ref=ref,
-                    unit_id=unit_id,
-                    limit=limits[unit_id],
-                    people=people,
-                    text=text,
-                    now=now,
-                    by=by,
-                )
-            )
+            done.append(queue(engine, **common, people=people, text=text, now=now, by=by))
     return done
 
 

@@ -33,6 +33,12 @@ TICKS = os.sysconf("SC_CLK_TCK")
 IN_FLIGHT = 16
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process ``pid`` has spent so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
 @contextlib.contextmanager
 def served_copy(fixture: Fixture, scratch: Path) -> Iterator[RunningSynapse]:
     """The fixture's data directory copied (runs never change the cache), with a
@@ -166,8 +172,7 @@ class BotProcess:
         return int(line.split()[1]) / 1024
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+        return process_cpu(self.process.pid)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

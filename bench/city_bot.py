@@ -12,7 +12,11 @@ For each size, on a copy of the cached homeserver of bench/city_fixture.py:
 - CPU per 1,000 unrelated events: the bot's CPU (from /proc) while the talkers post in 50
   "Trao đổi" rooms at ``--rate`` events/s, less its CPU for as long idle;
 - DM latency: ``!trogiup`` sent encrypted, until the decrypted reply reaches the sender,
-  while that traffic goes on (p50/p95);
+  while that traffic goes on (p50/p95), with Synapse's CPU meanwhile as a share of one
+  core (single-process Synapse runs its Python on one core: near 100 % it is saturated,
+  and every request, the bot's sync and its reply included, queues behind the traffic);
+- ``--curve 0,10,25``: the same DM timing at other traffic rates, to see latency against
+  Synapse's load;
 - restart: stopped and started again with its store and database, from process start
   until it answers a DM command sent at that moment (the traffic it missed included).
 
@@ -35,7 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,6 +49,7 @@ from _city_run import (
     Traffic,
     ask,
     open_dm,
+    process_cpu,
     served_copy,
     tester,
 )
@@ -71,6 +76,11 @@ class Row:
     p95_ms: float
     rate: float  # unrelated events/s reached while measuring CPU
     dm_rate: float  # and while timing DMs
+    hs_cpu: float = float("nan")  # Synapse's CPU, share of one core, while measuring CPU
+    hs_dm_cpu: float = float("nan")  # and while timing DMs
+    #: DM latency at other traffic rates (``--curve``): rate asked and reached, p50, p95,
+    #: Synapse's share of a core
+    curve: list[dict] = field(default_factory=list)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -96,19 +106,27 @@ async def live(bot: BotProcess, running, scratch: Path, fixture: Fixture, args) 
         cpu = bot.cpu_seconds()
         await asyncio.sleep(args.window)
         idle = bot.cpu_seconds() - cpu
+        hs = HomeserverCpu(running.process.pid)
         traffic = Traffic(running, fixture, args.rate)
         traffic.start()
         await asyncio.sleep(2)
         cpu, sent, started_at = bot.cpu_seconds(), traffic.sent, time.perf_counter()
+        hs.mark()
         spy = bot.profile(args.window, scratch / "profile.txt") if args.profile else None
         await asyncio.sleep(args.window)
-        busy, sent = bot.cpu_seconds() - cpu, traffic.sent - sent
+        busy, sent, hs_cpu = bot.cpu_seconds() - cpu, traffic.sent - sent, hs.share()
         rate = sent / (time.perf_counter() - started_at)
         sent_before, started_at, before = traffic.sent, time.perf_counter(), bot.metrics()
+        hs.mark()
         latencies = await timed_dms(client, room_id, fixture.bot_user, args.dms)
         dm_rate = (traffic.sent - sent_before) / (time.perf_counter() - started_at)
+        hs_dm_cpu = hs.share()
         lag_ms, command_ms = inside(before, bot.metrics())
         await traffic.stop()
+        curve = [
+            await at_rate(running, fixture, client, room_id, rate_asked, args)
+            for rate_asked in args.curve
+        ]
         steady_rss = bot.rss_mb()
         restart = await restarted(bot, client, room_id, fixture.bot_user)
     finally:
@@ -127,6 +145,47 @@ async def live(bot: BotProcess, running, scratch: Path, fixture: Fixture, args) 
         "steady_rss": steady_rss,
         "lag_ms": lag_ms,
         "command_ms": command_ms,
+        "hs_cpu": hs_cpu,
+        "hs_dm_cpu": hs_dm_cpu,
+        "curve": curve,
+    }
+
+
+class HomeserverCpu:
+    """Synapse's CPU between ``mark`` and ``share``, as a share of one core."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.cpu, self.at = pid, 0.0, 0.0
+
+    def mark(self) -> None:
+        self.cpu, self.at = process_cpu(self.pid), time.perf_counter()
+
+    def share(self) -> float:
+        return (process_cpu(self.pid) - self.cpu) / max(time.perf_counter() - self.at, 1e-9)
+
+
+async def at_rate(running, fixture: Fixture, client, room_id: str, rate: float, args) -> dict:
+    """DM latency (p50, p95) while the talkers post at ``rate`` events/s, with the rate
+    reached and Synapse's share of a core meanwhile."""
+    hs = HomeserverCpu(running.process.pid)
+    traffic = Traffic(running, fixture, rate) if rate > 0 else None
+    if traffic:
+        traffic.start()
+        await asyncio.sleep(2)
+    sent, started_at = traffic.sent if traffic else 0, time.perf_counter()
+    hs.mark()
+    latencies = await timed_dms(client, room_id, fixture.bot_user, args.dms)
+    share = hs.share()
+    reached = ((traffic.sent if traffic else 0) - sent) / (time.perf_counter() - started_at)
+    if traffic:
+        await traffic.stop()
+    await asyncio.sleep(2)
+    return {
+        "asked": rate,
+        "rate": reached,
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": percentile(latencies, 0.95),
+        "hs_cpu": share,
     }
 
 
@@ -197,7 +256,8 @@ def measure(rooms: int, args) -> Row:
 HEADER = (
     f"{'rooms':>7} {'build s':>8} {'first s':>8} {'sync s':>7} {'restart s':>9} {'peak MB':>8} "
     f"{'steady MB':>9} {'CPU ms/1k ev':>12} {'at ev/s':>7} {'idle DM ms':>10} "
-    f"{'DM p50 ms':>9} {'DM p95 ms':>9} {'at ev/s':>7} {'lag ms':>7} {'cmd ms':>7}"
+    f"{'DM p50 ms':>9} {'DM p95 ms':>9} {'at ev/s':>7} {'lag ms':>7} {'cmd ms':>7} "
+    f"{'HS core':>7}"
 )
 
 
@@ -207,7 +267,11 @@ def line(row: Row) -> str:
         f"{row.restart_s:>9.1f} "
         f"{row.peak_rss:>8.0f} {row.steady_rss:>9.0f} {row.cpu_ms:>12.0f} {row.rate:>7.1f} "
         f"{row.idle_p50_ms:>10.0f} {row.p50_ms:>9.0f} {row.p95_ms:>9.0f} {row.dm_rate:>7.1f} "
-        f"{row.lag_ms:>7.0f} {row.command_ms:>7.1f}"
+        f"{row.lag_ms:>7.0f} {row.command_ms:>7.1f} {row.hs_dm_cpu:>7.0%}"
+    ) + "".join(
+        f"\n{'':>7} DM at {c['asked']:.0f} ev/s asked ({c['rate']:.1f} reached): "
+        f"p50 {c['p50_ms']:.0f} ms, p95 {c['p95_ms']:.0f} ms, Synapse {c['hs_cpu']:.0%} of a core"
+        for c in row.curve
     )
 
 
@@ -273,6 +337,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="unrelated events/s")
     parser.add_argument("--window", type=float, default=20.0, help="CPU window, seconds")
     parser.add_argument("--dms", type=int, default=40, help="DM commands timed")
+    parser.add_argument(
+        "--curve",
+        type=lambda text: [float(x) for x in text.split(",") if x],
+        default=[],
+        help="other traffic rates to time DMs at, e.g. 0,10,25 (Synapse's load vs latency)",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy during the traffic")
     parser.add_argument(
         "--bot-code",

@@ -196,7 +196,14 @@ def worker_profile(
             [pid for name, pid in info["pids"].items() if name.startswith("synapse")],
             names[0],
             postgres_url,
-            {"nginx": info["pids"].get("nginx")},
+            {
+                "nginx": info["pids"].get("nginx"),
+                "names": {
+                    pid: name.removeprefix("synapse-")
+                    for name, pid in info["pids"].items()
+                    if name.startswith("synapse")
+                },
+            },
         )
     finally:
         if process.poll() is None:
@@ -296,6 +303,7 @@ async def measure_apply(hs: Homeserver, config, engine, concurrency: int) -> dic
     joins = [t for kind, t in done if kind == "join"]
     join_seconds = (joins[-1] - joins[0]) if len(joins) > 1 else float("nan")
     return {
+        "by_process": by_process(hs, before, meter.sample(), len(done)),
         "ops": len(done),
         "failures": len(result.failures),
         "ops_s": len(done) / seconds,
@@ -303,6 +311,23 @@ async def measure_apply(hs: Homeserver, config, engine, concurrency: int) -> dic
         "joins_s": len(joins) / join_seconds if join_seconds else float("nan"),
         "cpu_ms_op": 1000 * sum(cpu.values()) / max(len(done), 1),
     }
+
+
+def by_process(hs: Homeserver, before: dict, after: dict, ops: int) -> dict[str, float]:
+    """ms of CPU per operation in each Synapse process (PostgreSQL's backends summed).
+
+    Each Synapse process runs its Python on one core, so with a core each the busiest
+    process caps the rate at 1000 / its ms per operation: whether adding persisters can
+    raise joins/s depends on which process that is."""
+    names = hs.extra.get("names") or {pid: "main" for pid in hs.pids}
+    found = {
+        names.get(pid, str(pid)): 1000 * (cpu - before["synapse"].get(pid, 0.0)) / max(ops, 1)
+        for pid, cpu in after["synapse"].items()
+    }
+    postgres = CpuMeter.spent(before, after).get("postgres", 0.0)
+    if postgres:
+        found["PostgreSQL"] = 1000 * postgres / max(ops, 1)
+    return found
 
 
 async def measure_directive(hs: Homeserver, config, engine, level: str, concurrency: int) -> dict:
@@ -472,6 +497,13 @@ def print_row(label: str, r: dict, cores: int) -> None:
     )
     split = ", ".join(f"{k} {v:.1f}" for k, v in d["cpu_split"].items())
     print(f"{'':24} (directive CPU ms/event: {split}; apply failures {a['failures']})")
+    processes = {k: v for k, v in a["by_process"].items() if k != "PostgreSQL"}
+    busiest = max(processes, key=processes.get)
+    shares = ", ".join(f"{k} {v:.1f}" for k, v in a["by_process"].items())
+    print(
+        f"{'':24} (apply CPU ms/op by process: {shares}; busiest {busiest}: "
+        f"≤ {1000 / processes[busiest]:.0f} ops/s with a core per process)"
+    )
 
 
 def default_postgres() -> str:

@@ -50,6 +50,7 @@ from provisioning.matrix.mirror import (
     set_state,
 )
 from provisioning.matrix.order import Priority, room_queues, stages
+from provisioning.matrix.person_joins import PersonJoins
 from provisioning.matrix.plan import (
     FAMILY_ROOM_PREFIXES,
     Kind,
@@ -287,6 +288,7 @@ class Executor:
         self.client, self.config, self.ctx = client, config, ctx
         self.layout, self.mirror, self.plan = layout, mirror, plan
         self.writer = MirrorWriter(engine)
+        self.joins = PersonJoins(client)
         self.semaphore = asyncio.Semaphore(concurrency)
         self.progress = progress
         self.user_of = dict(plan.user_of)
@@ -314,6 +316,7 @@ class Executor:
                 self.timings.append(StageTiming.of(ops, time.monotonic() - started))
         finally:
             self.writer.flush()
+            await self.joins.close()
 
     async def _per_room(self, ops: list[Op]) -> None:
         """Joins into one room are serialised by Synapse anyway: one queue per room, the
@@ -450,7 +453,7 @@ class Executor:
 
     async def _join(self, op: Op) -> None:
         user_id = self.user(op)
-        await self.client.force_join(self.room_id(op.room), user_id)
+        await self.joins.join(self.room_id(op.room), user_id)
         self.mirror.members[op.room].add(user_id)
         self.writer.joined(op.room, user_id)
 

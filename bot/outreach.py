@@ -4,7 +4,8 @@ and an outbox that sends queued messages in the background, so that a command or
 scheduler tick that queued thousands returns at once.
 
 State is in the ledger's rows: messages a stopped bot (or CLI) left queued are sent by
-the scheduler's next tick (:func:`resume`), each claimed once.
+the scheduler's next tick (:func:`resume`), each claimed once; those it left "sending"
+(claimed, the gateway's answer never recorded) are settled unknown, never resent.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bot.config import BotSettings
 from bot.db.activity import ActivityCache
 from bot.directives.scheduler import Scheduler, on_tick
 from provisioning.outreach import budget_of, gateway_settings, ledger, login_page_url, texts
-from provisioning.outreach.sender import Result, gateway, send_queued
+from provisioning.outreach.sender import Result, gateway, send_queued, settle_abandoned
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,9 @@ class Outreach:
             await then(results)
 
     async def resume(self, now: dt.datetime) -> None:
-        """Send the messages left queued by a sender that stopped."""
+        """Settle the messages a sender that stopped left "sending"; send those it left
+        queued."""
+        await asyncio.to_thread(settle_abandoned, self.engine, now)
         if self._tasks:
             return  # a batch is under way: what it queued is not left behind
         left = await asyncio.to_thread(ledger.queued_before, self.engine, now - LEFT_BEHIND)
@@ -94,6 +97,6 @@ class Outreach:
 
 @on_tick
 async def resume(scheduler: Scheduler, now: dt.datetime) -> None:
-    """Every tick: send what a stopped sender left queued."""
+    """Every tick: settle what a stopped sender left half-sent, send what it left queued."""
     if scheduler.outreach is not None:
         await scheduler.outreach.resume(now)

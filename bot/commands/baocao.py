@@ -38,7 +38,7 @@ from bot.directives.roster import NAMES_SHOWN, UNITS_SHOWN, narrow_hint, unit_li
 from bot.directives.when import format_time
 from bot.reply import Reply
 from provisioning.domain import short_unit_name
-from provisioning.outreach.ledger import ACCEPTED, FAILED
+from provisioning.outreach.ledger import ACCEPTED, FAILED, UNKNOWN
 from provisioning.text import format_number
 from provisioning.view import UnitView
 
@@ -280,17 +280,22 @@ async def _sms_section(ctx: Context, directive: Directive, unit: UnitView | None
     rows = found.sent if unit is None else _within(ctx, {"sms": found.sent}, unit)["sms"]
     sent = [r for r in rows if r.status == ACCEPTED]
     failed = [r for r in rows if r.status == FAILED]
-    pending = len(rows) - len(sent) - len(failed)
+    unknown = [r for r in rows if r.status == UNKNOWN]  # their sender stopped mid-send
+    pending = len(rows) - len(sent) - len(failed) - len(unknown)
     n = format_number
     if found.done_at is None and not rows:
         head = f"SMS: sẽ gửi lúc {format_time(found.due_at)} cho ai chưa mở tin."
     else:
-        head = f"SMS: {n(len(sent))} đã gửi, {n(len(failed))} lỗi" + (
-            f", {n(pending)} đang gửi." if pending else "."
-        )
+        head = f"SMS: {n(len(sent))} đã gửi, {n(len(failed))} lỗi"
+        head += f", {n(len(unknown))} không rõ kết quả" if unknown else ""
+        head += f", {n(pending)} đang gửi." if pending else "."
     groups = [
         (title, _by_unit(ctx, group))
-        for title, group in (("Đã gửi SMS", sent), ("Gửi SMS lỗi", failed))
+        for title, group in (
+            ("Đã gửi SMS", sent),
+            ("Gửi SMS lỗi", failed),
+            ("SMS không rõ kết quả (bị dừng khi đang gửi; không gửi lại)", unknown),
+        )
         if group
     ]
     lines = [
@@ -303,6 +308,7 @@ async def _sms_section(ctx: Context, directive: Directive, unit: UnitView | None
     data = {
         "sent": len(sent),
         "failed": len(failed),
+        "unknown": len(unknown),
         "pending": pending,
         "due_at": found.due_at.isoformat() if found.due_at else None,
         "people": {people[r.person_id].code: r.status for r in rows if r.person_id in people},

@@ -23,7 +23,7 @@ from provisioning.outreach import (
 )
 from provisioning.outreach.budget import Budget
 from provisioning.outreach.invitations import Outcome
-from provisioning.outreach.sender import gateway, send_queued
+from provisioning.outreach.sender import gateway, send_queued, settle_abandoned
 from provisioning.text import format_number
 from provisioning.view import DirectoryView, UnknownUnit, load_view
 
@@ -89,6 +89,8 @@ def moi_command(
         view, accounts.user_of, accounts.logged_in, invitations.people_in(view, unit_ids)
     )
     now = dt.datetime.now(dt.UTC)
+    if not dry_run:
+        _settle(engine, now)
     outcome = invitations.queue_invitations(
         engine, view, planned, budget, text, now, BY, dry_run=dry_run
     )
@@ -105,6 +107,16 @@ def moi_command(
     failed = _send(engine, cfg, outcome, where)
     _report(outcome, view, again)
     raise typer.Exit(1 if failed else 0)
+
+
+def _settle(engine, now: dt.datetime) -> None:
+    """Settle what a stopped run (or bot) left half-sent, and say so: as a sender starts."""
+    settled = settle_abandoned(engine, now)
+    if settled:
+        console.print(
+            f"{format_number(settled)} tin SMS của một lần gửi trước bị dừng giữa chừng: không "
+            "rõ đã đến người nhận hay chưa; không gửi lại, vẫn tính vào ngân sách."
+        )
 
 
 def _send(engine, cfg: Config, outcome: Outcome, where: str) -> int:

@@ -35,7 +35,7 @@ from dieuhanh.embedded.files import (
     read_or_create_secret,
     write_if_changed,
 )
-from dieuhanh.embedded.ports import LOOPBACK, free_port, port_is_free
+from dieuhanh.embedded.ports import LOOPBACK, free_port, keep_only, reserve
 from dieuhanh.embedded.synapse import SynapseFiles, write_synapse_config
 from provisioning.identity import service_accounts
 from provisioning.outreach import gateway_settings
@@ -279,15 +279,17 @@ def _apply_owned(
     bridge["as_token"] = secret["as_token"]
     bridge["hs_token"] = secret["hs_token"]
     bridge.setdefault("listen_host", LOOPBACK)
-    # Our own listeners: keep their ports while free, move them if something took them.
-    taken = {port}
+    # Our own listeners: keep their ports while free, move them if something took them;
+    # each one reserved, so that a start at the same time chooses others (ports.reserve).
+    owner, taken = str(data.root), {port}
     for section, default in ((bridge, BridgeConfig().listen_port), (web, WebConfig().listen_port)):
         host = section.get("listen_host") or LOOPBACK
         current = int(section.get("listen_port") or default)
-        while current in taken or not port_is_free(current, host):
+        while current in taken or not reserve(current, owner, host):
             current = free_port(host)
         section["listen_port"] = current
         taken.add(current)
+    keep_only(owner, taken)
 
 
 def _read_raw_config(path: Path) -> dict[str, Any]:

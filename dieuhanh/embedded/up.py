@@ -16,7 +16,7 @@ from pathlib import Path
 from dieuhanh.config import Config, load_config
 from dieuhanh.embedded import accounts
 from dieuhanh.embedded.datadir import EmbeddedSetup, init_data_dir
-from dieuhanh.embedded.ports import port_is_free
+from dieuhanh.embedded.ports import port_is_free, reserve
 from dieuhanh.embedded.server import ensure_admin
 from dieuhanh.embedded.supervisor import Child, ChildSpec, Supervisor
 from dieuhanh.embedded.synapse import (
@@ -56,6 +56,11 @@ def run_up(data_dir: Path, port: int, demo: str = "demo") -> int:
                 f"trình đó hoặc chọn cổng khác: dieuhanh up --port <cổng>."
             )
         with _locked(root):
+            if not reserve(port, str(root)):  # free a moment ago: another start chose it
+                raise UpError(
+                    f"Cổng {port} vừa được một tiến trình `dieuhanh up` khác chọn. Hãy chọn "
+                    f"cổng khác: dieuhanh up --port <cổng>."
+                )
             setup = init_data_dir(root, port)
             _say_data_dir(setup)
             code = asyncio.run(_supervise(setup, demo))

@@ -202,12 +202,13 @@ class SmsMessage(Base):
     phone: Mapped[str] = mapped_column(String(20))  # E.164, as sent to
     text: Mapped[str] = mapped_column(String(500))  # never logged; sent once
     segments: Mapped[int] = mapped_column(Integer, default=1)  # what the budget counts
-    # queued -> sending -> accepted | failed
+    # queued -> sending -> accepted | failed; sending -> unknown when its sender stopped
     status: Mapped[str] = mapped_column(String(16), default="queued")
     result: Mapped[str | None] = mapped_column(String(255))  # "HTTP 200", the error
     by: Mapped[str] = mapped_column(String(255))  # who asked: a user id, or the CLI
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # -> sending
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # the gateway answered
 
 
 class SmsBudgetUsage(Base):

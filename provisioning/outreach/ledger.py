@@ -8,8 +8,14 @@ and the usage goes up by as much. Concurrent senders (the bot, the CLI, two offi
 therefore never spend more than the budget, on SQLite and PostgreSQL alike. A message is
 then **claimed** (queued → sending, by one sender only; a few dozen at a time), handed to
 the gateway, and **recorded** accepted or failed; a failure gives its cost back to the
-budget. A sender that dies between claiming and recording leaves its messages "sending":
-never sent twice, still counted.
+budget.
+
+A sender that dies between claiming and recording leaves its messages "sending". The next
+sender to start **settles** those claimed long enough ago (:func:`settle_abandoned`; how
+long: ``sender.ABANDONED_AFTER``) as **unknown**, for good: never sent again (the SMS may
+have gone out, and a duplicate is worse than a miss), still counted against the budget,
+and for the 7-day rule as good as invited. Shown as such (``!baocao``, ``dieuhanh moi``). A
+gateway's answer that comes after all (a sender slower than that) is still recorded.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ USAGE = SmsBudgetUsage.__table__
 
 INVITATION, FALLBACK = "invitation", "fallback"
 QUEUED, SENDING, ACCEPTED, FAILED = "queued", "sending", "accepted", "failed"
+UNKNOWN = "unknown"  # left "sending" by a sender that stopped: perhaps sent
+#: the ``result`` of an unknown message
+UNKNOWN_RESULT = "không rõ kết quả (bộ gửi bị dừng)"
 
 
 @dataclass
@@ -194,9 +203,9 @@ def queue_many(
     return done
 
 
-def claim(engine: Engine, ids: Sequence[int]) -> list[tuple[int, str, str]]:
-    """Take these queued messages for sending, in one statement: (id, phone, text) of
-    those no other sender has taken."""
+def claim(engine: Engine, ids: Sequence[int], now: dt.datetime) -> list[tuple[int, str, str]]:
+    """Take these queued messages for sending at ``now``, in one statement: (id, phone,
+    text) of those no other sender has taken."""
     if not ids:
         return []
     m = MESSAGES.c
@@ -204,22 +213,36 @@ def claim(engine: Engine, ids: Sequence[int]) -> list[tuple[int, str, str]]:
         rows = conn.execute(
             update(MESSAGES)
             .where(m.id.in_(list(ids)), m.status == QUEUED)
-            .values(status=SENDING)
+            .values(status=SENDING, claimed_at=now)
             .returning(m.id, m.phone, m.text)
         ).all()
     return sorted((row.id, row.phone, row.text) for row in rows)
 
 
+def settle_abandoned(engine: Engine, before: dt.datetime) -> int:
+    """Messages claimed before ``before`` and still "sending" (their sender stopped):
+    unknown, never to be sent again, still counted. How many."""
+    m = MESSAGES.c
+    with engine.begin() as conn:
+        settled = conn.execute(
+            update(MESSAGES)
+            .where(m.status == SENDING, m.claimed_at < before)
+            .values(status=UNKNOWN, result=UNKNOWN_RESULT)
+        )
+    return int(settled.rowcount)
+
+
 def record(engine: Engine, results: dict[int, tuple[bool, str]], now: dt.datetime) -> None:
     """The gateway's answers, id -> (accepted, note), in one transaction; failures give
-    their cost back to their units' budgets."""
+    their cost back to their units' budgets. A message settled unknown meanwhile takes
+    its answer too."""
     if not results:
         return
     m = MESSAGES.c
     with engine.begin() as conn:
         sending = conn.execute(
             select(m.id, m.unit_id, m.month, m.segments).where(
-                m.id.in_(list(results)), m.status == SENDING
+                m.id.in_(list(results)), m.status.in_([SENDING, UNKNOWN])
             )
         ).all()
         given_back: dict[tuple[int, str], int] = {}

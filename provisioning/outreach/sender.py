@@ -28,6 +28,10 @@ CONCURRENCY = 8
 #: messages claimed (and their results recorded) in one transaction
 CHUNK = 64
 TIMEOUT = aiohttp.ClientTimeout(total=20, connect=10)
+#: A sender records a chunk's answers at most CHUNK / CONCURRENCY × TIMEOUT (8 × 20 s) after
+#: claiming it; a message still "sending" an hour after its claim was left by a sender
+#: that stopped (a wide margin: a live sender's message must never be taken for one).
+ABANDONED_AFTER = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,15 @@ async def _send(gate: SmsGateway, phone: str, text: str) -> Result:
         return Result(False, f"lỗi khi gửi ({type(exc).__name__})")
 
 
+def settle_abandoned(engine: Engine, now: dt.datetime) -> int:
+    """Settle the messages a stopped sender left "sending" (``ledger.settle_abandoned``):
+    what every sender does as it starts. How many."""
+    settled = ledger.settle_abandoned(engine, now - ABANDONED_AFTER)
+    if settled:
+        log.warning("%d SMS left 'sending' by a stopped sender: unknown, not resent", settled)
+    return settled
+
+
 async def send_queued(
     engine: Engine,
     gate: SmsGateway,
@@ -80,7 +93,8 @@ async def send_queued(
 ) -> dict[int, Result]:
     """Send these queued messages, ``concurrency`` at a time, claimed and recorded
     :data:`CHUNK` at a time; the result of each one this call sent (those another sender
-    took are left out)."""
+    took are left out). First settles what a stopped sender left "sending"."""
+    await asyncio.to_thread(settle_abandoned, engine, now())
     wanted = list(ids)
     limit = asyncio.Semaphore(concurrency)
     results: dict[int, Result] = {}
@@ -92,7 +106,8 @@ async def send_queued(
             log.warning("SMS %d not sent: %s", message_id, result.note)
 
     for start in range(0, len(wanted), CHUNK):
-        claimed = await asyncio.to_thread(ledger.claim, engine, wanted[start : start + CHUNK])
+        chunk = wanted[start : start + CHUNK]
+        claimed = await asyncio.to_thread(ledger.claim, engine, chunk, now())
         await asyncio.gather(*(one(*message) for message in claimed))
         answers = {i: (results[i].ok, results[i].note) for i, _, _ in claimed}
         await asyncio.to_thread(ledger.record, engine, answers, now())

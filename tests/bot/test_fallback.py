@@ -2,10 +2,11 @@
 scheduler on a test clock, deliveries marked sent and read states set in the database,
 the SMS in the development file sink — who gets one after 4 hours (never logged in,
 unread, unknown; not who read it, not who has no phone), once, within the budget; and
-what !baocao shows. On SQLite and PostgreSQL."""
+what !baocao shows, also of SMS a killed bot left half-sent. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -21,6 +22,7 @@ from provisioning.db.models import AccountActivity, Person
 from provisioning.importer.merge import bump_revision
 from provisioning.outreach.budget import Budget
 
+from ..outreach.test_ledger import Hanging, Sink
 from .sms import NOW, phone, sent, sms_service
 from .test_gui import say
 from .test_gui import uid as user
@@ -133,6 +135,32 @@ async def test_the_budget_bounds_the_fallback_and_a_plain_post_has_none(service,
     assert to == {phone(c) for c in EXPECTED - {"P005", "P021"}}
     report = await say(service, "P008", f"!baocao {code} THCS Tư thục Ánh Dương")
     assert report.extra["vn.dieuhanh.report"]["sms"]["sent"] == 1  # narrowed to the school
+
+
+async def test_sms_a_killed_bot_left_half_sent_are_shown_not_resent(service, engine, tmp_path):
+    code = await urgent(service, engine)
+    gate = Hanging(len(EXPECTED))
+    service.outreach.gateway = gate
+    service.clock.at = NOW + dt.timedelta(hours=4)
+    await scheduler(service).tick()
+    await asyncio.wait_for(gate.all_asked.wait(), 10)
+    for task in list(service.outreach._tasks):  # the bot is killed mid-send
+        task.cancel()
+    await service.outreach.idle()
+    report = await say(service, "P008", f"!baocao {code}")
+    assert "SMS: 0 đã gửi, 0 lỗi, 7 đang gửi." in report.text
+    service.outreach.gateway = Sink()
+    service.clock.at = NOW + dt.timedelta(hours=6)  # the restarted bot's next tick
+    await scheduler(service).tick()
+    await service.outreach.idle()
+    assert service.outreach.gateway.asked == [] and sent(tmp_path) == []  # never twice
+    report = await say(service, "P008", f"!baocao {code}")
+    data = report.extra["vn.dieuhanh.report"]["sms"]
+    assert (data["sent"], data["failed"], data["pending"], data["unknown"]) == (0, 0, 0, 7)
+    assert set(data["people"].values()) == {"unknown"}
+    assert "SMS: 0 đã gửi, 0 lỗi, 7 không rõ kết quả." in report.text
+    title = "SMS không rõ kết quả (bị dừng khi đang gửi; không gửi lại):"
+    assert title in report.text and "Trần Thị Bình" in report.text.split(title)[1]
 
 
 async def ids(engine, answers) -> list[tuple[str, int]]:

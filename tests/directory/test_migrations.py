@@ -154,3 +154,42 @@ def test_the_activity_copys_time_moves_out_of_directory_state_and_back(engine):
         )
         assert "account_activity_copy" not in inspect(conn).get_table_names()
     assert dt.datetime.fromisoformat(back) == dt.datetime(2026, 9, 5, 8, 0, tzinfo=dt.UTC)
+
+
+def test_sms_left_sending_before_0009_get_a_claim_time_and_unknown_goes_back(engine):
+    directory_to(engine, "0008", down=True)
+    at = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO units (code, name, kind, active) VALUES ('s1', 'S', 'school', true)")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO people (code, full_name, name_key, active) "
+                "VALUES ('P1', 'Nguyễn Văn An', 'nguyen van an', true)"
+            )
+        )
+        for status in ("sending", "accepted"):
+            conn.execute(
+                text(
+                    "INSERT INTO sms_messages (kind, ref, person_id, unit_id, month, phone, text,"
+                    " segments, status, \"by\", created_at) SELECT 'fallback', :s, p.id, u.id,"
+                    " '2026-12', '+84912345678', 'x', 1, :s, 'cli', :at FROM people p, units u"
+                ),
+                {"s": status, "at": at},
+            )
+    directory_to(engine, "0009")  # those "sending" were claimed when queued at the latest
+    with engine.begin() as conn:
+        claimed = dict(
+            conn.execute(text("SELECT status, claimed_at = created_at FROM sms_messages")).all()
+        )
+        conn.execute(text("UPDATE sms_messages SET status = 'unknown' WHERE ref = 'sending'"))
+    assert {s: bool(c) if c is not None else None for s, c in claimed.items()} == {
+        "sending": True,
+        "accepted": None,
+    }
+    directory_to(engine, "0008", down=True)  # the old code knows no "unknown"
+    with engine.connect() as conn:
+        statuses = sorted(conn.scalars(text("SELECT status FROM sms_messages")))
+        columns = {c["name"] for c in inspect(conn).get_columns("sms_messages")}
+    assert statuses == ["accepted", "sending"] and "claimed_at" not in columns

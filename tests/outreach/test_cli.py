@@ -1,9 +1,10 @@
 """``dieuhanh moi``: the same invitations as !moi from the command line — the whole
 directory or one unit, a dry run that sends nothing, the 7-day rule against what the bot
-sent, and refusals with exit code 2 (nothing queued)."""
+sent, refusals with exit code 2 (nothing queued), and what a killed run left half-sent."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 
@@ -19,8 +20,13 @@ from provisioning.db.models import (
     MatrixAccount,
     Person,
     SmsMessage,
+    Unit,
 )
 from provisioning.importer import import_paths
+from provisioning.outreach import ledger
+from provisioning.outreach.budget import Outgoing
+
+from .test_ledger import killed_mid_send
 
 NOW = dt.datetime.now(dt.UTC)
 LOGGED_IN = {"P001", "P004"}
@@ -124,3 +130,35 @@ def test_refusals_exit_2_and_queue_nothing(cli, engine, tmp_path):
     no_data = cli()
     assert no_data.exit_code == 2 and "Chưa có số liệu đăng nhập" in no_data.output
     assert messages(engine) == 0 and sent(tmp_path) == []
+
+
+def test_a_run_settles_what_a_killed_run_left_half_sent(cli, engine, tmp_path):
+    with engine.connect() as conn:
+        unit = conn.scalar(select(Unit.id).where(Unit.code == "thcs-dvd"))
+        people = conn.execute(
+            select(Person.id, Person.phone).where(Person.code.in_(["P002", "P003"]))
+        ).all()
+    earlier = NOW - dt.timedelta(hours=2)
+    queued = ledger.queue(
+        engine,
+        kind=ledger.INVITATION,
+        ref=None,
+        unit_id=unit,
+        limit=100,
+        people=[Outgoing(pid, phone) for pid, phone in people],
+        text="Dieu hanh: moi dang nhap.",
+        now=earlier,
+        by="dieuhanh moi",
+    )
+    asyncio.run(killed_mid_send(engine, queued.ids, earlier))
+    run = cli("--don-vi", "thcs-dvd")
+    assert run.exit_code == 0, run.output
+    lines = run.output.splitlines()
+    assert lines[0] == (
+        "2 tin SMS của một lần gửi trước bị dừng giữa chừng: không rõ đã đến người nhận "
+        "hay chưa; không gửi lại, vẫn tính vào ngân sách."
+    )
+    assert lines[1] == "Đã gửi xong SMS mời đăng nhập ở Trường THCS Đỗ Văn Dậy: 1 tin đã gửi."
+    assert lines[2].startswith("Không gửi cho 2 người: 2 đã được mời trong 7 ngày qua")
+    assert [m["to"] for m in sent(tmp_path)] == ["+84355666777"]  # Hùng only
+    assert {s for s, _ in ledger.statuses(engine, queued.ids).values()} == {"unknown"}

@@ -1,9 +1,10 @@
 """The ledger and the budgets, on SQLite and PostgreSQL: the 7-day rule, the monthly
 budget per unit, the fallback once per person, failures given back, and concurrent
-senders never spending more than the budget."""
+senders never spending more than the budget, and what a sender killed mid-send leaves."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import threading
 
@@ -14,6 +15,13 @@ from provisioning.db.models import Person, SmsBudgetUsage, SmsMessage, Unit
 from provisioning.outreach import ledger
 from provisioning.outreach.budget import Budget, Outgoing, allot, month_label, month_of
 from provisioning.outreach.ledger import FALLBACK, INVITATION
+from provisioning.outreach.sender import (
+    ABANDONED_AFTER,
+    CHUNK,
+    CONCURRENCY,
+    TIMEOUT,
+    send_queued,
+)
 
 NOW = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.UTC)  # 10:00 in Vietnam
 TEXT = "Dieu hanh: moi thay/co dang nhap."
@@ -100,9 +108,9 @@ async def test_a_failure_gives_its_place_back_and_does_not_count_as_invited(engi
     unit, people = school
     queued = invite(engine, unit, people[:2], limit=2)
     first, second = queued.ids
-    assert ledger.claim(engine, [first]) == [(first, f"+8490{people[0]:07d}", TEXT)]
-    assert ledger.claim(engine, [first, second]) == [(second, f"+8490{people[1]:07d}", TEXT)]
-    assert ledger.claim(engine, [first, second]) == []  # each claimed once only
+    assert ledger.claim(engine, [first], NOW) == [(first, f"+8490{people[0]:07d}", TEXT)]
+    assert ledger.claim(engine, [first, second], NOW) == [(second, f"+8490{people[1]:07d}", TEXT)]
+    assert ledger.claim(engine, [first, second], NOW) == []  # each claimed once only
     ledger.record(
         engine, {first: (False, "cổng SMS x trả lỗi HTTP 500"), second: (True, "HTTP 200")}, NOW
     )
@@ -182,3 +190,81 @@ def test_concurrent_senders_never_overspend(engine, school):
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(SmsMessage)) == 12
         assert conn.scalar(select(SmsBudgetUsage.used)) == 12
+
+
+class Hanging:
+    """A gateway that never answers: its sender is killed while it waits."""
+
+    def __init__(self, expected: int) -> None:
+        self.asked: list[str] = []
+        self.expected = expected
+        self.all_asked = asyncio.Event()
+
+    async def send(self, to: str, text: str) -> str:
+        self.asked.append(to)
+        if len(self.asked) == self.expected:
+            self.all_asked.set()
+        await asyncio.Event().wait()
+        return "never"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def send(self, to: str, text: str) -> str:
+        self.asked.append(to)
+        return "HTTP 200"
+
+
+async def killed_mid_send(engine, ids: list[int], at: dt.datetime) -> None:
+    """A sender that claims ``ids`` at ``at``, hands them to the gateway and is killed
+    before the gateway answers (nothing recorded)."""
+    gate = Hanging(len(ids))
+    task = asyncio.create_task(send_queued(engine, gate, ids, lambda: at))
+    await asyncio.wait_for(gate.all_asked.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_messages_a_killed_sender_left_sending_are_settled_not_resent(engine, school):
+    unit, people = school
+    queued = invite(engine, unit, people[:3], limit=5)
+    await killed_mid_send(engine, queued.ids, NOW)
+    assert {s for s, _ in ledger.statuses(engine, queued.ids).values()} == {"sending"}
+    soon = NOW + dt.timedelta(minutes=10)  # they may still be under way: left alone
+    await send_queued(engine, Sink(), [], lambda: soon)
+    assert {s for s, _ in ledger.statuses(engine, queued.ids).values()} == {"sending"}
+    later, sink = NOW + dt.timedelta(hours=2), Sink()
+    assert await send_queued(engine, sink, queued.ids, lambda: later) == {}
+    assert sink.asked == []  # never sent twice: the first may have gone out
+    assert ledger.statuses(engine, queued.ids) == {
+        i: ("unknown", "không rõ kết quả (bộ gửi bị dừng)") for i in queued.ids
+    }
+    assert used(engine, unit) == 3  # still counted against the budget
+    again = invite(engine, unit, people[:4], limit=5, now=later)
+    assert again.allotment.already == people[:3]  # as good as invited: not invited twice
+
+
+async def test_a_late_answer_still_counts_and_only_stopped_senders_are_settled(engine, school):
+    unit, people = school
+    queued = invite(engine, unit, people[:2], limit=5)
+    first, second = queued.ids
+    await killed_mid_send(engine, [first], NOW)
+    await killed_mid_send(engine, [second], NOW + dt.timedelta(minutes=50))
+    assert ledger.settle_abandoned(engine, NOW + dt.timedelta(minutes=1)) == 1
+    assert ledger.settle_abandoned(engine, NOW + dt.timedelta(minutes=1)) == 0  # once
+    assert ledger.statuses(engine, queued.ids)[second] == ("sending", None)
+    # a sender slower than thought answers after all: its answer is kept
+    ledger.record(engine, {first: (False, "cổng SMS x trả lỗi HTTP 500")}, NOW)
+    assert ledger.statuses(engine, [first])[first] == ("failed", "cổng SMS x trả lỗi HTTP 500")
+    assert used(engine, unit) == 1  # the failure gave its place back
+
+
+def test_a_live_sender_is_never_taken_for_a_stopped_one():
+    """The slowest chunk a live sender can take (every request timing out) is far shorter
+    than the wait before its messages are settled."""
+    rounds = -(-CHUNK // CONCURRENCY)
+    slowest = dt.timedelta(seconds=rounds * (TIMEOUT.total or 0))
+    assert dt.timedelta(0) < slowest * 10 <= ABANDONED_AFTER

@@ -1,0 +1,145 @@
+"""Benchmark: where a join's CPU goes, by Synapse process, for Synapse's admin join API
+(what apply used) and for apply's joins as the person through the client API
+(``provisioning.matrix.person_joins``: the admin's invite, a short-lived token, the
+person's join), on single-process Synapse and on the worker profile with 1, 2, 4 event
+persisters — in one run.
+
+Each Synapse process runs its Python on one core: given a core each, the busiest process
+caps the join rate at 1000 / its ms of CPU per join. So the figure that says whether more
+persisters can raise a city's joins/s is not this machine's joins/s (2 cores for seven
+processes, PostgreSQL and nginx) but which process is the busiest and its cap.
+
+For each configuration, on a fresh homeserver: ``--users`` accounts, then for each way
+``--rooms`` fresh rooms and every account joined into one of them (round-robin, one queue
+per room, ``--concurrency`` at once, as apply does), timed, with each process's CPU.
+
+    .venv/bin/python bench/joins.py                          # sqlite,w1,w2,w4
+    .venv/bin/python bench/joins.py --configs w2 --users 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from workers import (
+    CpuMeter,
+    Homeserver,
+    by_process,
+    default_postgres,
+    single_process,
+    wait_idle,
+    worker_profile,
+)
+
+from provisioning.matrix.client import MatrixClient
+from provisioning.matrix.person_joins import PersonJoins
+
+
+async def accounts(admin: MatrixClient, hs: Homeserver, count: int, limit) -> list[str]:
+    tag = uuid.uuid4().hex[:6]
+
+    async def one(i: int) -> str:
+        user_id = f"@j{tag}{i}:{hs.server_name}"
+        async with limit:
+            await admin.put_user(user_id, {"displayname": f"Người {i}"})
+        return user_id
+
+    return await asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def joined(admin: MatrixClient, hs: Homeserver, users: list[str], way: str, args) -> dict:
+    """Every user joined into one of ``args.rooms`` fresh rooms, the ``way`` given."""
+    limit = asyncio.Semaphore(args.concurrency)
+
+    async def room(i: int) -> str:
+        async with limit:
+            return await admin.create_room({"preset": "private_chat", "name": f"{way} {i}"})
+
+    rooms = await asyncio.gather(*(room(i) for i in range(args.rooms)))
+    joins = PersonJoins(admin)
+
+    async def drain(room_id: str, queue: list[str]) -> None:
+        for user_id in queue:
+            async with limit:
+                if way == "admin":
+                    await admin.force_join(room_id, user_id)
+                else:
+                    await joins.join(room_id, user_id)
+
+    await wait_idle(hs)
+    meter = CpuMeter(hs)
+    before, started = meter.sample(), time.perf_counter()
+    queues = [users[i :: len(rooms)] for i in range(len(rooms))]
+    await asyncio.gather(*(drain(r, qu) for r, qu in zip(rooms, queues, strict=True)))
+    await joins.close()  # its logouts are part of its cost
+    seconds = time.perf_counter() - started
+    split = by_process(hs, before, meter.sample(), len(users))
+    return {"joins_s": len(users) / seconds, "split": split, "stats": dict(joins.stats)}
+
+
+def row(label: str, way: str, found: dict) -> str:
+    split = found["split"]
+    synapse = {k: v for k, v in split.items() if k != "PostgreSQL"}
+    busiest = max(synapse, key=synapse.get)
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in split.items())
+    how = f" ({', '.join(f'{k} {v}' for k, v in found['stats'].items())})" if found["stats"] else ""
+    return (
+        f"{label:24} {way:6} {found['joins_s']:>7.1f} {sum(split.values()):>8.1f} "
+        f"{busiest:>18} {1000 / synapse[busiest]:>6.0f}   {parts}{how}"
+    )
+
+
+async def measure(hs: Homeserver, args) -> list[str]:
+    async with MatrixClient(hs.url, hs.admin_token) as admin:
+        await admin.lift_rate_limits(await admin.whoami())
+        users = await accounts(admin, hs, args.users, asyncio.Semaphore(args.concurrency))
+        return [
+            row(hs.label, way, await joined(admin, hs, users, way, args))
+            for way in ("admin", "client")
+        ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", default="sqlite,w1,w2,w4")
+    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--rooms", type=int, default=40)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--generic-workers", type=int, default=2)
+    parser.add_argument("--postgres-url", default=default_postgres())
+    parser.add_argument("--redis", default="127.0.0.1:6379")
+    args = parser.parse_args()
+    print(
+        f"{args.users} joins per way into {args.rooms} rooms, concurrency {args.concurrency}; "
+        "CPU in ms per join; cap = 1000 / the busiest Synapse process's ms (a core each)\n"
+    )
+    print(
+        f"{'homeserver':24} {'way':6} {'joins/s':>7} {'ms/join':>8} {'busiest':>18} {'cap/s':>6}"
+        "   ms per join by process"
+    )
+    for name in args.configs.split(","):
+        scratch = Path(tempfile.mkdtemp(prefix=f"bench-joins-{name}-"))
+        if name in ("sqlite", "postgres"):
+            context = single_process(
+                scratch, name.replace("postgres", "postgresql"), args.postgres_url
+            )
+        else:
+            context = worker_profile(
+                scratch, int(name.lstrip("w")), args.generic_workers, args.postgres_url, args.redis
+            )
+        with context as hs:
+            for line in asyncio.run(measure(hs, args)):
+                print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

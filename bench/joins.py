@@ -11,7 +11,8 @@ processes, PostgreSQL and nginx) but which process is the busiest and its cap.
 
 For each configuration, on a fresh homeserver: ``--users`` accounts, then for each way
 ``--rooms`` fresh rooms and every account joined into one of them (round-robin, one queue
-per room, ``--concurrency`` at once, as apply does), timed, with each process's CPU.
+per room, ``--concurrency`` at once, as apply does), timed, with each process's CPU; the
+accounts' creation (admin API) is timed the same way (row "accts": per account).
 
     .venv/bin/python bench/joins.py                          # sqlite,w1,w2,w4
     .venv/bin/python bench/joins.py --configs w2 --users 100
@@ -101,11 +102,22 @@ def row(label: str, way: str, found: dict) -> str:
 async def measure(hs: Homeserver, args) -> list[str]:
     async with MatrixClient(hs.url, hs.admin_token) as admin:
         await admin.lift_rate_limits(await admin.whoami())
+        await wait_idle(hs)
+        meter = CpuMeter(hs)
+        before, started = meter.sample(), time.perf_counter()
         users = await accounts(admin, hs, args.users, asyncio.Semaphore(args.concurrency))
+        made = {
+            "joins_s": len(users) / (time.perf_counter() - started),
+            "split": by_process(hs, before, meter.sample(), len(users)),
+            "stats": {},
+        }
         return [
-            row(hs.label, way, await joined(admin, hs, users, way, args))
-            for way in ("admin", "client")
+            row(hs.label, "accts", made),  # what every person costs before any join
+            *[row(hs.label, way, await joined(admin, hs, users, way, args)) for way in WAYS],
         ]
+
+
+WAYS = ("admin", "client")
 
 
 def main() -> None:

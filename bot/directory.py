@@ -233,11 +233,15 @@ class DirectorySnapshot:
 class DirectoryCache:
     """Hands out the current snapshot, reloading it when the database changed."""
 
-    def __init__(self, engine: Engine, min_check_interval: float = 1.0) -> None:
+    def __init__(
+        self, engine: Engine, min_check_interval: float = 1.0, min_recheck_interval: float = 5.0
+    ) -> None:
         self.engine = engine
         self.min_check_interval = min_check_interval
+        self.min_recheck_interval = min_recheck_interval
         self._snapshot: DirectorySnapshot | None = None
         self._checked = 0.0
+        self._rechecked = float("-inf")
         self._refresh: asyncio.Task[DirectorySnapshot] | None = None  # shared by every caller
 
     def _version(self) -> tuple:
@@ -272,6 +276,19 @@ class DirectoryCache:
             self._refresh = asyncio.create_task(self._refreshed())
         # a caller that gives up does not cancel the refresh the others wait for
         return await asyncio.shield(self._refresh)
+
+    async def recheck(self) -> DirectorySnapshot:
+        """The snapshot after a check made now, however recent the last one (someone unknown
+        may have been provisioned since). At most every ``min_recheck_interval`` seconds,
+        so that a stranger cannot keep the bot checking; in between, what ``get`` gives."""
+        now = time.monotonic()
+        if now - self._rechecked < self.min_recheck_interval:
+            return await self.get()
+        self._rechecked = now
+        if self._refresh is not None:  # begun before the question: may predate the change
+            await asyncio.shield(self._refresh)
+        self._checked = float("-inf")
+        return await self.get()
 
     async def _refreshed(self) -> DirectorySnapshot:
         try:

@@ -311,12 +311,19 @@ class MatrixBot:
             await self._invited(room_id, inviter)
 
     async def _invited(self, room_id: str, inviter: str | None) -> None:
-        """Join a room someone in the directory invited us to; decline any other."""
-        snapshot = await self.service.directory.get()
+        """Join a room someone in the directory invited us to; decline any other. Someone
+        unknown is looked up again in a freshly checked directory before being declined:
+        they may have been provisioned since it was last checked."""
+        directory = self.service.directory
+        snapshot = await directory.get()
         if inviter in snapshot.service_users:
             return  # provisioning force-joins us itself (invite, then join)
-        asker = snapshot.asker(inviter or "")
-        if asker.known or await is_family_account(self.engine, inviter or ""):
+        user_id = inviter or ""
+        if (
+            snapshot.asker(user_id).known
+            or await is_family_account(self.engine, user_id)
+            or (await directory.recheck()).asker(user_id).known
+        ):
             result = await self.client.join(room_id)
             if isinstance(result, JoinError):
                 log.warning("could not join %s: %s", room_id, result.message)

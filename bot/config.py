@@ -27,6 +27,9 @@ class BotConfig:
     # a khẩn post (or one sent "kèm SMS") not read this many hours after it went out goes
     # by SMS to those who have not opened it (bot.directives.fallback)
     sms_fallback_hours: float = 4.0
+    # how often (seconds) the bot checks whether the directory changed (an import, an
+    # apply): a change reaches it at most this long after (bot.directory.DirectoryCache)
+    directory_check_seconds: float = 1.0
 
 
 class BotSettings(Protocol):

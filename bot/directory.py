@@ -29,7 +29,7 @@ from provisioning.db.models import (
     MatrixRoom,
     SchoolClass,
 )
-from provisioning.domain import primary_position
+from provisioning.domain import primary_position, short_unit_name
 from provisioning.matrix.inbox import inbox_key
 from provisioning.matrix.mirror import ADMIN_KEY, APPLIED_REVISION, BOT_KEY, member_rows
 from provisioning.text import fold, name_sort_key
@@ -107,6 +107,7 @@ class DirectorySnapshot:
         self._askers: dict[str, Asker] = {}
         self._name_rank: dict[int, int] = {}
         self._subtrees: dict[int, frozenset[int]] = {}
+        self._unit_word_cache: dict[int, frozenset[str]] = {}
 
     # ---------------------------------------------------------------- who asks
 
@@ -156,8 +157,10 @@ class DirectorySnapshot:
         return asker.visible_people
 
     def units_matching(self, query: str, within: Collection[int]) -> list[UnitView]:
-        """Active units of ``within`` whose code is ``query`` or whose name has words
-        starting with every word of it (accent-insensitive), most specific first."""
+        """Active units of ``within`` whose code is ``query`` or whose names have words
+        starting with every word of it (accent-insensitive), most specific first. A unit's
+        names are its full name and the short one the bot prints ("MN Hoa Sen" for
+        "Trường Mầm non Hoa Sen"); their words may mix ("Trường MN Hoa Sen")."""
         text = fold(query)
         words = text.split()
         if not words:
@@ -168,11 +171,19 @@ class DirectorySnapshot:
             return exact
         found = []
         for unit in candidates:
-            name_words = fold(unit.name).split()
+            name_words = self._unit_words(unit)
             if all(any(n.startswith(w) for n in name_words) for w in words):
                 found.append(unit)
         found.sort(key=lambda u: (len(u.name), u.name))
         return found
+
+    def _unit_words(self, unit: UnitView) -> frozenset[str]:
+        """The folded words of a unit's full and short names (kept for the snapshot)."""
+        words = self._unit_word_cache.get(unit.id)
+        if words is None:
+            names = f"{unit.name} {short_unit_name(unit.name)}"
+            words = self._unit_word_cache[unit.id] = frozenset(fold(names).split())
+        return words
 
     def first_people(self, ids: set[int], limit: int) -> list[PersonView]:
         """The first ``limit`` of ``ids`` in Vietnamese name order (given name first)."""
@@ -222,11 +233,15 @@ class DirectorySnapshot:
 class DirectoryCache:
     """Hands out the current snapshot, reloading it when the database changed."""
 
-    def __init__(self, engine: Engine, min_check_interval: float = 1.0) -> None:
+    def __init__(
+        self, engine: Engine, min_check_interval: float = 1.0, min_recheck_interval: float = 5.0
+    ) -> None:
         self.engine = engine
         self.min_check_interval = min_check_interval
+        self.min_recheck_interval = min_recheck_interval
         self._snapshot: DirectorySnapshot | None = None
         self._checked = 0.0
+        self._rechecked = float("-inf")
         self._refresh: asyncio.Task[DirectorySnapshot] | None = None  # shared by every caller
 
     def _version(self) -> tuple:
@@ -261,6 +276,19 @@ class DirectoryCache:
             self._refresh = asyncio.create_task(self._refreshed())
         # a caller that gives up does not cancel the refresh the others wait for
         return await asyncio.shield(self._refresh)
+
+    async def recheck(self) -> DirectorySnapshot:
+        """The snapshot after a check made now, however recent the last one (someone unknown
+        may have been provisioned since). At most every ``min_recheck_interval`` seconds,
+        so that a stranger cannot keep the bot checking; in between, what ``get`` gives."""
+        now = time.monotonic()
+        if now - self._rechecked < self.min_recheck_interval:
+            return await self.get()
+        self._rechecked = now
+        if self._refresh is not None:  # begun before the question: may predate the change
+            await asyncio.shield(self._refresh)
+        self._checked = float("-inf")
+        return await self.get()
 
     async def _refreshed(self) -> DirectorySnapshot:
         try:

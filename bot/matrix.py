@@ -71,14 +71,21 @@ from bot.db.family_recipient import FamilyRecipient
 from bot.db.receipt import Receipt
 from bot.db.recipient import Recipient
 from bot.db.state import BotState
+from bot.directives.cover import NotInRoom
 from bot.directives.families import family_display_name, family_inbox_code
 from bot.directives.relations import REACTION_HANDLERS, REPLY_HANDLERS, Relation, dispatch
 from bot.directives.scheduler import Scheduler
 from bot.directives.worker import DeliveryWorker
-from bot.matrix_rooms import FIRST_SYNC_FILTER, knows_members, load_room, pending_invites
+from bot.matrix_rooms import (
+    FIRST_SYNC_FILTER,
+    knows_members,
+    load_room,
+    not_in_room,
+    pending_invites,
+)
 from bot.reply import Reply
 from bot.service import BotService
-from provisioning.matrix.client import MatrixClient
+from provisioning.matrix.client import MatrixClient, MatrixError
 from provisioning.matrix.inbox import ensure_inbox
 
 log = logging.getLogger(__name__)
@@ -304,12 +311,19 @@ class MatrixBot:
             await self._invited(room_id, inviter)
 
     async def _invited(self, room_id: str, inviter: str | None) -> None:
-        """Join a room someone in the directory invited us to; decline any other."""
-        snapshot = await self.service.directory.get()
+        """Join a room someone in the directory invited us to; decline any other. Someone
+        unknown is looked up again in a freshly checked directory before being declined:
+        they may have been provisioned since it was last checked."""
+        directory = self.service.directory
+        snapshot = await directory.get()
         if inviter in snapshot.service_users:
             return  # provisioning force-joins us itself (invite, then join)
-        asker = snapshot.asker(inviter or "")
-        if asker.known or await is_family_account(self.engine, inviter or ""):
+        user_id = inviter or ""
+        if (
+            snapshot.asker(user_id).known
+            or await is_family_account(self.engine, user_id)
+            or (await directory.recheck()).asker(user_id).known
+        ):
             result = await self.client.join(room_id)
             if isinstance(result, JoinError):
                 log.warning("could not join %s: %s", room_id, result.message)
@@ -525,8 +539,11 @@ class MatrixBot:
     # ------------------------------------------------------------------ helpers for others
 
     async def joined_members(self, room_id: str) -> set[str]:
+        """Who is in the room; NotInRoom when the bot is not (Synapse shows it no members)."""
         response = await self.client.joined_members(room_id)
         if not isinstance(response, JoinedMembersResponse):
+            if getattr(response, "status_code", None) == "M_FORBIDDEN":
+                raise NotInRoom(room_id)
             raise RuntimeError(f"members of {room_id}: {response}")
         return {m.user_id for m in response.members}
 
@@ -538,13 +555,19 @@ class MatrixBot:
         await self.send(room_id, {"msgtype": "m.notice", "body": text})
 
     async def send(self, room_id: str, content: dict[str, Any], txn_id: str | None = None) -> str:
-        """Send as the bot's device: encrypted where the room is, with retries otherwise."""
+        """Send as the bot's device: encrypted where the room is, with retries otherwise.
+        NotInRoom when the bot is not in an unencrypted room (directives' rooms, inboxes)."""
         room = self.client.rooms.get(room_id)
         if room is None and room_id in self.client.encrypted_rooms:
             room = await self._room(room_id)  # an encrypted DM not seen since the start
         if room is None or not room.encrypted:
             txn_id = txn_id or f"n.{hashlib.sha256(os.urandom(16)).hexdigest()[:24]}"
-            return await self.http.send_event(room_id, content, txn_id)
+            try:
+                return await self.http.send_event(room_id, content, txn_id)
+            except MatrixError as exc:
+                if exc.status == 403 and not_in_room(exc.errcode, exc.message):
+                    raise NotInRoom(room_id) from exc
+                raise
         if not room.members_synced:
             await self.client.joined_members(room_id)
         response = await self.client.room_send(

@@ -33,6 +33,9 @@ FIRST_SYNC_FILTER = {
     "presence": {"not_types": ["*"]},
 }
 
+#: MSC3848's error code for "not in the room" (Synapse sends it when the MSC is enabled)
+NOT_JOINED = "ORG.MATRIX.MSC3848.NOT_JOINED"
+
 SLIDING_SYNC = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
 #: invites looked up at the first start (more would be answered on the next invite)
 PENDING_INVITES = 1000
@@ -94,6 +97,12 @@ async def load_room(client: AsyncClient, room_id: str) -> MatrixRoom | None:
     if room.encrypted and client.olm is not None:
         client.olm.update_tracked_users(room)
     return room
+
+
+def not_in_room(errcode: str | None, message: str) -> bool:
+    """Whether a 403 to a send says the bot is not in the room (Synapse: "User … not in
+    room …"; M_FORBIDDEN, or MSC3848's NOT_JOINED), rather than that it may not post."""
+    return errcode == NOT_JOINED or (errcode == "M_FORBIDDEN" and "not in room" in message)
 
 
 def knows_members(room: MatrixRoom | None) -> bool:

@@ -22,7 +22,8 @@ log = logging.getLogger("bot")
 async def serve(config: BotSettings, engine: Engine, stop: asyncio.Event) -> int:
     """Answer commands and deliver directives until ``stop`` is set; an exit status."""
     logging.getLogger("nio").setLevel(logging.WARNING)
-    service = MeasuredBotService(DirectoryCache(engine), clock=clock_from_env())
+    directory = DirectoryCache(engine, min_check_interval=config.bot.directory_check_seconds)
+    service = MeasuredBotService(directory, clock=clock_from_env())
     service.families.terms = TermDates.parse(config.bot.term_dates)
     try:
         service.outreach = Outreach(config, engine, service.clock, service.activity)

@@ -27,7 +27,7 @@ from bot.commands import CommandError, Context, UsageError, command
 from bot.db.draft import Draft
 from bot.directives import files
 from bot.directives.audience import Selection, parse_targets
-from bot.directives.compose import preview
+from bot.directives.compose import missing_note, preview
 from bot.directives.kinds import (
     KINDS,
     MESSAGE,
@@ -381,6 +381,8 @@ async def _preview_reply(ctx: Context, draft: dict) -> Reply:
             f"{format_number(found.families.unreachable)} số điện thoại trong gia đình học sinh "
             "chưa có tài khoản nên sẽ không nhận được."
         )
+    if note := await missing_note(ctx.service.engine, found):
+        lines.append(note)
     lines += [f"{label}: {value}" for label, value in field_lines(post.kind, post.fields)]
     lines.append(f"Nội dung: {post.body[:300]}{'…' if len(post.body) > 300 else ''}")
     if post.attachments:

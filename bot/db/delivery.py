@@ -148,6 +148,18 @@ class Delivery:
 
     @classmethod
     @in_thread
+    def give_up(cls, engine: Engine, delivery_id: int, error: str) -> None:
+        """Record a delivery that can never go (the bot is not in its room), with why: it
+        is not tried again, and its directive finishes without it."""
+        with engine.begin() as conn:
+            conn.execute(
+                update(T)
+                .where(T.c.id == delivery_id)
+                .values(attempts=cls.MAX_ATTEMPTS, error=error[:500])
+            )
+
+    @classmethod
+    @in_thread
     def mark_failed(cls, engine: Engine, delivery_id: int, error: str) -> None:
         with engine.begin() as conn:
             conn.execute(

@@ -340,13 +340,15 @@ class Directive:
     @classmethod
     @in_thread
     def finished(cls, engine: Engine) -> list[Directive]:
-        """Directives still 'sending' whose deliveries (not reminders) are all sent."""
+        """Directives still 'sending' whose deliveries (not reminders) are all sent or
+        given up on (``Delivery.MAX_ATTEMPTS``: e.g. a room the bot is not in)."""
         unsent = (
             select(func.count())
             .select_from(DELIVERIES)
             .where(
                 DELIVERIES.c.directive_id == T.c.id,
                 DELIVERIES.c.event_id.is_(None),
+                DELIVERIES.c.attempts < Delivery.MAX_ATTEMPTS,
                 DELIVERIES.c.kind.in_(("room", "inbox")),  # not reminders and the like
             )
             .scalar_subquery()

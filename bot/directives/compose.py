@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from bot.commands import CommandError
 from bot.db.directive import Directive, NewDirective, Planned
 from bot.directives.audience import Selection, audience
-from bot.directives.cover import DeliveryPlan, plan_delivery
-from bot.directives.families import FamilyPreview, family_preview
+from bot.directives.cover import DeliveryPlan
+from bot.directives.families import FamilyPreview, family_preview, verified_plan
 from bot.directives.kinds import reminders_of, search_text
 from bot.directory import Asker, DirectorySnapshot
+from provisioning.db.models import MatrixRoom
+from provisioning.db.threads import in_thread
 from provisioning.domain import short_unit_name
 from provisioning.text import format_number
 
@@ -34,6 +36,12 @@ class Preview:
     rooms: dict[str, str]  # room key -> room id for the chosen rooms
     units: Counter[str]  # unit name -> people reached there
     families: FamilyPreview | None = None  # parents and students, when chosen
+    missing: dict[str, str] = field(default_factory=dict)  # rooms the bot is not in
+
+    @property
+    def missing_rooms(self) -> dict[str, str]:
+        """Room key -> room id of the rooms left out because the bot is not in them."""
+        return {**self.missing, **(self.families.missing if self.families else {})}
 
     @property
     def reached(self) -> int:
@@ -78,37 +86,54 @@ async def preview(
 
     The rooms' members come from provisioning's mirror; with ``joined_members`` every room
     the plan uses is checked against Synapse and the plan redone until it only relies on
-    rooms whose real members it knows (someone who left or was invited by hand).
+    rooms whose real members it knows (someone who left or was invited by hand). A room the
+    bot is not in is left out (``Preview.missing_rooms``): its people go by their inboxes.
     """
     chosen = audience(snapshot, asker, _staff_part(selection)) if selection.staff_wanted else set()
     reachable = {pid for pid in chosen if pid in snapshot.user_of}
     users = {snapshot.user_of[pid] for pid in reachable}
-    rooms = {
-        key: (room_id, members)
-        for key, (room_id, members) in snapshot.delivery_rooms(DELIVERY_PURPOSES).items()
-    }
-    verified: set[str] = set()
-    while True:
-        plan = plan_delivery(users, {k: m for k, (_, m) in rooms.items()})
-        unchecked = [k for k in plan.rooms if k not in verified]
-        if joined_members is None or not unchecked:
-            break
-        for key in unchecked:
-            room_id, members = rooms[key]
-            actual = (await joined_members(room_id)) - snapshot.service_users
-            verified.add(key)
-            if actual != members:
-                rooms[key] = (room_id, frozenset(actual))
+    rooms = snapshot.delivery_rooms(DELIVERY_PURPOSES)
+    missing: dict[str, str] = {}
+    plan, used = await verified_plan(
+        users, rooms, set(), snapshot.service_users, joined_members, missing
+    )
     units: Counter[str] = Counter()
     for pid in reachable:
         primary = snapshot.primary(snapshot.view.people[pid])
         units[short_unit_name(primary[1].name) if primary else "?"] += 1
-    found = Preview(
-        reachable, sorted(chosen - reachable), plan, {k: rooms[k][0] for k in plan.rooms}, units
-    )
+    found = Preview(reachable, sorted(chosen - reachable), plan, used, units, missing=missing)
     if selection.families or selection.classes or selection.grades:
         found.families = await _families(engine, snapshot, asker, selection, users, joined_members)
     return found
+
+
+async def missing_note(engine: Engine | None, found: Preview) -> str | None:
+    """The sentence telling the sender which rooms the bot is not in; None if none."""
+    missing = found.missing_rooms
+    if not missing:
+        return None
+    names = await room_names(engine, sorted(missing)) if engine is not None else {}
+    shown = [f"«{names.get(key) or room_id}»" for key, room_id in sorted(missing.items())]
+    more = f" và {len(shown) - 5} phòng khác" if len(shown) > 5 else ""
+    those = "các phòng đó" if len(shown) > 1 else "phòng đó"
+    return (
+        f"Bot chưa ở trong phòng {', '.join(shown[:5])}{more} nên không gửi vào {those}; "
+        f"người nhận trong {those} sẽ nhận qua hộp thư riêng. Hãy báo quản trị viên thêm bot "
+        "vào phòng."
+    )
+
+
+@in_thread
+def room_names(engine: Engine, keys: list[str]) -> dict[str, str]:
+    """The names provisioning gave these rooms (key -> name)."""
+    with engine.connect() as conn:
+        return dict(
+            conn.execute(
+                select(MatrixRoom.key, MatrixRoom.name).where(
+                    MatrixRoom.key.in_(keys), MatrixRoom.name.is_not(None)
+                )
+            ).all()
+        )
 
 
 def _staff_part(selection: Selection) -> Selection:

@@ -12,6 +12,16 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
 
+class NotInRoom(RuntimeError):
+    """The bot is not in a room (taken out of it, or not joined to it yet): it can neither
+    read its members nor send there. Raised by the Matrix side (``bot.matrix``); a plan
+    leaves such a room out and reaches its people through their inboxes."""
+
+    def __init__(self, room_id: str) -> None:
+        super().__init__(f"Bot chưa ở trong phòng {room_id}")
+        self.room_id = room_id
+
+
 @dataclass(frozen=True)
 class DeliveryPlan:
     rooms: dict[str, frozenset[str]] = field(default_factory=dict)  # room key -> who it reaches

@@ -33,7 +33,7 @@ from sqlalchemy import Engine, and_, select
 
 from bot.commands import CommandError
 from bot.db.family_recipient import PARENT, STUDENT, FamilyPlanned
-from bot.directives.cover import DeliveryPlan, plan_delivery
+from bot.directives.cover import DeliveryPlan, NotInRoom, plan_delivery
 from bot.directives.when import VN
 from bot.directory import Asker, DirectorySnapshot
 from provisioning.db.models import (
@@ -338,6 +338,7 @@ class FamilyPreview:
     rooms: dict[str, str]  # room key -> room id of the rooms the plan uses
     classes: dict[int, str]  # class id -> "6A1 · THCS Đỗ Văn Dậy" for every chosen class
     unreachable: int = 0
+    missing: dict[str, str] = field(default_factory=dict)  # rooms the bot is not in
 
     def count(self, role: str) -> int:
         return sum(1 for _, r, _ in self.members.values() if r == role)
@@ -396,13 +397,19 @@ async def family_preview(
         for key, (_, room_id, room_members) in snapshot.rooms.items()
         if key.startswith(FAMILY_ROOM_PREFIXES)
     }
+    missing: dict[str, str] = {}
     plan, used = await verified_plan(
-        set(members), rooms, set(snapshot.person_of_user), snapshot.service_users, joined_members
+        set(members),
+        rooms,
+        set(snapshot.person_of_user),
+        snapshot.service_users,
+        joined_members,
+        missing,
     )
     names = {
         c.id: f"{c.name} · {short_unit_name(snapshot.view.units[c.unit_id].name)}" for c in classes
     }
-    return FamilyPreview(members, plan, used, names, found.unreachable)
+    return FamilyPreview(members, plan, used, names, found.unreachable, missing)
 
 
 async def verified_plan(
@@ -411,10 +418,13 @@ async def verified_plan(
     staff: Set[str],
     service_users: Set[str],
     joined_members: JoinedMembers | None,
+    missing: dict[str, str] | None = None,
 ) -> tuple[DeliveryPlan, dict[str, str]]:
-    """Cover ``audience`` with family rooms (staff not in it are hosts, not members);
-    with ``joined_members`` each room the plan uses is checked against Synapse and the
-    plan redone until it relies only on rooms whose real members it knows."""
+    """Cover ``audience`` with rooms (staff not in it are hosts, not members); with
+    ``joined_members`` each room the plan uses is checked against Synapse and the plan
+    redone until it relies only on rooms whose real members it knows. A room the bot is
+    not in is left out (its people go by their inboxes) and noted in ``missing`` (key →
+    room id)."""
     verified: set[str] = set()
     hosts = staff - audience
     while True:
@@ -424,8 +434,13 @@ async def verified_plan(
             return plan, {k: rooms[k][0] for k in plan.rooms}
         for key in unchecked:
             room_id, members = rooms[key]
-            actual = frozenset((await joined_members(room_id)) - service_users)
             verified.add(key)
+            try:
+                actual = frozenset((await joined_members(room_id)) - service_users)
+            except NotInRoom:
+                actual = frozenset()  # never usable: the plan is redone without it
+                if missing is not None:
+                    missing[key] = room_id
             if actual != members:
                 rooms[key] = (room_id, actual)
 

@@ -10,7 +10,7 @@ from typing import Any
 from bot.commands import CommandError, Context
 from bot.directives import files
 from bot.directives.audience import Selection
-from bot.directives.compose import Preview, preview, save
+from bot.directives.compose import Preview, missing_note, preview, save
 from bot.directives.families import MIXED, QUIET_NOTICE, quiet_until
 from bot.directives.kinds import KINDS, FieldContext, Kind, check_times
 from bot.directives.when import format_time
@@ -172,6 +172,8 @@ async def send_post(ctx: Context, post: Post) -> Reply:
         )
     if fallback is not None:
         text += f" {fallback_note(service.outreach.fallback_after)}"
+    if note := await missing_note(service.engine, found):
+        text += f"\n{note}"
     if quiet:
         text = f"{quiet}\n{text}"
     sent = {

@@ -23,6 +23,7 @@ from bot.db.directive import Directive
 from bot.db.family_recipient import PARENT, FamilyRecipient
 from bot.db.recipient import Recipient
 from bot.directives.cards import DELIVERY_PARTS, card_parts, kind_of
+from bot.directives.cover import NotInRoom
 from bot.directives.kinds import PREPARE
 from bot.directives.message import sender_line
 from bot.directory import DirectoryCache
@@ -35,7 +36,9 @@ MARK_EVERY = 0.25  # …and at least this often (seconds) while sending
 
 
 class Transport(Protocol):
-    async def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> str: ...
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> str:
+        """The event id; NotInRoom when the bot is not in the room."""
+        ...
 
     async def inbox(self, person_id: int) -> str: ...
 
@@ -151,6 +154,10 @@ class DeliveryWorker:
             if len(self._sent) >= MARK_BATCH or time.monotonic() - self._flushed > MARK_EVERY:
                 await self._flush()
             return True
+        except NotInRoom as exc:  # never going there: recorded, and the others go on
+            log.warning("delivery %s of %s not delivered: %s", delivery.id, directive.code, exc)
+            await Delivery.give_up(self.engine, delivery.id, str(exc))
+            return False
         except Exception as exc:  # one failed delivery must not stop the others
             log.warning("delivery %s of %s failed: %s", delivery.id, directive.code, exc)
             await Delivery.mark_failed(self.engine, delivery.id, str(exc))
@@ -185,6 +192,26 @@ class DeliveryWorker:
         if self.notify is None or not directive.origin_room_id:
             return
         rows = await Recipient.of_directive(self.engine, directive.id)
+        families = await FamilyRecipient.of_directive(self.engine, directive.id)
+        missed = sum(1 for r in [*rows, *families] if r.event_id is None)
+        rows = [r for r in rows if r.event_id is not None]
+        families = [f for f in families if f.event_id is not None]
+        text = (
+            f"Đã gửi {kind_of(directive).noun} mã {directive.code} đến "
+            f"{await self._reached(rows, families)}."
+        )
+        if missed:
+            text += (
+                f" {format_number(missed)} người chưa nhận được vì không gửi được vào phòng của "
+                f"họ; gõ !baocao {directive.code} để xem."
+            )
+        try:
+            await self.notify(directive.origin_room_id, text)
+        except Exception as exc:
+            log.warning("could not tell the sender of %s: %s", directive.code, exc)
+
+    async def _reached(self, rows: list[Recipient], families: list[FamilyRecipient]) -> str:
+        """'25 cán bộ thuộc 3 đơn vị và 12 phụ huynh của 1 lớp'."""
         snapshot = await self.directory.get()
         units = set()
         for row in rows:
@@ -192,7 +219,6 @@ class DeliveryWorker:
             primary = snapshot.primary(person) if person else None
             if primary:
                 units.add(primary[1].id)
-        families = await FamilyRecipient.of_directive(self.engine, directive.id)
         n = format_number
         who = (
             [f"{n(len(rows))} cán bộ thuộc {n(len(units))} đơn vị"] if rows or not families else []
@@ -205,8 +231,4 @@ class DeliveryWorker:
                 + (f", {n(len(families) - parents)} học sinh" if len(families) > parents else "")
                 + f" của {n(classes)} lớp"
             )
-        text = f"Đã gửi {kind_of(directive).noun} mã {directive.code} đến {' và '.join(who)}."
-        try:
-            await self.notify(directive.origin_room_id, text)
-        except Exception as exc:
-            log.warning("could not tell the sender of %s: %s", directive.code, exc)
+        return " và ".join(who)

@@ -9,6 +9,7 @@ import threading
 
 from sqlalchemy import update
 
+from bot.directory import DirectoryCache
 from provisioning.db.models import DirectoryState
 from provisioning.text import name_sort_key
 
@@ -54,3 +55,21 @@ async def test_people_come_in_vietnamese_name_order(service):  # noqa: F811
     expected = sorted(people.values(), key=lambda p: (name_sort_key(p.name_key), p.code))
     assert snapshot.first_people(set(people), len(people)) == expected
     assert snapshot.first_people(set(people), 3) == expected[:3]
+
+
+async def test_a_recheck_sees_a_change_at_once_but_not_more_than_every_few_seconds(
+    service,  # noqa: F811 - the directory it set up
+    engine,
+):
+    """An invite from someone unknown rechecks the directory (they may be new); a stranger
+    inviting again and again does not make the bot check each time."""
+    cache = DirectoryCache(engine, min_check_interval=3600, min_recheck_interval=0.5)
+    held = await cache.get()
+    new_revision(engine, "7001")
+    assert await cache.get() is held  # not checked again for an hour
+    fresh = await cache.recheck()
+    assert fresh is not held and fresh.view.revision == 7001
+    new_revision(engine, "7002")
+    assert await cache.recheck() is fresh  # checked a moment ago: not again yet
+    await asyncio.sleep(0.6)
+    assert (await cache.recheck()).view.revision == 7002

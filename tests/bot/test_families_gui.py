@@ -13,6 +13,7 @@ from bot.commands import Incoming
 from bot.db.delivery import DeliveryTable
 from bot.db.directive import DirectiveTable
 from bot.db.family_recipient import FamilyRecipientTable
+from bot.directives.cover import NotInRoom
 from bot.directives.families import (
     class_word,
     family_word,
@@ -136,6 +137,23 @@ async def test_a_room_whose_real_members_differ_is_not_trusted():
 
     plan, _ = await verified_plan({"@a", "@b"}, rooms, set(), {BOT_ID}, joined)
     assert plan.rooms == {} and plan.inboxes == frozenset({"@a", "@b"})
+
+
+async def test_a_room_the_bot_is_not_in_is_left_out_and_noted():
+    rooms = {
+        "class/1": ("!c1", frozenset({"@a", "@b", "@c"})),
+        "class/2": ("!c2", frozenset({"@a", "@b"})),
+    }
+
+    async def joined(room_id):
+        if room_id == "!c1":
+            raise NotInRoom(room_id)
+        return {"@a", "@b", BOT_ID}
+
+    missing: dict[str, str] = {}
+    plan, used = await verified_plan({"@a", "@b", "@c"}, rooms, set(), {BOT_ID}, joined, missing)
+    assert plan.rooms == {"class/2": frozenset({"@a", "@b"})} and used == {"class/2": "!c2"}
+    assert plan.inboxes == frozenset({"@c"}) and missing == {"class/1": "!c1"}
 
 
 # ------------------------------------------------------------------------ with the database

@@ -121,6 +121,20 @@ async def test_one_person_by_name_code_or_phone(service, engine, tmp_path):
     assert done.text == "Nguyễn Văn An (mã P001) đã đăng nhập; không cần mời."
 
 
+async def test_a_unit_by_the_short_name_the_bot_prints(service, engine, tmp_path):
+    """The bot names Trường Mầm non Hoa Sen "MN Hoa Sen": typed back, that finds it; a
+    name that fits several units is still asked again."""
+    reply = await say(service, "P009", "!moi MN Hoa Sen")
+    await service.outreach.idle()
+    assert reply.text.startswith(
+        "Đang gửi SMS mời đăng nhập đến 1 người chưa đăng nhập lần nào ở MN Hoa Sen."
+    )
+    assert [m["to"] for m in sent(tmp_path)] == [phone("P006")]
+    several = await say(service, "P009", "!moi THCS")
+    assert several.text.startswith("Có 2 đơn vị khớp với 'THCS': ")
+    assert queued(engine) == 1
+
+
 MOBILE = "hãy gõ số di động, ví dụ 0912 345 678."
 OUT_OF_SCOPE = "không thuộc phạm vi Anh/Chị phụ trách; không thể mời."
 

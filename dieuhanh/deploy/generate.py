@@ -175,6 +175,7 @@ def service_config(answers: Answers, existing: Mapping[str, Any] | None = None) 
             "registration_shared_secret": "",
             "admin_token": "",
             "admin_token_file": str(layout.secret("admin_token")),
+            "workers": answers.generic_workers > 0,
         },
         "database": {"url": pg.sqlalchemy_url(answers.directory_database)},
         "bot": {

@@ -288,7 +288,8 @@ class Executor:
         self.client, self.config, self.ctx = client, config, ctx
         self.layout, self.mirror, self.plan = layout, mirror, plan
         self.writer = MirrorWriter(engine)
-        self.joins = PersonJoins(client)
+        # joins as the person where workers serve the client API (person_joins)
+        self.joins = PersonJoins(client) if config.homeserver.workers else None
         self.semaphore = asyncio.Semaphore(concurrency)
         self.progress = progress
         self.user_of = dict(plan.user_of)
@@ -316,7 +317,8 @@ class Executor:
                 self.timings.append(StageTiming.of(ops, time.monotonic() - started))
         finally:
             self.writer.flush()
-            await self.joins.close()
+            if self.joins:
+                await self.joins.close()
 
     async def _per_room(self, ops: list[Op]) -> None:
         """Joins into one room are serialised by Synapse anyway: one queue per room, the
@@ -453,7 +455,10 @@ class Executor:
 
     async def _join(self, op: Op) -> None:
         user_id = self.user(op)
-        await self.joins.join(self.room_id(op.room), user_id)
+        if self.joins:
+            await self.joins.join(self.room_id(op.room), user_id)
+        else:
+            await self.client.force_join(self.room_id(op.room), user_id)
         self.mirror.members[op.room].add(user_id)
         self.writer.joined(op.room, user_id)
 

@@ -17,8 +17,9 @@ Synapse's per-room limits on joins and invites (``rc_joins_per_room``, ``rc_invi
 a school joining its room at once) do not lift for an admin's tokens; the admin join API
 is exempt from them. So where the client API answers 429, the join is made with the admin
 API instead of waiting — a big room's joins go no slower than before. The admin API is
-also the fallback where a join keeps answering "not invited" (a generic worker that has
-not yet seen the invite another one made) or where no token can be had.
+also the fallback where a join keeps answering "not invited" or "No known servers" (a
+generic worker that has not yet seen the invite, or the room, another one made) or where
+no token can be had.
 """
 
 from __future__ import annotations
@@ -95,10 +96,10 @@ class PersonJoins:
                     continue
                 if exc.status == 429:
                     raise _Fallback("rate-limited") from None
-                if exc.status == 403 and "not invited" in exc.message and waits:
+                if _not_replicated_yet(exc) and waits:
                     await asyncio.sleep(waits.pop(0))
                     continue
-                if exc.status == 403 and "not invited" in exc.message:
+                if _not_replicated_yet(exc):
                     raise _Fallback("not-invited") from None
                 raise
 
@@ -145,6 +146,15 @@ class PersonJoins:
         await asyncio.gather(*(logout(t) for t in tokens))
         if self.stats:
             log.info("joins: %s", ", ".join(f"{k} {v}" for k, v in sorted(self.stats.items())))
+
+
+def _not_replicated_yet(exc: MatrixError) -> bool:
+    """The worker serving the join has not seen the invite yet: "not invited", or, if it
+    has not seen the room at all, a join over federation that finds "No known servers"
+    (both seen on the worker profile under load)."""
+    return (exc.status == 403 and "not invited" in exc.message) or (
+        exc.status == 404 and "No known servers" in exc.message
+    )
 
 
 class _Fallback(Exception):

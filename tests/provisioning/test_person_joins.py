@@ -4,6 +4,9 @@ when it limits or has not replicated an invite (neither reproducible on demand).
 
 from __future__ import annotations
 
+import logging
+import re
+
 import pytest
 
 from provisioning.matrix import person_joins
@@ -69,6 +72,7 @@ LOGIN = "/_synapse/admin/v1/users/@p:x/login"
 OK, TOKEN = (200, {}), (200, {"access_token": "t"})
 LIMITED = (429, {"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms": 60_000})
 NOT_INVITED = (403, {"errcode": "M_FORBIDDEN", "error": "You are not invited to this room."})
+NO_SERVERS = (404, {"errcode": "M_UNKNOWN", "error": "No known servers"})
 
 
 @pytest.mark.parametrize(
@@ -77,6 +81,7 @@ NOT_INVITED = (403, {"errcode": "M_FORBIDDEN", "error": "You are not invited to 
         ({INVITE: [LIMITED]}, "rate-limited"),
         ({INVITE: [OK], LOGIN: [TOKEN], JOIN: [LIMITED]}, "rate-limited"),
         ({INVITE: [OK], LOGIN: [TOKEN], JOIN: [NOT_INVITED]}, "not-invited"),
+        ({INVITE: [OK], LOGIN: [TOKEN], JOIN: [NO_SERVERS]}, "not-invited"),
         ({INVITE: [OK], LOGIN: [(404, {"errcode": "M_NOT_FOUND"})]}, "no-token"),
     ],
 )  # fmt: skip
@@ -97,3 +102,22 @@ async def test_where_the_client_api_cannot_join_the_admin_api_does_without_waiti
         await runner.cleanup()
     assert joins.stats == {reason: 1}
     assert flaky.calls[ADMIN_JOIN] == 1  # a 60 s retry_after was not waited out
+
+
+def test_apply_on_workers_joins_people_as_themselves_and_leaves_no_token(world, caplog):
+    """With ``homeserver.workers`` apply joins through the client API: the same rooms and
+    members as the admin API gives (test_apply), and no token to act as anyone remains."""
+    world.config.homeserver.workers = True
+    caplog.set_level(logging.INFO, logger=person_joins.__name__)
+    world.load()
+    world.apply()
+    assert re.search(r"joins: .*client [1-9]", caplog.text)  # not the admin API
+    assert world.plan().total == 0
+    ht1 = world.user_id("ht1")
+    school = {world.user_id(p) for p in ("ht1", "gv1", "gv2", "tt1", "nv1")}
+    assert school <= world.members(world.unit_room("thcs1", "announcements"))
+    assert world.unit_room("thcs1", "announcements") in world.joined_rooms(ht1)
+    tokens = world.synapse.sql(
+        "SELECT count(*) FROM access_tokens WHERE puppets_user_id = ?", (ht1,)
+    )
+    assert tokens == [(0,)]

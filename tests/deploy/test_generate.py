@@ -362,6 +362,12 @@ def test_without_generic_workers_everything_goes_to_main(tmp_path):
     assert nginx_route(conf, "/_matrix/client/v3/sync") == "synapse_main"
     shared = yaml.safe_load(made.text(Layout(made.answers).homeserver_yaml))
     assert shared["stream_writers"] == {"events": ["event_persister1"]}
+    assert made.config.homeserver.workers is False  # apply keeps the admin join API
+
+
+def test_with_generic_workers_apply_joins_people_as_themselves(tmp_path):
+    made = generate(answers(tmp_path, generic_workers=1), Secrets.generate())
+    assert made.config.homeserver.workers is True  # provisioning.matrix.person_joins
 
 
 def test_sync_is_balanced_by_user_over_several_generic_workers(tmp_path):

@@ -61,7 +61,15 @@ from statistics import median
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from directives import City, Rooms, deliver, load_city, prepare_rooms, raw_rate  # noqa: E402
+from directives import (  # noqa: E402
+    City,
+    Rooms,
+    confirm_and_drain,
+    load_city,
+    prepare_rooms,
+    raw_rate,
+    ready_worker,
+)
 from workers import CpuMeter, Homeserver, default_postgres, homeserver, proc_cpu, wait_idle  # noqa: E402
 
 from bot.directives.audience import Selection  # noqa: E402
@@ -368,9 +376,10 @@ async def measure(hs: Homeserver, city: City, selection: Selection, found: Previ
         loop = asyncio.create_task(watcher.run())
         await wait_idle(hs)
         ours_rec, done = Recorder(bot), {}
+        ready = await ready_worker(city, ours_rec, rooms, args.concurrency)
 
         async def directive() -> None:
-            done["d"] = await deliver(city, ours_rec, rooms, selection, args.concurrency)
+            done["d"] = await confirm_and_drain(city, *ready, selection)
 
         ours = await timed(hs, watcher, ours_rec, directive, args.sync_timeout)
         await wait_idle(hs)

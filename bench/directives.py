@@ -250,11 +250,30 @@ class Delivery:
 async def deliver(
     city: City, bot: MatrixClient, rooms: Rooms, selection: Selection, concurrency: int
 ) -> Delivery:
+    snap, worker, transport = await ready_worker(city, bot, rooms, concurrency)
+    return await confirm_and_drain(city, snap, worker, transport, selection)
+
+
+async def ready_worker(
+    city: City, bot: MatrixClient, rooms: Rooms, concurrency: int
+) -> tuple[DirectorySnapshot, DeliveryWorker, BenchTransport]:
+    """The bot as it runs before anyone confirms: its snapshot (the rooms known) and its
+    delivery worker, the directory loaded once (seconds for a city: not timed)."""
     snap = city.snapshot(rooms.ids)
     cache = DirectoryCache(city.engine)
-    await cache.get()  # loaded once, as the running bot holds it
+    await cache.get()
     transport = BenchTransport(bot, rooms.inbox_of)
-    worker = DeliveryWorker(city.engine, cache, transport, concurrency=concurrency)
+    return snap, DeliveryWorker(city.engine, cache, transport, concurrency=concurrency), transport
+
+
+async def confirm_and_drain(
+    city: City,
+    snap: DirectorySnapshot,
+    worker: DeliveryWorker,
+    transport: BenchTransport,
+    selection: Selection,
+) -> Delivery:
+    """From "confirmed" (planned again and stored, as the bot does) to "all sent"."""
     started = time.perf_counter()
     found = await preview(snap, city.asker(snap), selection)
     await save(

@@ -544,7 +544,12 @@ async def run(args) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="bench-citydir-"))
     city, selection, found = await plan(args, scratch)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"concurrency {args.concurrency}, {os.cpu_count()} CPUs here, load average {load}\n")
+    print(f"concurrency {args.concurrency}, {os.cpu_count()} CPUs here, load average {load}")
+    print(
+        "send s: confirmed → last send answered; sync s: confirmed → the observer's sync "
+        "has every event; lag ms: median, send answered → in that sync; ms/event: CPU of "
+        "Synapse, PostgreSQL and nginx until then\n"
+    )
     results = []
     try:
         for name in args.configs.split(","):

@@ -41,7 +41,7 @@ from dieuhanh.embedded import accounts
 from dieuhanh.embedded.datadir import init_data_dir
 from dieuhanh.embedded.ports import free_port
 from dieuhanh.embedded.server import RunningSynapse, fresh_postgres_database, running_synapse
-from provisioning.matrix.client import MatrixClient
+from provisioning.matrix.client import MatrixClient, q
 from provisioning.matrix.layout import BOT, Layout, build_layout
 from provisioning.view import DirectoryView, load_view
 from provisioning.vocab import Position, UnitKind
@@ -49,8 +49,12 @@ from provisioning.vocab import Position, UnitKind
 BOT_USER = "@dieuhanh:dieuhanh.local"
 
 
-async def create_rooms(admin, bot_user: str, keys: list[str], concurrency: int) -> dict[str, str]:
-    """One room per key, the bot joined (as provisioning leaves them), in parallel."""
+async def create_rooms(
+    admin, bot_user: str, keys: list[str], concurrency: int, bot: MatrixClient | None = None
+) -> dict[str, str]:
+    """One room per key, the bot joined (as provisioning leaves them), in parallel.
+    Given the bot's own client, ``admin`` may be any account: it invites the bot when it
+    creates the room and the bot joins (no admin join: that is two events more)."""
     sem = asyncio.Semaphore(concurrency)
     out: dict[str, str] = {}
 
@@ -61,9 +65,13 @@ async def create_rooms(admin, bot_user: str, keys: list[str], concurrency: int) 
                     "preset": "private_chat",
                     "name": key[:200],
                     "power_level_content_override": {"users": {bot_user: 100}},
+                    **({"invite": [bot_user]} if bot else {}),
                 }
             )
-            await admin.force_join(room_id, bot_user)
+            if bot:
+                await bot.request("POST", f"/_matrix/client/v3/join/{q(room_id)}", {})
+            else:
+                await admin.force_join(room_id, bot_user)
             out[key] = room_id
 
     await asyncio.gather(*(one(k) for k in keys))
@@ -203,11 +211,22 @@ class Rooms:
     inbox_of: dict[int, str]  # person id -> inbox room id
 
 
-async def prepare_rooms(admin: MatrixClient, city: City, found: Preview, concurrency: int):
+async def prepare_rooms(
+    admin: MatrixClient,
+    city: City,
+    found: Preview,
+    concurrency: int,
+    *,
+    bot_user: str = BOT_USER,
+    bot: MatrixClient | None = None,
+    raw: int | None = None,
+) -> Rooms:
+    """The plan's rooms (and inboxes), then the baseline's: as many, or ``raw``."""
     keys = sorted(found.plan.rooms) + [f"inbox/{u}" for u in sorted(found.plan.inboxes)]
-    room_ids = await create_rooms(admin, BOT_USER, keys, concurrency)
+    room_ids = await create_rooms(admin, bot_user, keys, concurrency, bot)
     # the baseline sends into rooms of its own, as cold as ours when it starts
-    raw_rooms = await create_rooms(admin, BOT_USER, [f"raw/{k}" for k in room_ids], concurrency)
+    raw_keys = [f"raw/{k}" for k in room_ids] if raw is None else [f"raw/{i}" for i in range(raw)]
+    raw_rooms = await create_rooms(admin, bot_user, raw_keys, concurrency, bot)
     inbox_of = {
         pid: room_ids[f"inbox/{city.accounts_of[pid]}"]
         for pid in city.view.people
@@ -231,11 +250,30 @@ class Delivery:
 async def deliver(
     city: City, bot: MatrixClient, rooms: Rooms, selection: Selection, concurrency: int
 ) -> Delivery:
+    snap, worker, transport = await ready_worker(city, bot, rooms, concurrency)
+    return await confirm_and_drain(city, snap, worker, transport, selection)
+
+
+async def ready_worker(
+    city: City, bot: MatrixClient, rooms: Rooms, concurrency: int
+) -> tuple[DirectorySnapshot, DeliveryWorker, BenchTransport]:
+    """The bot as it runs before anyone confirms: its snapshot (the rooms known) and its
+    delivery worker, the directory loaded once (seconds for a city: not timed)."""
     snap = city.snapshot(rooms.ids)
     cache = DirectoryCache(city.engine)
-    await cache.get()  # loaded once, as the running bot holds it
+    await cache.get()
     transport = BenchTransport(bot, rooms.inbox_of)
-    worker = DeliveryWorker(city.engine, cache, transport, concurrency=concurrency)
+    return snap, DeliveryWorker(city.engine, cache, transport, concurrency=concurrency), transport
+
+
+async def confirm_and_drain(
+    city: City,
+    snap: DirectorySnapshot,
+    worker: DeliveryWorker,
+    transport: BenchTransport,
+    selection: Selection,
+) -> Delivery:
+    """From "confirmed" (planned again and stored, as the bot does) to "all sent"."""
     started = time.perf_counter()
     found = await preview(snap, city.asker(snap), selection)
     await save(

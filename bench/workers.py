@@ -61,6 +61,7 @@ class Homeserver:
     synapse_db: str | None  # PostgreSQL database name, for its backends' CPU
     postgres_url: str | None = None
     extra: dict = field(default_factory=dict)
+    kinds: dict[int, str] = field(default_factory=dict)  # pid -> main | persister | worker
 
 
 def proc_cpu(pid: int) -> float:
@@ -147,6 +148,7 @@ def single_process(scratch: Path, database: str, postgres_url: str) -> Iterator[
             [process.pid],
             db_name,
             postgres_url,
+            kinds={process.pid: "main"},
         )
     finally:
         stop_process(process)
@@ -204,6 +206,7 @@ def worker_profile(
                     if name.startswith("synapse")
                 },
             },
+            {pid: _kind(name) for name, pid in info["pids"].items() if name.startswith("synapse")},
         )
     finally:
         if process.poll() is None:
@@ -212,6 +215,29 @@ def worker_profile(
         out.close()
         for name in names:
             _drop(postgres_url, name)
+
+
+def _kind(child: str) -> str:
+    """A Synapse child's kind from its supervisor name (``synapse-event_persister1``)."""
+    role = child.removeprefix("synapse-").rstrip("0123456789")
+    return {"main": "main", "event_persister": "persister"}.get(role, "worker")
+
+
+@contextlib.contextmanager
+def homeserver(name: str, folder: Path, args) -> Iterator[Homeserver]:
+    """The configuration ``name`` (sqlite, postgres, w<persisters>), freshly started;
+    ``args`` gives postgres_url, generic_workers and redis."""
+    if name in ("sqlite", "postgres"):
+        database = "postgresql" if name == "postgres" else "sqlite"
+        context = single_process(folder, database, args.postgres_url)
+    elif name.startswith("w") and name[1:].isdigit():
+        context = worker_profile(
+            folder, int(name[1:]), args.generic_workers, args.postgres_url, args.redis
+        )
+    else:
+        raise SystemExit(f"unknown configuration {name!r}: sqlite, postgres or w<persisters>")
+    with context as hs:
+        yield hs
 
 
 def _pg_args(url: str, name: str) -> dict:
@@ -546,15 +572,7 @@ def main() -> None:
     for name in args.configs.split(","):
         folder = scratch / name
         folder.mkdir()
-        if name in ("sqlite", "postgres"):
-            database = "postgresql" if name == "postgres" else "sqlite"
-            context = single_process(folder, database, args.postgres_url)
-        else:
-            persisters = int(name.lstrip("w"))
-            context = worker_profile(
-                folder, persisters, args.generic_workers, args.postgres_url, args.redis
-            )
-        with context as hs:
+        with homeserver(name, folder, args) as hs:
             print_row(hs.label, asyncio.run(measure(hs, template, folder, args)), args.cores)
     print(f"\nscratch: {scratch}")
 

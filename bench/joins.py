@@ -10,8 +10,9 @@ persisters can raise a city's joins/s is not this machine's joins/s (2 cores for
 processes, PostgreSQL and nginx) but which process is the busiest and its cap.
 
 For each configuration, on a fresh homeserver: ``--users`` accounts, then for each way
-``--rooms`` fresh rooms and every account joined into one of them (round-robin, one queue
-per room, ``--concurrency`` at once, as apply does), timed, with each process's CPU; the
+``--rooms`` fresh rooms and every account joined into ``--per-person`` of them (5: a
+city's ≈ 750,000 joins for 150,000 people; one queue per room, ``--concurrency`` at once,
+as apply does), timed, with each process's CPU; the
 accounts' creation (admin API) is timed the same way (row "accts": per account).
 
     .venv/bin/python bench/joins.py                          # sqlite,w1,w2,w4
@@ -67,6 +68,12 @@ async def joined(admin: MatrixClient, hs: Homeserver, users: list[str], way: str
 
     rooms = await asyncio.gather(*(room(i) for i in range(args.rooms)))
     joins = PersonJoins(admin)
+    # each person into --per-person rooms (a city's apply: ≈ 5 joins per person, so the
+    # person path's token, asked for and logged out on the main process, is shared by 5)
+    queues: list[list[str]] = [[] for _ in rooms]
+    for i, user_id in enumerate(users):
+        for j in range(args.per_person):
+            queues[(i + j * (len(rooms) // args.per_person)) % len(rooms)].append(user_id)
 
     async def drain(room_id: str, queue: list[str]) -> None:
         for user_id in queue:
@@ -79,12 +86,12 @@ async def joined(admin: MatrixClient, hs: Homeserver, users: list[str], way: str
     await wait_idle(hs)
     meter = CpuMeter(hs)
     before, started = meter.sample(), time.perf_counter()
-    queues = [users[i :: len(rooms)] for i in range(len(rooms))]
     await asyncio.gather(*(drain(r, qu) for r, qu in zip(rooms, queues, strict=True)))
     await joins.close()  # its logouts are part of its cost
     seconds = time.perf_counter() - started
-    split = by_process(hs, before, meter.sample(), len(users))
-    return {"joins_s": len(users) / seconds, "split": split, "stats": dict(joins.stats)}
+    count = sum(len(queue) for queue in queues)
+    split = by_process(hs, before, meter.sample(), count)
+    return {"joins_s": count / seconds, "split": split, "stats": dict(joins.stats)}
 
 
 def row(label: str, way: str, found: dict) -> str:
@@ -123,7 +130,8 @@ WAYS = ("admin", "client")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default="sqlite,w1,w2,w4")
-    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--users", type=int, default=120)
+    parser.add_argument("--per-person", type=int, default=5, help="rooms each person joins")
     parser.add_argument("--rooms", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--generic-workers", type=int, default=2)
@@ -131,7 +139,8 @@ def main() -> None:
     parser.add_argument("--redis", default="127.0.0.1:6379")
     args = parser.parse_args()
     print(
-        f"{args.users} joins per way into {args.rooms} rooms, concurrency {args.concurrency}; "
+        f"{args.users} people into {args.per_person} of {args.rooms} rooms each, per way; "
+        f"concurrency {args.concurrency}; "
         "CPU in ms per join; cap = 1000 / the busiest Synapse process's ms (a core each)\n"
     )
     print(

@@ -47,7 +47,7 @@ class HomeserverConfig:
     # Synapse runs generic workers (``dieuhanh deploy`` sets it): apply then joins people
     # as themselves through the client API, which the workers serve, instead of the admin
     # join API, which only the main process serves (provisioning.matrix.person_joins). On
-    # one process the admin API is the cheaper (bench/joins.py: 43 vs 51 ms CPU per join).
+    # one process the admin API is the cheaper (bench/joins.py: 53 vs 60 ms CPU per join).
     workers: bool = False
 
     def resolve_admin_token(self) -> str:

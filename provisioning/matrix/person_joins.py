@@ -1,12 +1,12 @@
 """Apply's joins made as the person, through the client API.
 
 Synapse's admin join API runs on the main process only. Measured on the worker profile
-(``bench/workers.py``, "apply CPU ms/op by process"), the main process spent ≈ 45 ms of
-CPU per admin join whatever the number of event persisters: one process capped a city's
-apply at ≈ 22 joins/s, and more persisters could not raise it. A join the person makes
+(``bench/joins.py``), the main process spent ≈ 48–56 ms of CPU per admin join whatever
+the number of event persisters: one process capped a city's apply at ≈ 20 joins/s, and
+more persisters could not raise it. A join the person makes
 through the client API is routed by nginx to a generic worker (``deploy.routes``), and
-its event to the room's persister; the main process is left ≈ 15–20 ms of bookkeeping
-(replication, room statistics, user directory) per join.
+its event to the room's persister; the main process is left ≈ 19–27 ms of bookkeeping
+(replication, room statistics, user directory) per join, the person's token included.
 
 So provisioning invites (the admin, the rooms' creator, through the client API), then
 joins as the person with a short-lived token Synapse's admin API issues for them ("log in

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import time
+import weakref
 from typing import Any
 from urllib.parse import quote
 
@@ -52,6 +53,11 @@ async def open_dm(setup: Setup, client: AsyncClient) -> str:
     return created.room_id
 
 
+#: the bot's other notices a sync returned while ``say`` waited for its answer (a notice
+#: that follows the answer closely comes in the same sync): ``wait_notice`` reads them
+_seen: weakref.WeakKeyDictionary[AsyncClient, list[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
 async def say(setup: Setup, client: AsyncClient, room_id: str, body: str | dict) -> dict:
     """Send a message in the DM and wait for the bot's answer to it."""
     content = body if isinstance(body, dict) else {"msgtype": "m.text", "body": body}
@@ -60,12 +66,15 @@ async def say(setup: Setup, client: AsyncClient, room_id: str, body: str | dict)
     async def answer() -> dict | None:
         response = await client.sync(timeout=1000)
         joined = response.rooms.join.get(room_id)
+        found = None
         for event in joined.timeline.events if joined else []:
             if isinstance(event, RoomMessageNotice) and event.sender == bot_id(setup):
                 relates = event.source["content"].get("m.relates_to", {})
                 if relates.get("m.in_reply_to", {}).get("event_id") == sent.event_id:
-                    return event.source["content"]
-        return None
+                    found = event.source["content"]
+                else:
+                    _seen.setdefault(client, []).append((room_id, event.body))
+        return found
 
     return await eventually_async(
         answer,
@@ -77,6 +86,12 @@ async def say(setup: Setup, client: AsyncClient, room_id: str, body: str | dict)
 
 
 async def wait_notice(setup: Setup, client: AsyncClient, room_id: str, start: str) -> str:
+    seen = _seen.get(client, [])
+    for room, body in seen:
+        if room == room_id and body.startswith(start):
+            seen.remove((room, body))
+            return body  # it came with the answer ``say`` waited for
+
     async def notice() -> str | None:
         response = await client.sync(timeout=1000)
         joined = response.rooms.join.get(room_id)

@@ -6,6 +6,7 @@ from html import escape
 from urllib.parse import quote
 
 from bot.commands import Context, UsageError, command
+from bot.commands.units import unit_named
 from bot.reply import Reply
 from provisioning import vocab
 from provisioning.domain import short_unit_name
@@ -31,17 +32,16 @@ def danhba(ctx: Context, args: str) -> Reply:
     visible = snapshot.people_visible_to(asker)
     ids = snapshot.people_named(query, among=visible)
     heading = f"Kết quả tìm '{query}'"
-    if not ids:
-        units = snapshot.units_matching(query, within=asker.visible_units)
-        if units:
-            unit = units[0]
-            ids = {
-                pid
-                for u in snapshot.subtree(unit.id)
-                for pid in snapshot.view.people_by_unit.get(u, ())
-                if pid in visible and snapshot.view.people[pid].active
-            }
-            heading = f"Cán bộ của {unit.name}"
+    if not ids and snapshot.units_matching(query, within=asker.visible_units):
+        # one unit named, or the question every command naming a unit asks
+        unit = unit_named(snapshot, query, asker.visible_units, outside="")
+        ids = {
+            pid
+            for u in snapshot.subtree(unit.id)
+            for pid in snapshot.view.people_by_unit.get(u, ())
+            if pid in visible and snapshot.view.people[pid].active
+        }
+        heading = f"Cán bộ của {unit.name}"
     if not ids:
         return Reply(f"Không tìm thấy ai khớp với '{query}' trong phạm vi Anh/Chị được xem.")
     shown, rest = snapshot.first_people(ids, LIMIT), len(ids) - LIMIT

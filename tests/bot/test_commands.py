@@ -149,6 +149,13 @@ async def test_danhba_by_unit(service):
     assert set(reply.extra["vn.dieuhanh.people"]) == {"P004", "P005", "P011"}
 
 
+async def test_danhba_asks_which_unit_when_several_match(service):
+    """It used to list the first of the matching units' staff as if it were the answer."""
+    reply = await ask(service, OFFICE, "!danhba THCS")
+    assert reply.text.startswith("Có ") and "đơn vị khớp với 'THCS'" in reply.text
+    assert "vn.dieuhanh.people" not in reply.extra
+
+
 async def test_trogiup_lists_only_what_this_person_may_use(service):
     official = await ask(service, OFFICE, "!trogiup")
     assert {"thongke", "danhba", "trogiup"} <= set(official.extra["vn.dieuhanh.commands"])

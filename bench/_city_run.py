@@ -20,6 +20,7 @@ from pathlib import Path
 
 from city_fixture import AS_TOKEN, Fixture, started
 from nio import AsyncClient, AsyncClientConfig, RoomMessageNotice, RoomMessageText
+from workers import proc_cpu
 
 from dieuhanh.embedded import accounts
 from dieuhanh.embedded.ports import free_port
@@ -28,15 +29,8 @@ from provisioning.matrix.client import MatrixClient, q
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTER = "citytester"
-TICKS = os.sysconf("SC_CLK_TCK")
 #: requests of the unrelated traffic under way at most (more are skipped, and counted)
 IN_FLIGHT = 16
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the process ``pid`` has spent so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
 @contextlib.contextmanager
@@ -172,7 +166,7 @@ class BotProcess:
         return int(line.split()[1]) / 1024
 
     def cpu_seconds(self) -> float:
-        return process_cpu(self.process.pid)
+        return proc_cpu(self.process.pid)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -49,11 +49,11 @@ from _city_run import (
     Traffic,
     ask,
     open_dm,
-    process_cpu,
     served_copy,
     tester,
 )
 from city_fixture import CACHE, Fixture, build
+from workers import proc_cpu
 
 CITY_ROOMS = 28_115
 GOALS = {"first": 60.0, "rss": 1024.0, "p95": 1000.0}
@@ -158,10 +158,10 @@ class HomeserverCpu:
         self.pid, self.cpu, self.at = pid, 0.0, 0.0
 
     def mark(self) -> None:
-        self.cpu, self.at = process_cpu(self.pid), time.perf_counter()
+        self.cpu, self.at = proc_cpu(self.pid), time.perf_counter()
 
     def share(self) -> float:
-        return (process_cpu(self.pid) - self.cpu) / max(time.perf_counter() - self.at, 1e-9)
+        return (proc_cpu(self.pid) - self.cpu) / max(time.perf_counter() - self.at, 1e-9)
 
 
 async def at_rate(running, fixture: Fixture, client, room_id: str, rate: float, args) -> dict:

@@ -2,7 +2,7 @@
 
 ``dieuhanh bridge --config data/config.yaml`` (started by ``dieuhanh up``). It
 
-- relays each unit's RSS/Atom feed into the unit's "Tin tức" room (poller.py, feeds.py),
+- relays each unit's RSS/Atom feed into the unit's "Thông tin điều hành" room (poller.py, feeds.py),
   posted by a ghost per portal, "Cổng TTĐT <unit>" (ghosts.py, post.py, delivery.py);
 - accepts news pushed by a portal's CMS (webhook.py) for its own unit and those below it;
 - serves the admin page "Gửi thông báo" (web/), where a unit's leaders pick items and

@@ -1,5 +1,5 @@
-"""Delivering news items into units' "Tin tức" rooms: the one path the feed relay, the CMS
-webhook and the admin page all take.
+"""Delivering news items into units' "Thông tin điều hành" rooms: the one path the feed
+relay, the CMS webhook and the admin page all take.
 
 For each (item, target unit): the unit's news room from provisioning's mirror (no room →
 not delivered, reported as such); a ``bridge_deliveries`` row claimed *before* the send
@@ -39,8 +39,8 @@ RETRY_WINDOW = dt.timedelta(hours=24)
 MAX_ATTEMPTS = 5
 
 # Vietnamese reasons shown on the admin page and in the webhook's answer
-NO_ROOM = "Đơn vị chưa có phòng Tin tức (chưa được đồng bộ vào Matrix)."
-SEND_FAILED = "Không gửi được vào phòng Tin tức; hệ thống sẽ tự thử lại."
+NO_ROOM = "Đơn vị chưa có phòng Thông tin điều hành (chưa được đồng bộ vào Matrix)."
+SEND_FAILED = "Không gửi được vào phòng Thông tin điều hành; hệ thống sẽ tự thử lại."
 
 
 @dataclass(slots=True)

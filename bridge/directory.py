@@ -1,14 +1,16 @@
 """What the bridge reads from the directory and from provisioning's mirror of Matrix.
 
-- Units with a feed and a "Tin tức" room (``unit/<code>/news`` in ``matrix_rooms``): the
-  feeds to poll, read fresh on every cycle (a few thousand rows at city scale).
+- Units with a feed and a "Thông tin điều hành" room (``unit/<code>/announcements`` in
+  ``matrix_rooms``), where a unit's news is posted: the feeds to poll, read fresh on every
+  cycle (a few thousand rows at city scale). (Until 2026-12 news had "Tin tức" rooms of
+  its own; provisioning retires them.)
 - The tree and people (``load_view``), cached until the directory's revision changes.
 - Who a Matrix user is (``matrix_accounts``), and a unit's managers (to mention them).
 
 Every read is a coroutine that runs in a worker thread (``in_thread``): loading the view
 takes about a second at city scale, and the event loop must not wait for it.
 
-The bridge never creates rooms: a unit without a news room yet is simply not delivered to.
+The bridge never creates rooms: a unit without its room yet is simply not delivered to.
 """
 
 from __future__ import annotations
@@ -31,8 +33,12 @@ from provisioning.vocab import UnitKind
 log = logging.getLogger(__name__)
 
 
+#: The room of a unit that its news is posted in.
+NEWS_PURPOSE = Purpose.ANNOUNCEMENTS
+
+
 def news_room_key(unit_code: str) -> str:
-    return _room_key(unit_code, Purpose.NEWS)
+    return _room_key(unit_code, NEWS_PURPOSE)
 
 
 class BridgeDirectory:
@@ -73,7 +79,7 @@ class BridgeDirectory:
     # ------------------------------------------------------------------ rooms and feeds
 
     async def news_rooms(self, unit_codes: list[str] | set[str] | None = None) -> dict[str, str]:
-        """unit code → room id of its "Tin tức" room, for those that have one."""
+        """unit code → id of the room its news is posted in, for those that have one."""
         return await news_room_ids(self.engine, unit_codes)
 
     async def feed_sources(self) -> dict[str, str]:
@@ -124,14 +130,15 @@ def current_view(
 
 @in_thread
 def news_room_ids(engine: Engine, unit_codes: list[str] | set[str] | None) -> dict[str, str]:
-    """unit code → room id of its "Tin tức" room (of every unit, if ``unit_codes`` is None)."""
+    """unit code → id of the room its news is posted in (every unit's, if ``unit_codes`` is
+    None)."""
     with engine.connect() as conn:
         return _news_rooms(conn, unit_codes)
 
 
 def _news_rooms(conn: Connection, unit_codes: list[str] | set[str] | None) -> dict[str, str]:
     query = select(MatrixRoom.unit_code, MatrixRoom.room_id).where(
-        MatrixRoom.purpose == Purpose.NEWS.value, MatrixRoom.room_id.is_not(None)
+        MatrixRoom.purpose == NEWS_PURPOSE.value, MatrixRoom.room_id.is_not(None)
     )
     if unit_codes is None:
         return dict(conn.execute(query).all())

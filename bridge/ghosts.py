@@ -8,10 +8,11 @@ a device are de-duplicated only in memory).
 The bridge holds no server-admin token. What a ghost needs beyond a user, it asks our
 Synapse module for, with the appservice's own token (provisioning/identity/service_access.py,
 which refuses anything else): its display name, always "Cổng TTĐT …" (users cannot set
-names on this server), and, before its first post into a "Tin tức" room (invite-only,
-created by provisioning, power 50 to post), an invitation from the room's creator with
-power 50 there; the ghost then joins by itself. The module admits ghosts of this
-appservice into rooms tagged as news rooms only. Done pairs are remembered in
+names on this server), and, before its first post into a unit's "Thông tin điều hành"
+(invite-only, created by provisioning; posting a message needs power 10, everything else
+the managers' 50), an invitation from the room's creator with power 10 there; the ghost
+then joins by itself. The module admits ghosts of this appservice into rooms tagged
+``purpose: announcements`` only. Done pairs are remembered in
 ``bridge_ghost_rooms``; if a send is refused later (provisioning rewrote the power
 levels, someone kicked the ghost), the pair is forgotten and done again once.
 """

@@ -3,8 +3,8 @@
 State is in rows (``bridge_feeds``): the next poll time, the conditional-request validators,
 the count of failures in a row and whether they were reported. A cycle:
 
-1. the feeds to poll = active units with a feed URL and a "Tin tức" room (a new URL, or a
-   changed one, is seen for the first time: its back catalogue is stored, not posted —
+1. the feeds to poll = active units with a feed URL and a "Thông tin điều hành" room (a
+   new URL, or a changed one, is seen for the first time: its back catalogue is stored, not posted —
    only the newest ``first_sight_items`` are);
 2. those due are fetched with at most ``poll_concurrency`` in flight (304 → nothing to
    parse), parsed in a worker thread, stored, and their new items delivered oldest first;

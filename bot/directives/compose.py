@@ -22,7 +22,7 @@ from provisioning.db.threads import in_thread
 from provisioning.domain import short_unit_name
 from provisioning.text import format_number
 
-#: Rooms a directive may be delivered through (never discussion or news rooms).
+#: Rooms a directive may be delivered through (never discussion rooms).
 DELIVERY_PURPOSES = {"announcements", "role"}
 
 JoinedMembers = Callable[[str], Awaitable[set[str]]]

@@ -77,7 +77,7 @@ RATE_LIMITS: tuple[tuple[str, float, int, str], ...] = (
         0.5,
         50,
         "Per invitee. A newly provisioned person is invited into all their rooms "
-        "(announcements, news, role groups, inbox) at once.",
+        "(announcements, role groups, inbox) at once.",
     ),
     (
         "rc_invites.per_issuer",

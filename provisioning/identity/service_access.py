@@ -11,7 +11,9 @@ privileged steps their work needs (paths in ``service_api``):
   with itself, never pull anyone into a room where others are.
 - **the bridge** (the appservice ``appservice_id``, its as_token) has one of its portal
   users (``ghost_user_regex``, the appservice's user namespace) invited into a room
-  tagged ``purpose: news`` by the room's creator, with power 50 there if it lacked it
+  tagged ``purpose: announcements`` (a unit's "Thông tin điều hành", where news is
+  posted) by the room's creator, with the power posting a message there needs
+  (``post_level``, 10: not the managers' 50 that renaming, redacting and kicking need)
   (the portal user then joins by itself: appservice joins are not rate-limited, joins
   made through the module API are); and names its portal users, always "Cổng TTĐT …"
   (``ghost_name_prefix``), so that a portal can never pass for a person.
@@ -46,7 +48,7 @@ log = logging.getLogger(__name__)
 #: in the directory's database layer, a second of Synapse's start-up).
 TAG_EVENT = "vn.dieuhanh.room"
 INBOX = "inbox"
-NEWS = "news"
+NEWS_PURPOSE = "announcements"  # news is posted in a unit's "Thông tin điều hành"
 MAX_DISPLAYNAME = 256
 
 
@@ -150,8 +152,8 @@ class ServiceAccess:
         room_id, user_id = _room_id(body), _user_id(body)
         await self._ghost(user_id)
         create, tag = await self._create_and_tag(room_id)
-        if create is None or tag.get("purpose") != NEWS:
-            raise Refused("not_a_news_room", f"{room_id} is not tagged as a news room")
+        if create is None or tag.get("purpose") != NEWS_PURPOSE:
+            raise Refused("not_a_news_room", f"{room_id} is not a room news is posted in")
         creator = create.sender
         state = await self.api.get_room_state(
             room_id,

@@ -15,15 +15,18 @@ if TYPE_CHECKING:
 
 #: The bot: complete a person's join into an inbox it made and invited them to.
 INBOX_JOIN_PATH = "/_dieuhanh/service/v1/inbox/join"
-#: The bridge: have one of its portal users invited into a news room, with power to post.
+#: The bridge: have one of its portal users invited into a unit's "Thông tin điều hành"
+#: room, where news is posted, with power to post.
 NEWS_ADMIT_PATH = "/_dieuhanh/service/v1/news/admit"
 #: The bridge: name one of its portal users ("Cổng TTĐT …").
 GHOST_NAME_PATH = "/_dieuhanh/service/v1/ghost/displayname"
 
 #: Every portal user's name starts so: it can never pass for a person.
 GHOST_NAME_PREFIX = "Cổng TTĐT "
-#: The power a portal user gets in a news room (what posting there needs).
-POST_LEVEL = 50
+#: The power a portal user gets in a unit's "Thông tin điều hành" room: what posting a
+#: message there needs (layout.PORTAL_POST_LEVEL), below the managers' 50 that renaming,
+#: redacting, kicking and inviting need.
+POST_LEVEL = 10
 
 #: ``reason`` of a refusal when the room asks more power to post than POST_LEVEL.
 NEEDS_POWER = "needs_power"
@@ -35,8 +38,9 @@ async def join_inbox(client: MatrixClient, room_id: str, user_id: str) -> None:
 
 
 async def admit_to_news_room(client: MatrixClient, room_id: str, user_id: str) -> None:
-    """As the bridge: its portal user invited into a news room (unless already in it),
-    with power POST_LEVEL there; the portal user then joins by itself."""
+    """As the bridge: its portal user invited into a unit's "Thông tin điều hành" room,
+    where news is posted (unless already in it), with power POST_LEVEL there; the portal
+    user then joins by itself."""
     await client.request("POST", NEWS_ADMIT_PATH, {"room_id": room_id, "user_id": user_id})
 
 

@@ -34,7 +34,14 @@ from provisioning.matrix.estimate import (
     save_rates,
 )
 from provisioning.matrix.family_layout import add_families
-from provisioning.matrix.layout import TAG_EVENT, Layout, RoomSpec, build_layout, localpart_base
+from provisioning.matrix.layout import (
+    TAG_EVENT,
+    Layout,
+    Purpose,
+    RoomSpec,
+    build_layout,
+    localpart_base,
+)
 from provisioning.matrix.lock import apply_lock
 from provisioning.matrix.mirror import (
     ADMIN_KEY,
@@ -61,9 +68,13 @@ from provisioning.matrix.plan import (
     digest,
     power_content,
 )
+from provisioning.matrix.retire import Retirement, retire_room
 from provisioning.view import load_view
 
 log = logging.getLogger(__name__)
+
+#: The rooms the bridge posts news in (its portal users hold power there: kept).
+NEWS_PURPOSE = Purpose.ANNOUNCEMENTS
 
 #: auth_provider of the external id that ties an account to its person (Mã định danh)
 EXTERNAL_PROVIDER = "dieuhanh"
@@ -438,7 +449,7 @@ class Executor:
         if row.power_digest == want:
             return  # set when the room was created in this run
         ghosts = f"@{self.config.service_users.portal_prefix}"
-        if spec.purpose.value == "news":
+        if spec.purpose.value == NEWS_PURPOSE:
             # the bridge gives its portal ghosts power to post news: keep them
             current = await self.client.get_state(room_id, "m.room.power_levels") or {}
             for user_id, level in (current.get("users") or {}).items():
@@ -447,6 +458,29 @@ class Executor:
         await self.client.put_state(room_id, "m.room.power_levels", content)
         row.power_digest = want
         self.writer.room(row)
+
+    async def _retire_room(self, op: Op) -> None:
+        """Lock the room, point it to its replacement, take it out of its space; then the
+        mirror forgets it (``retire.py``). Never created: only forgotten."""
+        assert op.room is not None
+        row = self.mirror.rooms[op.room]
+        if row.room_id is not None:
+            replacement = self.layout.rooms.get(op.value) if op.value else None
+            retirement = Retirement(
+                key=op.room,
+                room_id=row.room_id,
+                space_id=self._known_room_id(row.parent_key),
+                replacement_id=self._known_room_id(op.value),
+                replacement_topic=replacement.topic if replacement else None,
+            )
+            await retire_room(self.client, retirement, self.ctx.server_name)
+        self.writer.forget_room(op.room)
+        del self.mirror.rooms[op.room]
+        self.mirror.members.pop(op.room, None)
+
+    def _known_room_id(self, key: str | None) -> str | None:
+        row = self.mirror.rooms.get(key) if key else None
+        return row.room_id if row is not None else None
 
     def user(self, op: Op) -> str:
         """The op's user id, as created (a foreign account may have moved it)."""

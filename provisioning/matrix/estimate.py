@@ -38,6 +38,7 @@ DEFAULT_RATES: dict[Kind, float] = {
     Kind.JOIN: 12.0,
     Kind.SET_POWER_LEVELS: 15.0,
     Kind.LEAVE: 12.0,
+    Kind.RETIRE_ROOM: 3.0,  # five events: a notice, power, tombstone, a topic, a space link
     Kind.DEACTIVATE_USER: 5.0,
 }
 #: Joins into one room per second (Synapse serialises them; DESIGN.md measured ≈ 7).

@@ -2,14 +2,16 @@
 memberships and power — expressed with person codes, before any Matrix ID exists.
 
 - A space per active unit, nested like the tree.
-- In each unit's space: "Thông tin điều hành" (only the unit's managers and the bot post),
-  "Trao đổi" (discussion; restricted to the space, joined on first use, not forced) and
-  "Tin tức" (news; not for tổ chuyên môn, which have no portal).
+- In each unit's space: "Thông tin điều hành" (only the unit's managers, the bot and the
+  unit's portal post: news from the portal is part of Thông tin điều hành) and "Trao đổi"
+  (discussion; restricted to the space, joined on first use, not forced). Until 2026-12 news
+  had a "Tin tức" room of its own: one more join per person per unit, ≈150,000 joins of a
+  city's first apply; apply retires those rooms (``Purpose.NEWS``, kept for that).
 - Role groups in the space of each managing unit (Sở, office, xã/phường, cụm): one per
   (chức vụ group × cấp học × loại hình) among the schools it manages directly, holding
   exactly the people in that role — so that a directive can be delivered to the room
   instead of to each person.
-- People join the announcement and news rooms of their units (a tổ's members also those
+- People join the announcement rooms of their units (a tổ's members also those
   of its school), their role groups, the spaces of their units and the spaces above them
   up to the unit that manages theirs. Spaces higher up (cụm chuyên môn, the Sở) are
   public and joined on demand: forcing a whole city into one room makes every join into
@@ -43,6 +45,10 @@ from provisioning.vocab import Level, Position, PositionGroup, UnitKind
 TAG_EVENT = "vn.dieuhanh.room"
 #: The member list and power map refer to the bot with this placeholder.
 BOT = "@bot"
+#: What posting a message in a unit's "Thông tin điều hành" needs: the level the bridge's
+#: portal users get there (``service_api.POST_LEVEL``), so that a portal can post news and
+#: nothing else — not rename the room, redact, kick or invite, which need the managers' 50.
+PORTAL_POST_LEVEL = 10
 
 MAX_DISPLAYNAME = 256
 
@@ -51,7 +57,7 @@ class Purpose(StrEnum):
     SPACE = "space"
     ANNOUNCEMENTS = "announcements"
     DISCUSSION = "discussion"
-    NEWS = "news"
+    NEWS = "news"  # retired: news is posted in ANNOUNCEMENTS (apply retires these rooms)
     ROLE = "role"
     INBOX = "inbox"  # bot ↔ one person, created when first needed (not by apply)
     CLASS = "class"  # a class's homeroom teacher and parents (family_layout.py)
@@ -76,7 +82,6 @@ class OwnershipClass(StrEnum):
 PURPOSE_LABEL = {
     Purpose.ANNOUNCEMENTS: "Thông tin điều hành",
     Purpose.DISCUSSION: "Trao đổi",
-    Purpose.NEWS: "Tin tức",
 }
 ROLE_LABEL = {
     Role.HEAD: "Hiệu trưởng",
@@ -101,11 +106,13 @@ _LEVEL_NAME = {
 
 @dataclass(frozen=True, slots=True)
 class Power:
-    """Who may do what in a room: events_default and the people above the default."""
+    """Who may do what in a room: events_default and the people above the default;
+    ``message_level``, when set, what posting a message needs (below events_default)."""
 
     events_default: int
     users: tuple[tuple[str, int], ...]  # (person code or BOT, level), sorted
     is_space: bool = False
+    message_level: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,8 +442,6 @@ def _unit_rooms(
     )
     layout.members[space_key].add(BOT)
     purposes = [Purpose.ANNOUNCEMENTS, Purpose.DISCUSSION]
-    if unit.kind is not UnitKind.TEAM:
-        purposes.append(Purpose.NEWS)
     short = short_unit_name(unit.name)
     for purpose in purposes:
         key = unit_room_key(unit.code, purpose)
@@ -450,21 +455,23 @@ def _unit_rooms(
             join_rule="restricted" if purpose is Purpose.DISCUSSION else "invite",
             parent_key=space_key,
             alias=room_alias(unit.code, _ALIAS_PART[purpose]),
-            power=Power(0 if purpose is Purpose.DISCUSSION else 50, staff_power),
+            power=(
+                Power(0, staff_power)
+                if purpose is Purpose.DISCUSSION
+                else Power(50, staff_power, message_level=PORTAL_POST_LEVEL)
+            ),
         )
         layout.members[key].add(BOT)
 
 
 _TOPICS = {
-    Purpose.ANNOUNCEMENTS: "Tin nhắn điều hành của {unit}. Chỉ lãnh đạo đơn vị đăng tin; "
-    "mọi người đọc và bày tỏ cảm xúc.",
+    Purpose.ANNOUNCEMENTS: "Tin nhắn điều hành và tin tức của {unit}. Chỉ lãnh đạo đơn vị "
+    "và cổng thông tin điện tử đăng tin; mọi người đọc và bày tỏ cảm xúc.",
     Purpose.DISCUSSION: "Trao đổi chung của {unit}.",
-    Purpose.NEWS: "Tin tức từ cổng thông tin điện tử của {unit}.",
 }
 _ALIAS_PART = {
     Purpose.ANNOUNCEMENTS: "thongtin",
     Purpose.DISCUSSION: "traodoi",
-    Purpose.NEWS: "tintuc",
 }
 
 
@@ -479,8 +486,6 @@ def _join_unit(
             home.append(school)
     for member_of in home:
         layout.members[unit_room_key(member_of.code, Purpose.ANNOUNCEMENTS)].add(code)
-        if member_of.kind is not UnitKind.TEAM:
-            layout.members[unit_room_key(member_of.code, Purpose.NEWS)].add(code)
     layout.members[unit_room_key(unit.code, Purpose.SPACE)].add(code)
     if unit.kind in MANAGING_KINDS:
         return

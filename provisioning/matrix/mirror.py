@@ -172,6 +172,10 @@ class MirrorWriter:
     def left_everywhere(self, user_id: str) -> None:
         self._pending.append(("leave_all", user_id))
 
+    def forget_room(self, key: str) -> None:
+        """A retired room: its row and its members' rows go."""
+        self._pending.append(("forget_room", key))
+
     def members(self, key: str, user_ids: set[str]) -> None:
         """Replace a room's member list with what Synapse reported."""
         self._pending.append(("members", (key, frozenset(user_ids))))
@@ -198,6 +202,9 @@ class MirrorWriter:
                             MEMBERS.c.room_key == value[0], MEMBERS.c.user_id == value[1]
                         )
                     )
+                elif kind == "forget_room":
+                    conn.execute(delete(MEMBERS).where(MEMBERS.c.room_key == value))
+                    conn.execute(delete(ROOMS).where(ROOMS.c.key == value))
                 elif kind == "leave_all":
                     conn.execute(delete(MEMBERS).where(MEMBERS.c.user_id == value))
                 elif kind == "members":

@@ -3,7 +3,12 @@
 The plan is a list of operations in tiers (``order.py``: accounts, the officials' rooms,
 the rest), each in the order that avoids conflicts: spaces top-down, rooms, links and
 names, accounts, phone moves (remove, then add), joins, one power-levels event per room,
-then leaves and deactivations.
+then leaves, retired rooms and deactivations.
+
+A room whose purpose the layout has dropped (``RETIRED_PURPOSES``: the "Tin tức" rooms,
+whose news now goes to "Thông tin điều hành") is retired as a whole — one operation per
+room, not a leave per member: it is locked, points to its replacement and leaves its
+space, and the mirror forgets it; its members keep its history.
 """
 
 from __future__ import annotations
@@ -17,7 +22,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from provisioning.config import exceeds_removal_share
 from provisioning.families.accounts import is_family_key
-from provisioning.matrix.layout import BOT, TAG_EVENT, AccountSpec, Layout, Power, RoomSpec
+from provisioning.matrix.layout import (
+    BOT,
+    TAG_EVENT,
+    AccountSpec,
+    Layout,
+    Power,
+    Purpose,
+    RoomSpec,
+    unit_room_key,
+)
 from provisioning.matrix.mirror import AccountRow, Mirror
 
 if TYPE_CHECKING:
@@ -38,6 +52,7 @@ class Kind(StrEnum):
     JOIN = "join"
     SET_POWER_LEVELS = "set_power_levels"
     LEAVE = "leave"
+    RETIRE_ROOM = "retire_room"
     DEACTIVATE_USER = "deactivate_user"
 
 
@@ -68,6 +83,7 @@ PHASE_OF = {
     Kind.JOIN: Phase.JOINS,
     Kind.SET_POWER_LEVELS: Phase.POWER,
     Kind.LEAVE: Phase.LEAVES,
+    Kind.RETIRE_ROOM: Phase.LEAVES,
     Kind.DEACTIVATE_USER: Phase.DEACTIVATIONS,
 }
 
@@ -86,6 +102,7 @@ KIND_LABEL = {
     Kind.JOIN: "Thêm vào phòng",
     Kind.SET_POWER_LEVELS: "Đặt quyền trong phòng",
     Kind.LEAVE: "Đưa ra khỏi phòng",
+    Kind.RETIRE_ROOM: "Ngừng dùng phòng (chỉ còn để xem lại)",
     Kind.DEACTIVATE_USER: "Khoá tài khoản (nghỉ việc, hết con theo học)",
 }
 
@@ -206,6 +223,8 @@ def power_content(power: Power, user_of: dict[str, str], bot: str) -> dict[str, 
         "m.reaction": 0,
         "m.room.redaction": 0,
     }
+    if power.message_level is not None:
+        events["m.room.message"] = power.message_level
     return {
         "users": dict(sorted(users.items())),
         "users_default": 0,
@@ -371,6 +390,33 @@ def _plan_rooms(ops: list[Op], layout: Layout, mirror: Mirror) -> None:
         _room_ops(spec, mirror, ops, Kind.CREATE_ROOM)
 
 
+#: Purposes the layout no longer has, and the purpose of the unit's room that replaces each.
+RETIRED_PURPOSES = {Purpose.NEWS.value: Purpose.ANNOUNCEMENTS}
+
+
+def retiring(layout: Layout, mirror: Mirror) -> set[str]:
+    """Mirrored rooms of a retired purpose that the layout does not ask for."""
+    return {
+        key
+        for key, row in mirror.rooms.items()
+        if row.purpose in RETIRED_PURPOSES and key not in layout.rooms
+    }
+
+
+def _plan_retired(ops: list[Op], layout: Layout, mirror: Mirror, keys: set[str]) -> None:
+    """One RETIRE_ROOM per room; ``value``: the replacement's key, if the layout has it."""
+    for key in sorted(keys):
+        row = mirror.rooms[key]
+        replacement = unit_room_key(row.unit_code, RETIRED_PURPOSES[row.purpose])
+        ops.append(
+            Op(
+                Kind.RETIRE_ROOM,
+                room=key,
+                value=replacement if replacement in layout.rooms else None,
+            )
+        )
+
+
 def _plan_members(
     plan: Plan,
     layout: Layout,
@@ -383,7 +429,9 @@ def _plan_members(
     """Joins and leaves per room (inboxes are the bot's), and power levels that changed."""
     ops, user_of = plan.ops, plan.user_of
     lazy = {k for k, row in mirror.rooms.items() if row.purpose == "inbox"}
-    for key in sorted((set(layout.rooms) | set(mirror.rooms)) - lazy):
+    retired = retiring(layout, mirror)  # retired whole: members stay, nobody is removed
+    _plan_retired(ops, layout, mirror, retired)
+    for key in sorted((set(layout.rooms) | set(mirror.rooms)) - lazy - retired):
         wanted: dict[str, str | None] = {}  # user id -> person code
         for who in layout.members.get(key, ()):
             if who == BOT:

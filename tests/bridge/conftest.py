@@ -105,7 +105,7 @@ class NewsWorld:
         return config
 
     def room(self, unit: str) -> str:
-        return self.world.unit_room(unit, "news")
+        return self.world.unit_room(unit, "announcements")
 
     def ghost(self, unit: str) -> str:
         return ghost_user_id(

@@ -4,17 +4,21 @@ the rooms of the real Synapse."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
+from sqlalchemy import select, update
 
 from bridge.service import BridgeService
 from dieuhanh.db import open_database
+from provisioning.db.models import MatrixRoom
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,33 +150,56 @@ async def test_bad_bodies_are_refused_naming_the_field(hook, news_world):
     assert not [i for i in await hook.ids("mn1") if i.startswith("cms-2")]
 
 
+@contextlib.contextmanager
+def room_not_created(nw, unit: str) -> Iterator[None]:
+    """As if apply had not created the unit's room yet (its mirror row without a room id)."""
+    key = f"unit/{nw.u(unit)}/announcements"
+    with nw.world.engine.begin() as conn:
+        room_id = conn.execute(select(MatrixRoom.room_id).where(MatrixRoom.key == key)).scalar()
+        conn.execute(update(MatrixRoom).where(MatrixRoom.key == key).values(room_id=None))
+    try:
+        yield
+    finally:
+        with nw.world.engine.begin() as conn:
+            conn.execute(update(MatrixRoom).where(MatrixRoom.key == key).values(room_id=room_id))
+
+
 async def test_delivers_within_authority_and_is_idempotent_by_item_id(hook, news_world):
     nw = news_world
     token = cli_token(nw, "xa")
     evil = '<p>Chi tiết <script>alert(1)</script><a href="javascript:x()">đây</a></p>'
     items = [item(3), item(4, summary=None, content_html=evil)]
     targets = [nw.u("mn1"), nw.u("th1"), nw.u("toan"), nw.u("xa")]
-    status, answer = await hook.post(token, {"items": items, "targets": targets})
+    with room_not_created(nw, "toan"):
+        status, answer = await hook.post(token, {"items": items, "targets": targets})
     assert status == 200, answer
     delivered = {(d["item"], d["unit"]) for d in answer["delivered"]}
     assert delivered == {(i["id"], nw.u(u)) for i in items for u in ("mn1", "th1", "xa")}, answer
     assert all(d["event_id"].startswith("$") for d in answer["delivered"])
-    # a tổ chuyên môn has no news room: not delivered, said so
+    # a unit whose room apply has not created yet: not delivered, said so
     assert {(f["item"], f["unit"]) for f in answer["failed"]} == {
         ("cms-3", nw.u("toan")),
         ("cms-4", nw.u("toan")),
     }
-    assert "chưa có phòng Tin tức" in answer["failed"][0]["reason"]
+    assert "chưa có phòng Thông tin điều hành" in answer["failed"][0]["reason"]
 
     # the portal retries (twice at once, even): nothing is sent again
+    sent_to = [nw.u("mn1"), nw.u("th1"), nw.u("xa")]
     again = await asyncio.gather(
-        hook.post(token, {"items": items, "targets": targets}),
-        hook.post(token, {"items": items, "targets": targets}),
+        hook.post(token, {"items": items, "targets": sent_to}),
+        hook.post(token, {"items": items, "targets": sent_to}),
     )
     for status, repeat in again:
         assert status == 200
         assert repeat["delivered"] == []
         assert {(a["item"], a["unit"]) for a in repeat["already"]} == delivered
+    # once the tổ's room exists, sending again reaches it (the failure sent nothing)
+    status, later = await hook.post(token, {"items": items, "targets": targets})
+    assert {(d["item"], d["unit"]) for d in later["delivered"]} == {
+        ("cms-3", nw.u("toan")),
+        ("cms-4", nw.u("toan")),
+    }, later
+    assert (await hook.ids("toan")).count("cms-3") == 1
     for unit in ("mn1", "th1", "xa"):
         ids = await hook.ids(unit)
         assert ids.count("cms-3") == ids.count("cms-4") == 1, (unit, ids)

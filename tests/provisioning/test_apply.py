@@ -154,7 +154,7 @@ def test_changes_move_exactly_the_right_memberships_and_phones(world):
     plan = world.plan()
     counts = plan.counts()
     assert counts["update_displayname"] >= 3  # gv1 (new school), gv2 (PHT), gv4 (name), mn staff
-    assert counts["rename_room"] == 4  # space, announcements, discussion, news of mn1
+    assert counts["rename_room"] == 3  # space, announcements, discussion of mn1
     world.apply()
     assert world.plan().total == 0
 
@@ -419,7 +419,7 @@ def test_a_permanent_error_on_one_item_is_reported_and_the_rest_goes_on(world):
     assert world.members(foreign) == {world.synapse.admin_user_id}  # left alone
     mirror = load_mirror(world.engine)
     assert sum(a.created for a in mirror.accounts.values()) == len(d.staff)
-    assert world.user_id("gv1") in world.members(world.unit_room("thcs1", "news"))
+    assert world.user_id("gv1") in world.members(world.unit_room("thcs1", "space"))
     assert world.plan().counts() == {
         "create_room": 1,
         "join": 6,

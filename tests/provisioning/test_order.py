@@ -52,7 +52,7 @@ def test_officials_rooms_are_the_offices_the_leaders_groups_and_the_spaces_above
     _, layout = planned
     first = layout.first
     for unit in ("so", "xa"):  # the managing units: every room of theirs
-        for purpose in ("space", "announcements", "discussion", "news"):
+        for purpose in ("space", "announcements", "discussion"):
             assert f"unit/{unit}/{purpose}" in first
     heads = {k for k in layout.rooms if k.startswith(("role/so/head/", "role/xa/head/"))}
     deputies = {k for k in layout.rooms if k.startswith("role/xa/deputy/")}

@@ -8,8 +8,10 @@ offered by our Synapse module (provisioning/identity/service_access.py), scoped:
 
 - the bot may complete a person's join into an *inbox* it created, that holds nobody but
   itself, and to which it invited that person;
-- the bridge (its appservice) may have its own portal users invited into *news* rooms
-  with power 50 (they then join by themselves), and set their names ("Cổng TTĐT …");
+- the bridge (its appservice) may have its own portal users invited into a unit's
+  "Thông tin điều hành" (where news is posted) with the power posting a message needs
+  there, 10 — not the managers' 50 that renaming, kicking and redacting need (they then
+  join by themselves), and set their names ("Cổng TTĐT …");
 
 and everything else is refused (403) — tried here with the bot's, the bridge's and a
 staff member's own tokens against the real Synapse.
@@ -309,7 +311,7 @@ def test_a_portal_item_reaches_its_news_room_without_the_admin_token(portal_worl
     world, db_url = portal_world
     answer = asyncio.run(_webhook(world, db_url, "thcs1"))
     assert len(answer["delivered"]) == 1 and not answer["failed"], answer
-    room = world.unit_room("thcs1", "news")
+    room = world.unit_room("thcs1", "announcements")
     ghost = ghost_user_id(
         world.config.bridge.user_prefix, world.district.u("thcs1"), synapse.server_name
     )
@@ -319,9 +321,52 @@ def test_a_portal_item_reaches_its_news_room_without_the_admin_token(portal_worl
     )
     assert event["sender"] == ghost
     assert ghost in joined(synapse, room)
-    assert state(synapse, room, "m.room.power_levels")["users"][ghost] == 50
+    assert state(synapse, room, "m.room.power_levels")["users"][ghost] == 10
     profile = synapse.api("GET", f"/_matrix/client/v3/profile/{quote(ghost)}")
     assert profile["displayname"] == "Cổng TTĐT Trường THCS Đỗ Văn Dậy"
+
+
+def test_a_portal_user_posts_news_and_nothing_else_in_thong_tin_dieu_hanh(portal_world, synapse):
+    """A taken-over bridge, acting as its portal user in a school's "Thông tin điều hành":
+    it can post (what news needs) but not rename the room, redact a principal's
+    directive, kick or invite — as it could at the managers' power 50."""
+    world, db_url = portal_world
+    asyncio.run(_webhook(world, db_url, "thcs1"))  # the portal user is in, with its power
+    room = world.unit_room("thcs1", "announcements")
+    ghost = ghost_user_id(
+        world.config.bridge.user_prefix, world.district.u("thcs1"), synapse.server_name
+    )
+    as_token = synapse.appservice.as_token
+    principal = code_login(synapse, "+84" + world.district.row("ht1")[2][1:])["access_token"]
+    directive = call(
+        synapse,
+        "PUT",
+        f"/_matrix/client/v3/rooms/{quote(room)}/send/m.room.message/t{time.time_ns()}",
+        {"msgtype": "m.text", "body": "Họp hội đồng lúc 14 giờ."},
+        principal,
+    )
+    assert directive[0] == 200, directive
+
+    def as_ghost(method: str, path: str, body: dict) -> int:
+        joiner = "&" if "?" in path else "?"
+        return call(synapse, method, f"{path}{joiner}user_id={quote(ghost)}", body, as_token)[0]
+
+    base = f"/_matrix/client/v3/rooms/{quote(room)}"
+    assert as_ghost("PUT", f"{base}/send/m.room.message/g{time.time_ns()}", {
+        "msgtype": "m.text", "body": "Tin tức mới."
+    }) == 200  # fmt: skip
+    name = state(synapse, room, "m.room.name")
+    assert as_ghost("PUT", f"{base}/state/m.room.name/", {"name": "Phòng của cổng"}) == 403
+    assert as_ghost("PUT", f"{base}/state/m.room.topic/", {"topic": "Đã đổi"}) == 403
+    redact = f"{base}/redact/{quote(directive[1]['event_id'])}/r{time.time_ns()}"
+    assert as_ghost("PUT", redact, {"reason": "xoá"}) == 403
+    gv1 = world.user_id("gv1")
+    assert as_ghost("POST", f"{base}/kick", {"user_id": gv1, "reason": "thử"}) == 403
+    assert as_ghost("POST", f"{base}/invite", {"user_id": world.user_id("gv3")}) == 403
+    assert state(synapse, room, "m.room.name") == name
+    assert gv1 in joined(synapse, room)
+    event = synapse.api("GET", f"{base}/event/{quote(directive[1]['event_id'])}")
+    assert event["content"]["body"] == "Họp hội đồng lúc 14 giờ."  # not redacted
 
 
 def test_the_bridge_is_confined_to_its_ghosts_and_news_rooms(portal_world, synapse):
@@ -340,15 +385,15 @@ def test_the_bridge_is_confined_to_its_ghosts_and_news_rooms(portal_world, synap
         },
         token=as_token,
     )
-    announcements = world.unit_room("mn1", "announcements")
+    discussion = world.unit_room("mn1", "discussion")
     status, answer = call(
-        synapse, "POST", NEWS_ADMIT, {"room_id": announcements, "user_id": ghost}, as_token
+        synapse, "POST", NEWS_ADMIT, {"room_id": discussion, "user_id": ghost}, as_token
     )
-    assert status == 403, answer  # not a news room
-    assert membership(synapse, announcements, ghost) is None
+    assert status == 403, answer  # not a room news is posted in
+    assert membership(synapse, discussion, ghost) is None
 
     staff = world.user_id("gv4")
-    news = world.unit_room("thcs2", "news")  # gv4 (at mn1) is not a member
+    news = world.unit_room("thcs2", "announcements")  # gv4 (at mn1) is not a member
     status, answer = call(
         synapse, "POST", NEWS_ADMIT, {"room_id": news, "user_id": staff}, as_token
     )
@@ -371,7 +416,7 @@ def test_staff_and_strangers_get_nothing_from_the_service_endpoints(portal_world
     world, _ = portal_world
     staff = code_login(synapse, "+84" + world.district.row("gv5")[2][1:])["access_token"]
     me = world.user_id("gv5")
-    news = world.unit_room("thcs1", "news")  # gv5 works at thpt1: not a member
+    news = world.unit_room("thcs1", "announcements")  # gv5 works at thpt1: not a member
     assert me not in joined(synapse, news)
     cases = [
         (INBOX_JOIN, {"room_id": news, "user_id": me}),
@@ -398,4 +443,11 @@ def test_the_module_reads_the_tags_provisioning_writes() -> None:
     from provisioning.matrix.layout import Purpose
 
     assert service_access.TAG_EVENT == TAG_EVENT
-    assert (service_access.INBOX, service_access.NEWS) == (Purpose.INBOX, Purpose.NEWS)
+    from provisioning.identity import service_api
+    from provisioning.matrix.layout import PORTAL_POST_LEVEL
+
+    assert (service_access.INBOX, service_access.NEWS_PURPOSE) == (
+        Purpose.INBOX,
+        Purpose.ANNOUNCEMENTS,
+    )
+    assert service_api.POST_LEVEL == PORTAL_POST_LEVEL

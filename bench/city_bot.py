@@ -1,6 +1,6 @@
 """Benchmark: the bot in a city — first start, restart, memory, CPU spent on traffic it
 does not need, and how fast it answers a DM, at several room-set sizes, extrapolated to
-the city's 28,115 rooms (``build_layout`` of the 150,000-staff preset; the bot is in all).
+the city's 24,330 rooms (``build_layout`` of the 150,000-staff preset; the bot is in all).
 
 For each size, on a copy of the cached homeserver of bench/city_fixture.py:
 
@@ -55,7 +55,7 @@ from _city_run import (
 from city_fixture import CACHE, Fixture, build
 from workers import proc_cpu
 
-CITY_ROOMS = 28_115
+CITY_ROOMS = 24_330
 GOALS = {"first": 60.0, "rss": 1024.0, "p95": 1000.0}
 
 

@@ -47,8 +47,9 @@ CACHE = Path("/tmp/dieuhanh-citybot")
 #: the bench appservice's token and its puppets' localpart prefix
 AS_TOKEN = "citybot-bench-as-token"
 PUPPET = "citym"
-#: of 6,992 units in the city layout: 3,785 have a news room, 3,354 role groups in all
-NEWS_SHARE, ROLES_PER_UNIT = 3785 / 6992, 3354 / 6992
+#: of 6,992 units in the city layout: 3,354 role groups in all (the 3,785 "Tin tức" rooms
+#: of fixtures built before 2026-12 are gone: news is posted in "Thông tin điều hành")
+ROLES_PER_UNIT = 3354 / 6992
 #: "Trao đổi" rooms where people talk during the benchmark (their members joined)
 TALKING_ROOMS, TALKERS = 50, 4
 
@@ -127,8 +128,6 @@ def unit_plan(rooms: int, seed: int = 16) -> list[list[str]]:
     rng, units, total = random.Random(seed), [], 0
     while total < rooms:
         purposes = ["announcements", "discussion"]
-        if rng.random() < NEWS_SHARE:
-            purposes.append("news")
         purposes += ["role"] * (int(ROLES_PER_UNIT) + (rng.random() < ROLES_PER_UNIT % 1))
         purposes = purposes[: rooms - total - 1]
         units.append(purposes)

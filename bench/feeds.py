@@ -114,7 +114,8 @@ def seed(engine, urls: list[str]) -> None:
         conn.execute(
             insert(MatrixRoom),
             [
-                {"key": f"unit/t{n}/news", "room_id": f"!r{n}:bench", "purpose": "news"}
+                {"key": f"unit/t{n}/announcements", "room_id": f"!r{n}:bench"}
+                | {"purpose": "announcements"}
                 | {"unit_code": f"t{n}"}
                 for n in range(len(urls))
             ],

@@ -37,6 +37,7 @@ from provisioning.db import open_directory
 from provisioning.demo import write_demo
 from provisioning.importer import import_paths
 from provisioning.matrix.apply import bot_user_id, make_plan
+from provisioning.matrix.estimate import Rates, estimate
 from provisioning.matrix.layout import build_layout, localpart_base
 from provisioning.matrix.mirror import (
     ACCOUNTS,
@@ -47,7 +48,9 @@ from provisioning.matrix.mirror import (
     load_mirror,
     set_state,
 )
+from provisioning.matrix.order import Priority
 from provisioning.matrix.plan import Kind, Plan, compute_plan, digest, power_content
+from provisioning.matrix.progress import announce_lines
 from provisioning.view import load_view
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,7 +232,13 @@ def run(engine: Engine, config: Config, args: argparse.Namespace, data: Path) ->
         f"baseline load_view: {baseline:.2f} s "
         f"({len(view.units):,} units, {len(view.people):,} people)"
     )
-    first_s, (plan, *_rest) = timed_plan("empty mirror", engine, config, args, baseline, sizes=True)
+    first_s, (plan, layout, *_rest) = timed_plan(
+        "empty mirror", engine, config, args, baseline, sizes=True
+    )
+    # what `dieuhanh plan` says before the first apply (default rates: none measured yet)
+    plan.estimate = estimate(plan.ops, Priority.of(layout), bot_user_id(config), Rates())
+    for line in announce_lines(plan)[1:]:
+        print("  " + line)
     t = time.perf_counter()
     filled = fill_mirror(engine, plan, config)
     print(

@@ -9,7 +9,8 @@ that records the new state (``learning_notices``). Queued summaries are sent on 
 outside quiet hours (21:00–06:30), each with its own transaction id; a restart re-sends a
 summary that was not recorded as sent with the same id, and Synapse keeps one event.
 A summary goes to the DM where the parent turned them on, and only while that room holds
-nobody but the parent and the bot.
+nobody but the parent and the bot; one that cannot go there (others joined, the bot no
+longer in it) is recorded as skipped, not tried again on every tick.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.db.learning import MarkRow, all_marks, fingerprints, learning_revision
 from bot.db.notice import SENT, SKIPPED, LearningNotice, Seeing
 from bot.db.seen import MarkKey, Seen
 from bot.db.state import BotState
+from bot.directives.cover import NotInRoom
 from bot.directives.scheduler import Scheduler, on_tick
 from bot.directives.when import VN
 from bot.families.card import TERM_LABELS
@@ -172,6 +174,10 @@ async def send_pending(scheduler: Scheduler, now: dt.datetime) -> None:
                 "formatted_body": notice.html,
             }
             event_id = await scheduler.transport.send(notice.room_id, content, notice.txn_id)
+        except NotInRoom:  # the parent's DM without the bot: it never will be sent there
+            log.warning("summary %s not sent: the bot is not in %s", notice.id, notice.room_id)
+            await LearningNotice.done(scheduler.engine, notice.id, SKIPPED, None, now)
+            continue
         except Exception:  # Synapse away: tried again on the next tick
             log.exception("summary %s not sent", notice.id)
             continue

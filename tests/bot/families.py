@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from sqlalchemy import Engine, insert, select
 
 from bot.commands import Incoming
+from bot.directives.cover import NotInRoom
 from bot.directory import DirectoryCache
 from bot.service import BotService
 from provisioning.db.models import FamilyAccount, MatrixAccount, Person
@@ -118,8 +119,11 @@ async def ask(service: BotService, who: str, text: str, *, direct: bool = True, 
     return await service.handle(Incoming(who, text, room_id=room, direct=direct))
 
 
-def scheduler_of(service: BotService, sent: list, members: dict[str, set[str]] | None = None):
-    """What the summaries' task needs of the scheduler, with a transport that records."""
+def scheduler_of(
+    service: BotService, sent: list, members: dict[str, set[str] | None] | None = None
+):
+    """What the summaries' task needs of the scheduler, with a transport that records;
+    ``members`` None for a room: the bot is not in it (the real bot's NotInRoom)."""
 
     class Transport:
         async def send(self, room_id: str, content: dict, txn_id: str) -> str:
@@ -128,7 +132,10 @@ def scheduler_of(service: BotService, sent: list, members: dict[str, set[str]] |
 
     async def joined(room_id: str) -> set[str]:
         if members and room_id in members:
-            return members[room_id]
+            found = members[room_id]
+            if found is None:
+                raise NotInRoom(room_id)
+            return found
         return {"@dieuhanh:test", room_id.removeprefix("!dm-")}
 
     return SimpleNamespace(

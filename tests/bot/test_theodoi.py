@@ -108,6 +108,19 @@ async def test_a_dm_that_is_no_longer_private_gets_no_summary(service, engine, t
     assert [n.status for n in await LearningNotice.of_user(engine, fuid(HUNG))] == ["skipped"]
 
 
+async def test_a_dm_the_bot_left_gets_no_summary_and_no_retry(service, engine, tmp_path, caplog):
+    await ask(service, fuid(HUNG), "!theodoi bat")
+    run(engine, tmp_path, marks=NEW_MARKS)
+    sent: list = []
+    left = {f"!dm-{fuid(HUNG)}": None}  # the bot is no longer in the parent's DM
+    scheduler = scheduler_of(service, sent, left)
+    await summarize_new_marks(scheduler, MORNING)
+    await summarize_new_marks(scheduler, MORNING)  # the next tick tries nothing again
+    assert sent == []
+    assert [n.status for n in await LearningNotice.of_user(engine, fuid(HUNG))] == ["skipped"]
+    assert sum("the bot is not in" in r.getMessage() for r in caplog.records) == 1
+
+
 async def test_theodoi_tat_and_bad_words(service, engine, tmp_path):
     await ask(service, fuid(HUNG), "!theodoi bat")
     assert "đang bật" in (await ask(service, fuid(HUNG), "!theodoi")).text

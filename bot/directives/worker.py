@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
+from bot.db import reroute
 from bot.db.delivery import Delivery
 from bot.db.directive import Directive
 from bot.db.family_recipient import PARENT, FamilyRecipient
@@ -154,14 +155,27 @@ class DeliveryWorker:
             if len(self._sent) >= MARK_BATCH or time.monotonic() - self._flushed > MARK_EVERY:
                 await self._flush()
             return True
-        except NotInRoom as exc:  # never going there: recorded, and the others go on
-            log.warning("delivery %s of %s not delivered: %s", delivery.id, directive.code, exc)
-            await Delivery.give_up(self.engine, delivery.id, str(exc))
-            return False
+        except NotInRoom as exc:  # never going there: its people get it in their inboxes
+            return await self._not_in_room(delivery, directive, exc)
         except Exception as exc:  # one failed delivery must not stop the others
             log.warning("delivery %s of %s failed: %s", delivery.id, directive.code, exc)
             await Delivery.mark_failed(self.engine, delivery.id, str(exc))
             return False
+
+    async def _not_in_room(self, delivery: Delivery, directive: Directive, exc: Exception) -> bool:
+        """A room found without the bot after planning (removed since, or not joined yet):
+        a room delivery goes to its people's inboxes instead (sent on the next round);
+        anything else is recorded as never going. True when inboxes were planned."""
+        if delivery.kind == "room":
+            planned = await reroute.to_inboxes(self.engine, delivery.id, str(exc))
+            log.warning(
+                "delivery %s of %s: %s; %d inbox deliveries instead",
+                delivery.id, directive.code, exc, planned,
+            )  # fmt: skip
+            return planned > 0
+        log.warning("delivery %s of %s not delivered: %s", delivery.id, directive.code, exc)
+        await Delivery.give_up(self.engine, delivery.id, str(exc))
+        return False
 
     async def _inbox(self, delivery: Delivery) -> str:
         if delivery.person_id is None and delivery.user_id is not None:

@@ -22,6 +22,7 @@ from bot.directives.families import (
     verified_plan,
 )
 from bot.directives.when import VN
+from bot.directives.worker import DeliveryWorker
 from bot.directory import DirectoryCache
 from bot.service import BotService
 from provisioning.db.models import (
@@ -344,6 +345,52 @@ def add_room(engine, key: str, members: list[str]) -> None:
 def class_id(engine, name: str) -> int:
     with engine.connect() as conn:
         return conn.scalar(select(SchoolClass.id).where(SchoolClass.name == name))
+
+
+class LeftClassRoom:
+    """A transport whose class rooms refuse the bot (removed after the plan was made)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, room_id: str, content: dict, txn_id: str) -> str:
+        if room_id.startswith("!class/"):
+            raise NotInRoom(room_id)
+        self.sent.append(room_id)
+        return f"$e{len(self.sent)}"
+
+    async def family_inbox(self, user_id: str) -> str:
+        return f"!inbox-{user_id}"
+
+    async def inbox(self, person_id: int) -> str:
+        return f"!inbox{person_id}:test"
+
+    async def reupload(self, attachment: dict) -> dict:
+        return attachment
+
+    async def upload(self, data: bytes, mimetype: str, filename: str) -> str:
+        return "mxc://test/x"
+
+
+async def test_a_class_room_the_bot_left_after_the_plan_goes_to_the_parents_inboxes(world):
+    room = f"class/{class_id(world, '6A1')}"
+    add_room(world, room, [uid("P002"), family_user(FATHER_6A1), family_user(MOTHER)])
+    service = service_at(world)
+    reply = await say(service, "P002", "!gui phụ huynh: Họp phụ huynh")
+    assert "(1 phòng nhóm, 0 hộp thư riêng)" in reply.text, reply.text
+    transport = LeftClassRoom()
+    await DeliveryWorker(world, service.directory, transport).drain()
+    parents = {family_user(FATHER_6A1), family_user(MOTHER)}
+    assert sorted(transport.sent) == sorted(f"!inbox-{u}" for u in parents)
+    _, recipients, deliveries = last_family(world)
+    assert {deliveries[d] for _, _, d in recipients.values()} == {
+        ("inbox", None, u) for u in parents
+    }  # each parent's copy is now their inbox's
+    with world.connect() as conn:
+        given_up = conn.execute(
+            select(DeliveryTable.error, DeliveryTable.event_id).where(DeliveryTable.kind == "room")
+        ).one()
+    assert given_up.event_id is None and given_up.error
 
 
 async def test_class_room_is_used_for_the_whole_class_and_baocao_counts_it(world):

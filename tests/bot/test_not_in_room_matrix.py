@@ -1,8 +1,8 @@
 """A delivery room the bot is not in (it was removed, or provisioning has not joined it
 yet), against the real Synapse: the bot reads a room's state only when it must, so it
 learns this when it asks Synapse. A !gui preview and a send say so and reach those people
-through their inboxes; a delivery planned there earlier is recorded as not delivered,
-with the reason, and the rest of its directive goes out and is announced."""
+through their inboxes; a delivery planned there earlier is given up with the reason and
+its people get the directive in their inboxes instead, before it is announced."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def test_preview_and_send_reach_its_people_through_their_inboxes(setup):
             assert len(texts(setup, person, code)) == 1, person
 
 
-def test_a_delivery_planned_there_is_recorded_undelivered_and_the_rest_goes(setup):
+def test_a_delivery_planned_there_goes_to_its_peoples_inboxes_instead(setup):
     async def open_sender_dm() -> str:
         client = await setup.client("gd")
         try:
@@ -142,13 +142,25 @@ def test_a_delivery_planned_there_is_recorded_undelivered_and_the_rest_goes(setu
             await client.close()
 
     announced = asyncio.run(wake_and_wait())
-    rows = {room: (event, attempts, error) for _, room, event, attempts, error in
-            deliveries_of(setup, code)}  # fmt: skip
-    event, _, error = rows[left_room(setup)]
-    assert event is None and "bot chưa ở trong phòng" in error.lower()
-    assert all(e is not None for room, (e, _, _) in rows.items() if room != left_room(setup))
-    assert "1 người chưa nhận được" in announced, announced
-    assert texts(setup, "ht1", code) == [] and len(texts(setup, "ht2", code)) == 1
+    rows = deliveries_of(setup, code)
+    given_up = [r for r in rows if r[1] == left_room(setup)]
+    assert len(given_up) == 1 and given_up[0][2] is None  # the room: never sent…
+    assert "bot chưa ở trong phòng" in given_up[0][4].lower()  # …and why
+    inboxes = [r for r in rows if r[0] == "inbox"]
+    assert inboxes and all(r[2] is not None for r in inboxes)  # its people's, all sent
+    assert all(r[2] is not None for r in rows if r[1] != left_room(setup))
+    assert "chưa nhận được" not in announced, announced
+    assert len(texts(setup, "ht1", code)) == 1 and len(texts(setup, "ht2", code)) == 1
+    with setup.engine.connect() as conn:  # !baocao's recipients now point at the inbox copy
+        undelivered = conn.scalar(
+            text(
+                "SELECT count(*) FROM directive_recipients r JOIN directives x"
+                " ON x.id = r.directive_id JOIN directive_deliveries d ON d.id = r.delivery_id"
+                " WHERE x.code = :c AND d.event_id IS NULL"
+            ),
+            {"c": code},
+        )
+    assert undelivered == 0
 
 
 @pytest.mark.parametrize(

@@ -402,13 +402,14 @@ DUTIES = (
     "update_user_directory_from_worker",
     "notify_appservices_from_worker",
     "pusher_instances",
+    "federation_sender_instances",
 )
 
 
 def test_synapses_background_work_runs_on_the_background_worker_only(tmp_path):
     """Synapse's own parser, for each process: the background tasks, the user directory's
-    updates, the appservice's notifications and the pushers are the background worker's
-    and no other process's (the main one included)."""
+    updates, the appservice's notifications, the pushers and the federation sender are the
+    background worker's and no other process's (the main one included)."""
     from synapse.config.homeserver import HomeServerConfig
 
     made = generate(answers(tmp_path, event_persisters=2, generic_workers=2), Secrets.generate())
@@ -429,7 +430,7 @@ def test_synapses_background_work_runs_on_the_background_worker_only(tmp_path):
         assert worker.should_update_user_directory is ours, proc.name
         assert worker.should_notify_appservices is ours, proc.name
         assert worker.start_pushers is ours, proc.name
-        assert worker.send_federation is proc.is_main, proc.name  # no federation: left as is
+        assert worker.send_federation is ours, proc.name  # it finds no remote server
 
 
 def test_the_background_worker_answers_the_user_directory_search(tmp_path):

@@ -216,6 +216,32 @@ def processes_with(answers: Answers, allocate: Callable[[], int] | None) -> list
     return out
 
 
+def check_ports(answers: Answers, procs: list[Process]) -> None:
+    """AnswerError if two listeners would share a port (workers' ports count up from the
+    bases: with many workers the replication ports reach the metrics ones)."""
+    p = answers.ports
+    named = [
+        ("nginx", p.internal_http),
+        ("nginx", p.public_http),
+        ("nginx", p.public_https),
+        ("bot", p.bot_metrics),
+        ("bridge", p.bridge_metrics),
+        ("bridge", p.appservice),
+        ("web", p.web),
+    ]
+    for proc in procs:
+        ports = (proc.client_port, proc.replication_port, proc.metrics_port)
+        named += [(proc.name, port) for port in ports if port is not None]
+    seen: dict[int, str] = {}
+    for name, port in named:
+        if port and port in seen:
+            raise AnswerError(
+                f"Cổng {port} bị dùng hai lần ({seen[port]}, {name}): hãy bớt worker "
+                "hoặc đổi cổng gốc (ports) trong deploy.yaml."
+            )
+        seen[port] = name
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where each file of a deployment lives."""

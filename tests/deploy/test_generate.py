@@ -12,7 +12,7 @@ import yaml
 
 from dieuhanh.deploy import Answers, Secrets, generate, load_or_create_secrets, write_bundle
 from dieuhanh.deploy import nginx as nginx_conf
-from dieuhanh.deploy.answers import AnswerError, Layout
+from dieuhanh.deploy.answers import AnswerError, Layout, Ports
 from dieuhanh.deploy.run import nginx_binary
 from dieuhanh.deploy.synapse_config import REPLACED, embedded_settings
 
@@ -456,7 +456,7 @@ def test_the_background_worker_answers_the_user_directory_search(tmp_path):
 
 
 def test_every_process_has_ports_of_its_own(tmp_path):
-    made = generate(answers(tmp_path, event_persisters=2, generic_workers=2), Secrets.generate())
+    made = generate(answers(tmp_path, event_persisters=4, generic_workers=2), Secrets.generate())
     ports = [
         port
         for p in made.processes
@@ -464,6 +464,17 @@ def test_every_process_has_ports_of_its_own(tmp_path):
         if port is not None
     ]
     assert len(ports) == len(set(ports)), ports
+
+
+def test_workers_whose_ports_would_collide_are_refused(tmp_path):
+    # 8 workers: the 8th's replication port (9093 + 8) is the main process's metrics port
+    with pytest.raises(AnswerError, match="Cổng 9101 bị dùng hai lần"):
+        generate(answers(tmp_path, event_persisters=4, generic_workers=3), Secrets.generate())
+    moved = Ports(metrics=9301)  # the way out the message names
+    made = generate(
+        answers(tmp_path, event_persisters=4, generic_workers=3, ports=moved), Secrets.generate()
+    )
+    assert len(made.processes) == 9
 
 
 def test_without_the_background_worker_main_keeps_synapses_background_work(tmp_path):

@@ -17,6 +17,7 @@ accounts' creation (admin API) is timed the same way (row "accts": per account).
 
     .venv/bin/python bench/joins.py                          # sqlite,w1,w2,w4
     .venv/bin/python bench/joins.py --configs w2 --users 100
+    .venv/bin/python bench/joins.py --configs w2-nobg,w2     # without/with the background worker
 """
 
 from __future__ import annotations
@@ -37,9 +38,8 @@ from workers import (
     Homeserver,
     by_process,
     default_postgres,
-    single_process,
+    homeserver,
     wait_idle,
-    worker_profile,
 )
 
 from provisioning.matrix.client import MatrixClient
@@ -129,7 +129,11 @@ WAYS = ("admin", "client")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", default="sqlite,w1,w2,w4")
+    parser.add_argument(
+        "--configs",
+        default="sqlite,w1,w2,w4",
+        help="sqlite, postgres, w<persisters> or w<persisters>-nobg (no background worker)",
+    )
     parser.add_argument("--users", type=int, default=120)
     parser.add_argument("--per-person", type=int, default=5, help="rooms each person joins")
     parser.add_argument("--rooms", type=int, default=40)
@@ -149,15 +153,7 @@ def main() -> None:
     )
     for name in args.configs.split(","):
         scratch = Path(tempfile.mkdtemp(prefix=f"bench-joins-{name}-"))
-        if name in ("sqlite", "postgres"):
-            context = single_process(
-                scratch, name.replace("postgres", "postgresql"), args.postgres_url
-            )
-        else:
-            context = worker_profile(
-                scratch, int(name.lstrip("w")), args.generic_workers, args.postgres_url, args.redis
-            )
-        with context as hs:
+        with homeserver(name, scratch, args) as hs:
             for line in asyncio.run(measure(hs, args)):
                 print(line, flush=True)
 

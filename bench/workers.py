@@ -159,9 +159,15 @@ def single_process(scratch: Path, database: str, postgres_url: str) -> Iterator[
 
 @contextlib.contextmanager
 def worker_profile(
-    scratch: Path, persisters: int, generic: int, postgres_url: str, redis_host: str
+    scratch: Path,
+    persisters: int,
+    generic: int,
+    postgres_url: str,
+    redis_host: str,
+    background: bool = True,
 ) -> Iterator[Homeserver]:
-    """`dieuhanh deploy run --synapse-only`: Synapse with workers and nginx."""
+    """`dieuhanh deploy run --synapse-only`: Synapse with workers and nginx;
+    ``background=False``: without the background worker (main does that work)."""
     suffix = uuid.uuid4().hex[:8]
     root = scratch / "profile"
     names = (f"bench_ws_{suffix}", f"bench_wd_{suffix}")
@@ -172,6 +178,7 @@ def worker_profile(
         "--redis-url", f"redis://{redis_host}/{1 + secrets.randbelow(15)}",
         "--event-persisters", str(persisters),
         "--generic-workers", str(generic),
+        "--background-worker" if background else "--no-background-worker",
         "--synapse-db", names[0],
         "--directory-db", names[1],
         "--synapse-only",
@@ -190,7 +197,8 @@ def worker_profile(
         info = json.loads(ready.read_text())
         secret = root / "etc" / "secrets"
         yield Homeserver(
-            f"workers, {persisters} persister{'s' if persisters > 1 else ''}",
+            f"workers, {persisters} persister{'s' if persisters > 1 else ''}"
+            + ("" if background else ", no bg"),
             info["url"],
             info["server_name"],
             (secret / "admin_token").read_text().strip(),
@@ -223,19 +231,32 @@ def _kind(child: str) -> str:
     return {"main": "main", "event_persister": "persister"}.get(role, "worker")
 
 
+def worker_config(name: str) -> tuple[int, bool] | None:
+    """``w<persisters>`` (with the background worker) or ``w<persisters>-nobg`` (without:
+    the main process does Synapse's background work): (persisters, background)."""
+    base, _, suffix = name.partition("-")
+    if not (base.startswith("w") and base[1:].isdigit()) or suffix not in ("", "nobg"):
+        return None
+    return int(base[1:]), suffix != "nobg"
+
+
 @contextlib.contextmanager
 def homeserver(name: str, folder: Path, args) -> Iterator[Homeserver]:
-    """The configuration ``name`` (sqlite, postgres, w<persisters>), freshly started;
-    ``args`` gives postgres_url, generic_workers and redis."""
+    """The configuration ``name`` (sqlite, postgres, w<persisters>[-nobg]), freshly
+    started; ``args`` gives postgres_url, generic_workers and redis."""
+    workers = worker_config(name)
     if name in ("sqlite", "postgres"):
         database = "postgresql" if name == "postgres" else "sqlite"
         context = single_process(folder, database, args.postgres_url)
-    elif name.startswith("w") and name[1:].isdigit():
+    elif workers:
+        persisters, background = workers
         context = worker_profile(
-            folder, int(name[1:]), args.generic_workers, args.postgres_url, args.redis
+            folder, persisters, args.generic_workers, args.postgres_url, args.redis, background
         )
     else:
-        raise SystemExit(f"unknown configuration {name!r}: sqlite, postgres or w<persisters>")
+        raise SystemExit(
+            f"unknown configuration {name!r}: sqlite, postgres or w<persisters>[-nobg]"
+        )
     with context as hs:
         yield hs
 

@@ -37,6 +37,14 @@ Persisters = Annotated[
 Generic = Annotated[
     int, typer.Option("--generic-workers", help="Số worker chung (sync, đọc, gửi sự kiện).")
 ]
+Background = Annotated[
+    bool,
+    typer.Option(
+        "--background-worker/--no-background-worker",
+        help="Một worker riêng cho việc nền của Synapse (thư mục người dùng, appservice, "
+        "push, tác vụ nền) thay cho tiến trình chính.",
+    ),
+]
 SynapseDb = Annotated[str, typer.Option("--synapse-db", help="Tên CSDL của Synapse.")]
 DirectoryDb = Annotated[str, typer.Option("--directory-db", help="Tên CSDL danh bạ.")]
 
@@ -50,6 +58,7 @@ def write(
     redis_url: RedisUrl = "redis://127.0.0.1:6379/0",
     event_persisters: Persisters = 2,
     generic_workers: Generic = 1,
+    background_worker: Background = True,
     synapse_db: SynapseDb = "synapse",
     directory_db: DirectoryDb = "dieuhanh",
     python: Annotated[
@@ -78,6 +87,7 @@ def write(
         redis_url=redis_url,
         event_persisters=event_persisters,
         generic_workers=generic_workers,
+        background_worker=background_worker,
         synapse_database=synapse_db,
         directory_database=directory_db,
         python=python,
@@ -134,6 +144,7 @@ def run(
     redis_url: RedisUrl = "redis://127.0.0.1:6379/0",
     event_persisters: Persisters = 2,
     generic_workers: Generic = 1,
+    background_worker: Background = True,
     synapse_db: SynapseDb = "dieuhanh_synapse",
     directory_db: DirectoryDb = "dieuhanh_directory",
     synapse_only: Annotated[
@@ -155,6 +166,7 @@ def run(
             redis_url=redis_url,
             event_persisters=event_persisters,
             generic_workers=generic_workers,
+            background_worker=background_worker,
             synapse_database=synapse_db,
             directory_database=directory_db,
         )

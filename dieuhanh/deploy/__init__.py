@@ -2,9 +2,10 @@
 coturn for voice calls, our services on PostgreSQL, systemd units.
 
 ``generate(answers, secrets)`` is pure: from a few answers (server name, public URL,
-PostgreSQL and Redis URLs, how many event persisters and generic workers) it returns every
-file of the deployment; ``write_bundle`` puts them on disk; ``run`` starts the same profile
-on this machine under the embedded stack's supervisor.
+PostgreSQL and Redis URLs, how many event persisters and generic workers, whether Synapse's
+background work has a worker of its own) it returns every file of the deployment;
+``write_bundle`` puts them on disk; ``run`` starts the same profile on this machine under
+the embedded stack's supervisor.
 """
 
 from dieuhanh.deploy.answers import Answers, TurnAnswers

@@ -56,6 +56,9 @@ class Answers:
     redis_url: str = "redis://127.0.0.1:6379/0"
     event_persisters: int = 2
     generic_workers: int = 1
+    #: a worker for Synapse's background work (user directory, appservice notifications,
+    #: pushers, background tasks), off the main process
+    background_worker: bool = True
     synapse_database: str = "synapse"
     directory_database: str = "dieuhanh"
     etc_dir: Path = Path("/etc/dieuhanh")
@@ -156,7 +159,7 @@ class Process:
     """One Synapse process: its instance name, role and ports."""
 
     name: str
-    role: str  # main | event_persister | generic_worker
+    role: str  # main | event_persister | generic_worker | background
     replication_port: int
     metrics_port: int
     client_port: int | None  # None: serves no client API
@@ -166,22 +169,27 @@ class Process:
         return self.role == "main"
 
 
+#: Synapse's instance name of the background worker.
+BACKGROUND = "background"
+
+
 def processes(answers: Answers) -> list[Process]:
-    """The main process, then the event persisters, then the generic workers."""
+    """The main process, then the event persisters, the generic workers, and the
+    background worker (it answers the user directory's search, so it has a client port)."""
     p = answers.ports
     found = [Process(MAIN, "main", p.replication, p.metrics, p.main_client)]
     roles = [
         ("event_persister", answers.event_persisters),
         ("generic_worker", answers.generic_workers),
+        ("background", 1 if answers.background_worker else 0),
     ]
     index = 0
     for role, count in roles:
         for n in range(1, count + 1):
             index += 1
-            client = p.worker_client + index - 1 if role == "generic_worker" else None
-            found.append(
-                Process(f"{role}{n}", role, p.replication + index, p.metrics + index, client)
-            )
+            client = p.worker_client + index - 1 if role != "event_persister" else None
+            name = BACKGROUND if role == "background" else f"{role}{n}"
+            found.append(Process(name, role, p.replication + index, p.metrics + index, client))
     return found
 
 
@@ -206,6 +214,32 @@ def processes_with(answers: Answers, allocate: Callable[[], int] | None) -> list
             replace(proc, replication_port=allocate(), metrics_port=allocate(), client_port=client)
         )
     return out
+
+
+def check_ports(answers: Answers, procs: list[Process]) -> None:
+    """AnswerError if two listeners would share a port (workers' ports count up from the
+    bases: with many workers the replication ports reach the metrics ones)."""
+    p = answers.ports
+    named = [
+        ("nginx", p.internal_http),
+        ("nginx", p.public_http),
+        ("nginx", p.public_https),
+        ("bot", p.bot_metrics),
+        ("bridge", p.bridge_metrics),
+        ("bridge", p.appservice),
+        ("web", p.web),
+    ]
+    for proc in procs:
+        ports = (proc.client_port, proc.replication_port, proc.metrics_port)
+        named += [(proc.name, port) for port in ports if port is not None]
+    seen: dict[int, str] = {}
+    for name, port in named:
+        if port and port in seen:
+            raise AnswerError(
+                f"Cổng {port} bị dùng hai lần ({seen[port]}, {name}): hãy bớt worker "
+                "hoặc đổi cổng gốc (ports) trong deploy.yaml."
+            )
+        seen[port] = name
 
 
 @dataclass(frozen=True)

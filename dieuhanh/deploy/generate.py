@@ -21,6 +21,7 @@ from dieuhanh.deploy.answers import (
     Process,
     RedisServer,
     TurnAnswers,
+    check_ports,
     processes_with,
 )
 from dieuhanh.deploy.secrets import NAMES, Secrets
@@ -84,6 +85,7 @@ def generate(
     answers.check()
     layout = Layout(answers)
     procs = processes_with(answers, allocate)
+    check_ports(answers, procs)
     config = service_config(answers, existing_config)
     secret_config = with_secrets(config, secrets)
     bundle = Bundle(answers, processes=procs, config=secret_config)

@@ -58,6 +58,9 @@ def upstreams(answers: Answers, procs: list[Process]) -> str:
         servers = [f"{host}:{p.client_port}" for p in generic]
         out.append(_upstream(routes.UPSTREAM_GENERIC, servers, hashed=len(servers) > 1))
         out.append(_upstream(routes.UPSTREAM_TYPING, [servers[0]]))
+    background = routes.background_worker(procs)
+    if background:
+        out.append(_upstream(routes.UPSTREAM_BACKGROUND, [f"{host}:{background.client_port}"]))
     out.append(_upstream(routes.UPSTREAM_BRIDGE, [f"{host}:{answers.ports.web}"]))
     return "\n".join(out)
 

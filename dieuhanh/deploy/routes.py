@@ -69,8 +69,11 @@ CLIENT = (
     r"^/_matrix/client/(api/v1|r0|v3|unstable)/join/",
     r"^/_matrix/client/(api/v1|r0|v3|unstable)/knock/",
     r"^/_matrix/client/(api/v1|r0|v3|unstable)/profile/",
-    r"^/_matrix/client/(r0|v3|unstable)/user_directory/search$",
 )
+
+#: The user directory's search: to the process that updates the directory (any generic
+#: worker could answer it; docs/workers.md, "Updating the User Directory").
+USER_DIRECTORY = (r"^/_matrix/client/(r0|v3|unstable)/user_directory/search$",)
 
 #: The ``receipts`` stream's endpoints: to one of its writers (every generic worker).
 RECEIPTS = (
@@ -88,6 +91,7 @@ BRIDGE_PREFIXES = ("/_dieuhanh/gui-thong-bao", "/_dieuhanh/api/tin-tuc")
 UPSTREAM_MAIN = "synapse_main"
 UPSTREAM_GENERIC = "synapse_generic"
 UPSTREAM_TYPING = "synapse_typing"
+UPSTREAM_BACKGROUND = "synapse_background"
 UPSTREAM_BRIDGE = "dieuhanh_bridge_web"
 
 
@@ -103,6 +107,32 @@ def generic_workers(procs: list[Process]) -> list[Process]:
 
 def event_persisters(procs: list[Process]) -> list[Process]:
     return [p for p in procs if p.role == "event_persister"]
+
+
+def background_worker(procs: list[Process]) -> Process | None:
+    return next((p for p in procs if p.role == "background"), None)
+
+
+def background_duties(procs: list[Process]) -> dict[str, object]:
+    """The shared settings that give Synapse's background work to the background worker
+    (docs/workers.md: "Background tasks", "Updating the User Directory", "Notifying
+    Application Services", "Push Notifications", ``federation_sender_instances``); none
+    without one (main does it all).
+
+    Federation sending too: this deployment has no federation, but the sender still goes
+    through every new event to find remote servers (≈ 1.7 ms of main's CPU per join).
+    Not moved: the media repository's background jobs (media is served by main; with URL
+    previews off it has none)."""
+    worker = background_worker(procs)
+    if worker is None:
+        return {}
+    return {
+        "run_background_tasks_on": worker.name,
+        "update_user_directory_from_worker": worker.name,
+        "notify_appservices_from_worker": worker.name,
+        "pusher_instances": [worker.name],
+        "federation_sender_instances": [worker.name],
+    }
 
 
 def stream_writers(procs: list[Process]) -> dict[str, list[str] | str]:
@@ -121,11 +151,17 @@ def stream_writers(procs: list[Process]) -> dict[str, list[str] | str]:
 
 def routes(procs: list[Process]) -> list[Route]:
     """The regex routes, in the order nginx must try them (typing first: it has one
-    writer; receipts before the catch-all ``/rooms/.*/send``-style patterns)."""
+    writer; receipts before the catch-all ``/rooms/.*/send``-style patterns). The user
+    directory's search goes to the background worker, which updates the directory."""
+    out: list[Route] = []
+    if background_worker(procs):
+        out += [Route(p, UPSTREAM_BACKGROUND) for p in USER_DIRECTORY]
     if not generic_workers(procs):
-        return []
-    out = [Route(p, UPSTREAM_TYPING) for p in TYPING]
+        return out
+    out += [Route(p, UPSTREAM_TYPING) for p in TYPING]
     out += [Route(p, UPSTREAM_GENERIC) for p in (*RECEIPTS, *SYNC, *CLIENT)]
+    if not background_worker(procs):
+        out += [Route(p, UPSTREAM_GENERIC) for p in USER_DIRECTORY]
     return out
 
 

@@ -74,6 +74,7 @@ def shared_config(answers: Answers, procs: list[Process]) -> dict[str, Any]:
             "redis": redis(answers),
             "instance_map": routes.instance_map(procs, answers.bind_host),
             "stream_writers": routes.stream_writers(procs),
+            **routes.background_duties(procs),
         }
     )
     settings.update(turn(answers))

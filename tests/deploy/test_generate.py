@@ -12,7 +12,7 @@ import yaml
 
 from dieuhanh.deploy import Answers, Secrets, generate, load_or_create_secrets, write_bundle
 from dieuhanh.deploy import nginx as nginx_conf
-from dieuhanh.deploy.answers import AnswerError, Layout
+from dieuhanh.deploy.answers import AnswerError, Layout, Ports
 from dieuhanh.deploy.run import nginx_binary
 from dieuhanh.deploy.synapse_config import REPLACED, embedded_settings
 
@@ -291,10 +291,6 @@ DOC_ENDPOINTS = {
             r"^/_matrix/client/(api/v1|r0|v3|unstable)/profile/",
             "/_matrix/client/v3/profile/@u:s/displayname",
         ),
-        (
-            r"^/_matrix/client/(r0|v3|unstable)/user_directory/search$",
-            "/_matrix/client/v3/user_directory/search",
-        ),
         # the receipts stream's endpoints (its writers are the generic workers)
         (
             r"^/_matrix/client/(r0|v3|unstable)/rooms/.*/receipt",
@@ -311,8 +307,19 @@ DOC_ENDPOINTS = {
             "/_matrix/client/v3/rooms/!a:s/typing/@u:s",
         )
     ],
+    # the user directory's search: to the worker that updates the directory
+    "background": [
+        (
+            r"^/_matrix/client/(r0|v3|unstable)/user_directory/search$",
+            "/_matrix/client/v3/user_directory/search",
+        )
+    ],
 }
-UPSTREAMS = {"generic": "synapse_generic", "typing": "synapse_typing"}
+UPSTREAMS = {
+    "generic": "synapse_generic",
+    "typing": "synapse_typing",
+    "background": "synapse_background",
+}
 #: What stays on the main process, or goes to the bridge.
 OTHERS = [
     ("/_synapse/admin/v1/register", "synapse_main"),
@@ -360,6 +367,8 @@ def test_without_generic_workers_everything_goes_to_main(tmp_path):
     made = generate(answers(tmp_path, generic_workers=0, event_persisters=1), Secrets.generate())
     conf = made.text(Layout(made.answers).nginx_routes)
     assert nginx_route(conf, "/_matrix/client/v3/sync") == "synapse_main"
+    # but the user directory's search: to the worker that updates the directory
+    assert nginx_route(conf, USER_DIRECTORY_SEARCH) == "synapse_background"
     shared = yaml.safe_load(made.text(Layout(made.answers).homeserver_yaml))
     assert shared["stream_writers"] == {"events": ["event_persister1"]}
     assert made.config.homeserver.workers is False  # apply keeps the admin join API
@@ -383,6 +392,101 @@ def test_sync_is_balanced_by_user_over_several_generic_workers(tmp_path):
     public = site.split("listen 443 ssl")[1]
     assert "location ^~ /_synapse/admin { return 404; }" in public
     assert "location ^~ /_dieuhanh/service/ { return 404; }" in public
+
+
+# --- Synapse's background work -----------------------------------------------------------
+
+USER_DIRECTORY_SEARCH = "/_matrix/client/v3/user_directory/search"
+DUTIES = (
+    "run_background_tasks_on",
+    "update_user_directory_from_worker",
+    "notify_appservices_from_worker",
+    "pusher_instances",
+    "federation_sender_instances",
+)
+
+
+def test_synapses_background_work_runs_on_the_background_worker_only(tmp_path):
+    """Synapse's own parser, for each process: the background tasks, the user directory's
+    updates, the appservice's notifications, the pushers and the federation sender are the
+    background worker's and no other process's (the main one included)."""
+    from synapse.config.homeserver import HomeServerConfig
+
+    made = generate(answers(tmp_path, event_persisters=2, generic_workers=2), Secrets.generate())
+    write_bundle(made, Path("/"))
+    assert [p.name for p in made.processes] == [
+        "main",
+        "event_persister1",
+        "event_persister2",
+        "generic_worker1",
+        "generic_worker2",
+        "background",
+    ]
+    layout = Layout(made.answers)
+    for proc in made.processes:
+        worker = HomeServerConfig.load_config("synapse", layout.synapse_command(proc)[3:]).worker
+        ours = proc.name == "background"
+        assert worker.run_background_tasks is ours, proc.name
+        assert worker.should_update_user_directory is ours, proc.name
+        assert worker.should_notify_appservices is ours, proc.name
+        assert worker.start_pushers is ours, proc.name
+        assert worker.send_federation is ours, proc.name  # it finds no remote server
+
+
+def test_the_background_worker_answers_the_user_directory_search(tmp_path):
+    made = generate(answers(tmp_path, generic_workers=2), Secrets.generate())
+    layout = Layout(made.answers)
+    background = next(p for p in made.processes if p.role == "background")
+    site = made.text(layout.nginx_site)
+    upstream = re.search(r"upstream synapse_background \{(.*?)\}", site, re.S).group(1)
+    assert re.findall(r"server (\S+);", upstream) == [f"127.0.0.1:{background.client_port}"]
+    listeners = yaml.safe_load(made.text(layout.worker_yaml("background")))["worker_listeners"]
+    assert listeners[0]["port"] == background.client_port
+    assert listeners[0]["resources"] == [{"names": ["client"], "compress": False}]
+    assert nginx_route(made.text(layout.nginx_routes), USER_DIRECTORY_SEARCH) == (
+        "synapse_background"
+    )
+    shared = yaml.safe_load(made.text(layout.homeserver_yaml))
+    assert shared["instance_map"]["background"] == {
+        "host": "127.0.0.1",
+        "port": background.replication_port,
+    }
+    target = made.text(Path("/etc/systemd/system/dieuhanh.target"))
+    assert "dieuhanh-synapse-worker@background.service" in target
+
+
+def test_every_process_has_ports_of_its_own(tmp_path):
+    made = generate(answers(tmp_path, event_persisters=4, generic_workers=2), Secrets.generate())
+    ports = [
+        port
+        for p in made.processes
+        for port in (p.replication_port, p.metrics_port, p.client_port)
+        if port is not None
+    ]
+    assert len(ports) == len(set(ports)), ports
+
+
+def test_workers_whose_ports_would_collide_are_refused(tmp_path):
+    # 8 workers: the 8th's replication port (9093 + 8) is the main process's metrics port
+    with pytest.raises(AnswerError, match="Cổng 9101 bị dùng hai lần"):
+        generate(answers(tmp_path, event_persisters=4, generic_workers=3), Secrets.generate())
+    moved = Ports(metrics=9301)  # the way out the message names
+    made = generate(
+        answers(tmp_path, event_persisters=4, generic_workers=3, ports=moved), Secrets.generate()
+    )
+    assert len(made.processes) == 9
+
+
+def test_without_the_background_worker_main_keeps_synapses_background_work(tmp_path):
+    made = generate(answers(tmp_path, background_worker=False), Secrets.generate())
+    layout = Layout(made.answers)
+    assert "background" not in {p.role for p in made.processes}
+    shared = yaml.safe_load(made.text(layout.homeserver_yaml))
+    assert not set(DUTIES) & set(shared), shared.keys()
+    assert nginx_route(made.text(layout.nginx_routes), USER_DIRECTORY_SEARCH) == "synapse_generic"
+    assert "synapse_background" not in made.text(layout.nginx_site)
+    # and the answer is kept for a later regeneration
+    assert "background_worker: false" in made.text(layout.profile_yaml)
 
 
 def _self_signed(directory: Path) -> None:

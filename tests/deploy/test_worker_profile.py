@@ -1,9 +1,11 @@
-"""End to end on the worker profile: Synapse's main process, two event persisters and a
-generic worker on PostgreSQL and Redis, nginx in front, the bot and the bridge — started
-by `dieuhanh deploy run` under the supervisor, exactly as a developer starts it.
+"""End to end on the worker profile: Synapse's main process, two event persisters, a
+generic worker and the background worker on PostgreSQL and Redis, nginx in front, the bot
+and the bridge — started by `dieuhanh deploy run` under the supervisor, exactly as a
+developer starts it.
 
-Import, apply, phone login, `!gui` to a role group and to an inbox, a read receipt, then
-`!baocao`; along the way, requests must have gone where the profile routes them.
+Import, apply, phone login, `!gui` to a role group and to an inbox, a read receipt, a
+user directory search, `!baocao`, an event to the bridge's appservice; along the way,
+requests must have gone where the profile routes them.
 """
 
 from __future__ import annotations
@@ -242,6 +244,21 @@ def deliveries(engine, code: str) -> list[tuple[str, str | None]]:
         ).all()
 
 
+def appservice_delivered_from_the_background_worker(profile: Profile) -> None:
+    """An event the bridge's appservice is interested in (its own user creates a room)
+    reaches the bridge: a transaction the bridge accepted, sent by the background worker
+    (``notify_appservices_from_worker``), none by the main process."""
+    as_token = (profile.root / "etc" / "secrets" / "as_token").read_text().strip()
+    accounts.call(profile.url, "POST", "/_matrix/client/v3/createRoom", {}, token=as_token)
+    by = profile.info["synapse_metrics"]
+    name = "synapse_appservice_api_sent_events_total"
+    wait_until(
+        lambda: metric(metrics(by["background"]), name) >= 1,
+        f"the bridge to accept a transaction:\n{profile.log('synapse-background.log')}",
+    )
+    assert metric(metrics(by["main"]), name) == 0
+
+
 def test_import_apply_login_directives_and_report_on_the_worker_profile(
     profile, tmp_path, monkeypatch
 ):
@@ -310,7 +327,16 @@ def test_import_apply_login_directives_and_report_on_the_worker_profile(
                 return report if report["read"] >= 1 else None
 
             report = await eventually_async(read_once, 60, "!baocao to count the receipt")
-            return group_code, inbox_code, {"report": report, "turn": turn}
+            found = wait_until(  # once the background worker has put the rooms in
+                lambda: staff.synapse.api(
+                    "POST",
+                    "/_matrix/client/v3/user_directory/search",
+                    {"search_term": "Bình"},
+                    token=sender.access_token,
+                )["results"],
+                "the user directory to find a colleague",
+            )
+            return group_code, inbox_code, {"report": report, "turn": turn, "found": found}
         finally:
             await sender.close()
 
@@ -322,6 +348,7 @@ def test_import_apply_login_directives_and_report_on_the_worker_profile(
     wait_until(lambda: all(e for _, e in deliveries(engine, inbox_code)), "the inbox delivery")
     assert {k for k, _ in deliveries(engine, inbox_code)} == {"inbox"}
 
+    assert any("Bình" in (r.get("display_name") or "") for r in seen["found"]), seen["found"]
     turn = seen["turn"]  # through nginx, answered by the generic worker
     assert turn["uris"] and int(turn["username"].split(":")[0]) > time.time()
     assert turn["password"]
@@ -337,6 +364,13 @@ def test_import_apply_login_directives_and_report_on_the_worker_profile(
     assert metric(
         generic, "synapse_http_server_requests_received_total", servlet="ReceiptRestServlet"
     )
+    background = metrics(by["background"])
+    assert metric(
+        background,
+        "synapse_http_server_requests_received_total",
+        servlet="UserDirectorySearchRestServlet",
+    )
+    appservice_delivered_from_the_background_worker(profile)
     bot = metrics(profile.info["bot_metrics"] + "/metrics")
     assert metric(bot, "dieuhanh_bot_commands_total", command="gui", outcome="ok") >= 2
     assert metric(bot, "dieuhanh_bot_commands_total", command="baocao", outcome="ok") >= 1

@@ -37,7 +37,9 @@ class Ports:
     public_http: int = 80
     public_https: int = 443
     main_client: int = 8008
-    replication: int = 9093  # main; workers count up from here
+    replication: int = 9093  # main
+    worker_replication: int = 9301  # first worker; the others count up (up to 99 apart
+    # from the others' bases: a city's 4 persisters, 6 workers and the background worker)
     worker_client: int = 8083  # first worker; the others count up
     metrics: int = 9101  # main; workers count up from here
     bot_metrics: int = 9201
@@ -189,7 +191,8 @@ def processes(answers: Answers) -> list[Process]:
             index += 1
             client = p.worker_client + index - 1 if role != "event_persister" else None
             name = BACKGROUND if role == "background" else f"{role}{n}"
-            found.append(Process(name, role, p.replication + index, p.metrics + index, client))
+            replication = p.worker_replication + index - 1
+            found.append(Process(name, role, replication, p.metrics + index, client))
     return found
 
 

@@ -466,15 +466,24 @@ def test_every_process_has_ports_of_its_own(tmp_path):
     assert len(ports) == len(set(ports)), ports
 
 
-def test_workers_whose_ports_would_collide_are_refused(tmp_path):
-    # 8 workers: the 8th's replication port (9093 + 8) is the main process's metrics port
+def test_a_citys_workers_have_ports_of_their_own(tmp_path):
+    # 4 persisters, 6 generic workers and the background worker (README's city): the
+    # workers' replication ports once counted up from main's into its metrics port
+    made = generate(answers(tmp_path, event_persisters=4, generic_workers=6), Secrets.generate())
+    assert len(made.processes) == 12
+    ports = [
+        port
+        for p in made.processes
+        for port in (p.replication_port, p.metrics_port, p.client_port)
+        if port is not None
+    ]
+    assert len(ports) == len(set(ports)), ports
+
+
+def test_ports_that_would_collide_are_refused(tmp_path):
+    clash = Ports(worker_replication=9101)  # the first worker's replication: main's metrics
     with pytest.raises(AnswerError, match="Cổng 9101 bị dùng hai lần"):
-        generate(answers(tmp_path, event_persisters=4, generic_workers=3), Secrets.generate())
-    moved = Ports(metrics=9301)  # the way out the message names
-    made = generate(
-        answers(tmp_path, event_persisters=4, generic_workers=3, ports=moved), Secrets.generate()
-    )
-    assert len(made.processes) == 9
+        generate(answers(tmp_path, event_persisters=2, ports=clash), Secrets.generate())
 
 
 def test_without_the_background_worker_main_keeps_synapses_background_work(tmp_path):

@@ -18,6 +18,8 @@ SYNC = (
     r"^/_matrix/client/(api/v1|r0|v3)/events$",
     r"^/_matrix/client/(api/v1|r0|v3)/initialSync$",
     r"^/_matrix/client/(api/v1|r0|v3)/rooms/[^/]+/initialSync$",
+    # Simplified Sliding Sync (MSC4186): Element X's sync, served by generic workers too
+    r"^/_matrix/client/unstable/org\.matrix\.simplified_msc3575/.*$",
 )
 
 #: Client API any generic worker answers (reads, event creation, login, keys).

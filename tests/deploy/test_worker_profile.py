@@ -336,7 +336,14 @@ def test_import_apply_login_directives_and_report_on_the_worker_profile(
                 )["results"],
                 "the user directory to find a colleague",
             )
-            return group_code, inbox_code, {"report": report, "turn": turn, "found": found}
+            sliding = staff.synapse.api(  # Element X's sync, as its room list asks it
+                "POST",
+                "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync?timeout=0",
+                {"lists": {"phong": {"ranges": [[0, 19]], "timeline_limit": 1}}},
+                token=sender.access_token,
+            )
+            seen = {"report": report, "turn": turn, "found": found, "sliding": sliding}
+            return group_code, inbox_code, seen
         finally:
             await sender.close()
 
@@ -363,6 +370,10 @@ def test_import_apply_login_directives_and_report_on_the_worker_profile(
     assert metric(generic, "synapse_http_server_requests_received_total", servlet="SyncRestServlet")
     assert metric(
         generic, "synapse_http_server_requests_received_total", servlet="ReceiptRestServlet"
+    )
+    assert seen["sliding"]["pos"] and seen["sliding"]["lists"]["phong"]["count"] >= 1
+    assert metric(  # Element X's sync: on the workers, not on main
+        generic, "synapse_http_server_requests_received_total", servlet="SlidingSyncRestServlet"
     )
     background = metrics(by["background"])
     assert metric(

@@ -25,6 +25,12 @@ configuration in --configs, on a fresh homeserver (and fresh databases):
    --fanout-events events, one at a time, into one room of --members accounts all
    long-polling /sync, each event sent once every member's sync has returned the one
    before; (its CPU per event − the raw loop's) ÷ members = ms per recipient.
+   --client says what the members long-poll: ``sync2`` (/sync v2, Element's filter; the
+   default), ``sliding`` (Simplified Sliding Sync, MSC4186, as Element X's room list asks
+   it: one list of the 20 most recent rooms, timeline_limit 1, its minimal required_state,
+   each member's own connection looping with ``pos`` and ``timeout``; Synapse 1.163 serves
+   it unless ``experimental_features.msc3575_enabled`` is false), or ``both``: one after
+   the other on the same homeserver, fresh accounts for each, side by side at the end.
 
 "In every recipient's sync": one observer in every room is the heaviest single sync (all
 the directive's events in one stream), and its time is what the table's "sync s" shows.
@@ -42,6 +48,7 @@ core (plus PostgreSQL's), whatever the machine.
     .venv/bin/python bench/city_directive.py --preset district --configs sqlite   # quick
     .venv/bin/python bench/city_directive.py --level THPT --configs sqlite,w1     # 71 rooms
     .venv/bin/python bench/city_directive.py                   # the city: sqlite, w1, w2
+    .venv/bin/python bench/city_directive.py --level THPT --configs sqlite,w1 --client both
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -95,6 +103,47 @@ TOKEN_FILTER = json.dumps(
     }
 )
 
+#: Simplified Sliding Sync (MSC4186), as Synapse serves it natively
+SLIDING_PATH = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
+#: Element X's room list (matrix-rust-sdk's RoomListService): one list of the 20 most
+#: recent rooms, the last event of each, its minimal state, account data, receipts and
+#: typing; conn_id "room-list". (Its second connection, the encryption sync — to-device
+#: and e2ee extensions — is not here.)
+SLIDING_BODY = {
+    "conn_id": "room-list",
+    "lists": {
+        "all_rooms": {
+            "ranges": [[0, 19]],
+            "timeline_limit": 1,
+            "required_state": [
+                ["m.room.name", ""],
+                ["m.room.encryption", ""],
+                ["m.room.member", "$LAZY"],
+                ["m.room.member", "$ME"],
+                ["m.room.topic", ""],
+                ["m.room.avatar", ""],
+                ["m.room.canonical_alias", ""],
+                ["m.room.power_levels", ""],
+                ["org.matrix.msc3401.call.member", "*"],
+                ["m.room.join_rules", ""],
+                ["m.room.tombstone", ""],
+                ["m.room.create", ""],
+                ["m.room.history_visibility", ""],
+                ["io.element.functional_members", ""],
+                ["m.space.parent", "*"],
+                ["m.space.child", "*"],
+            ],
+        }
+    },
+    "extensions": {
+        "account_data": {"enabled": True},
+        "receipts": {"enabled": True, "rooms": ["*"]},
+        "typing": {"enabled": True},
+    },
+}
+#: what each --client's members long-poll (for the printed lines)
+CLIENTS = {"sync2": "/sync v2", "sliding": "Simplified Sliding Sync"}
+
 
 class Recorder:
     """The bot's client as the senders see it: each event id with when its send was
@@ -123,18 +172,24 @@ class SyncWatcher:
 
     async def run(self) -> None:
         while True:
-            found = await self.client.request(
-                "GET",
-                "/_matrix/client/v3/sync",
-                params={"since": self.since, "timeout": "30000", "filter": SYNC_FILTER},
-                token=self.token,
-            )
+            events = await self.poll()
             now = time.perf_counter()
-            self.since, self.syncs = found["next_batch"], self.syncs + 1
-            for room in found.get("rooms", {}).get("join", {}).values():
-                for event in room.get("timeline", {}).get("events", []):
-                    self.seen.setdefault(event["event_id"], now)
+            self.syncs += 1
+            for event in events:
+                self.seen.setdefault(event["event_id"], now)
             self._news.set()
+
+    async def poll(self) -> list[dict]:
+        """One long-poll from ``since``: the timeline events it returned."""
+        found = await self.client.request(
+            "GET",
+            "/_matrix/client/v3/sync",
+            params={"since": self.since, "timeout": "30000", "filter": SYNC_FILTER},
+            token=self.token,
+        )
+        self.since = found["next_batch"]
+        rooms = found.get("rooms", {}).get("join", {}).values()
+        return [e for room in rooms for e in room.get("timeline", {}).get("events", [])]
 
     async def until_seen(self, wanted: set[str], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -148,6 +203,30 @@ class SyncWatcher:
             except TimeoutError:
                 return False
         return True
+
+
+class SlidingWatcher(SyncWatcher):
+    """One account's Simplified Sliding Sync loop (Element X's room list), ``since``
+    being its connection's ``pos``."""
+
+    async def poll(self) -> list[dict]:
+        found = await self.client.request(
+            "POST",
+            SLIDING_PATH,
+            SLIDING_BODY,
+            params={"pos": self.since, "timeout": "30000"},
+            token=self.token,
+        )
+        self.since = found["pos"]
+        return [e for room in found.get("rooms", {}).values() for e in room.get("timeline", [])]
+
+
+async def sliding_token(client: MatrixClient, token: str | None = None) -> str:
+    """A new sliding sync connection's first answer (no ``pos``, no wait): its ``pos``."""
+    found = await client.request(
+        "POST", SLIDING_PATH, SLIDING_BODY, params={"timeout": "0"}, token=token
+    )
+    return found["pos"]
 
 
 async def sync_token(client: MatrixClient, token: str | None = None) -> str:
@@ -265,6 +344,7 @@ class Fanout:
     events: int
     synced_ms: float  # median, send answered to the last member's sync returning it
     cpu: dict[str, float]
+    client: str = "sync2"  # what the members long-poll: a key of CLIENTS
 
     def ms(self, kind: str | None = None) -> float:
         spent = self.cpu.get(kind, 0.0) if kind else sum(self.cpu.values())
@@ -272,14 +352,23 @@ class Fanout:
 
 
 async def members_room(
-    hs: Homeserver, admin: MatrixClient, observer: MatrixClient, bot: MatrixClient, args
+    hs: Homeserver,
+    admin: MatrixClient,
+    observer: MatrixClient,
+    bot: MatrixClient,
+    args,
+    prefix: str = "thanhvien",
 ) -> tuple[str, list[str]]:
-    """A room like a role group: --members accounts and the bot joined; their tokens."""
-    users = [f"@thanhvien{i}:{hs.server_name}" for i in range(args.members)]
+    """A room like a role group: --members accounts (``prefix``0, 1, …) and the bot
+    joined; their tokens: the admin API's (no device) for ``thanhvien``, registration's
+    (with a device) otherwise."""
+    users = [f"@{prefix}{i}:{hs.server_name}" for i in range(args.members)]
     sem = asyncio.Semaphore(args.concurrency)
 
     async def account(user: str) -> str:
         async with sem:
+            if prefix != "thanhvien":
+                return await device_token(hs, user)
             await admin.put_user(user, {"displayname": f"Giáo viên {user[10:15]}"})
             path = f"/_synapse/admin/v1/users/{q(user)}/login"
             return (await admin.request("POST", path, {}))["access_token"]
@@ -304,18 +393,42 @@ async def members_room(
     return room_id, tokens
 
 
+async def device_token(hs: Homeserver, user: str) -> str:
+    """``user`` registered with the shared secret: a token with a device (the admin API's
+    login gives none, and sliding sync's connections are per device; passwords are not
+    Synapse's here, so no password login)."""
+    session = await asyncio.to_thread(
+        accounts.register,
+        hs.url,
+        hs.extra["shared_secret"],
+        user[1:].split(":")[0],
+        secrets.token_urlsafe(12),
+        displayname="Giáo viên",
+    )
+    return session.access_token
+
+
 async def measure_fanout(
-    hs: Homeserver, clients: tuple[MatrixClient, MatrixClient, MatrixClient], content: dict, args
+    hs: Homeserver,
+    clients: tuple[MatrixClient, MatrixClient, MatrixClient],
+    content: dict,
+    args,
+    client: str = "sync2",
 ) -> Fanout:
-    """--fanout-events events into a room of --members members, all syncing."""
+    """--fanout-events events into a room of --members members, all long-polling
+    ``client`` (/sync v2, or sliding sync: fresh accounts of their own)."""
     admin, observer, bot = clients
-    room_id, tokens = await members_room(hs, admin, observer, bot, args)
+    prefix = "thanhvien" if client == "sync2" else f"thanhvien{client}"
+    room_id, tokens = await members_room(hs, admin, observer, bot, args, prefix)
     pool = [MatrixClient(hs.url, "") for _ in range(0, len(tokens), 50)]  # ≤ 64 connections
     sem = asyncio.Semaphore(args.concurrency)
+    kind, first = (
+        (SyncWatcher, sync_token) if client == "sync2" else (SlidingWatcher, sliding_token)
+    )
 
     async def watcher(i: int, token: str) -> SyncWatcher:
         async with sem:
-            return SyncWatcher(pool[i // 50], await sync_token(pool[i // 50], token), token)
+            return kind(pool[i // 50], await first(pool[i // 50], token), token)
 
     watchers = await asyncio.gather(*(watcher(i, t) for i, t in enumerate(tokens)))
     loops = [asyncio.create_task(w.run()) for w in watchers]
@@ -334,9 +447,10 @@ async def measure_fanout(
     finally:
         for loop in loops:
             loop.cancel()
-        for client in pool:
-            await client.close()
-    return Fanout(len(tokens), len(lags), median(lags), CpuMeter.spent(before, after))
+        for connection in pool:
+            await connection.close()
+    spent = CpuMeter.spent(before, after)
+    return Fanout(len(tokens), len(lags), median(lags), spent, client)
 
 
 @dataclass
@@ -346,13 +460,18 @@ class Result:
     raw: Phase
     plan_s: float  # of ours.send_s, planning again and storing
     client_ms: float  # our process's CPU per event while the worker drained (sync loop too)
-    fanout: Fanout | None
+    fanouts: list[Fanout] = field(default_factory=list)  # one per --client measured
 
-    def per_member(self, kind: str | None = None) -> float:
-        """ms CPU a recipient adds to an event: its push actions and its sync's answer."""
-        if not self.fanout:
+    @property
+    def fanout(self) -> Fanout | None:
+        return self.fanouts[0] if self.fanouts else None
+
+    def per_member(self, kind: str | None = None, fanout: Fanout | None = None) -> float:
+        """ms CPU a recipient adds to an event: its push actions and its sync's answer
+        (``fanout``'s, by default the first measured)."""
+        if not (f := fanout or self.fanout):
             return 0.0
-        return (self.fanout.ms(kind) - self.raw.ms(kind)) / self.fanout.members
+        return (f.ms(kind) - self.raw.ms(kind)) / f.members
 
 
 async def measure(hs: Homeserver, city: City, selection: Selection, found: Preview, args):
@@ -395,16 +514,21 @@ async def measure(hs: Homeserver, city: City, selection: Selection, found: Previ
         if done["d"].events != ours.events:
             print(f"  the worker counted {done['d'].events} events, the sends {ours.events}")
         loop.cancel()
-        fanout = None
-        if args.members:
+        fanouts = []
+        for client in clients_of(args) if args.members else ():
             await wait_idle(hs)
-            fanout = await measure_fanout(hs, (admin, observer, bot), content, args)
-        return Result(hs.label, ours, raw, done["d"].stored, done["d"].cpu_ms, fanout)
+            fanouts.append(await measure_fanout(hs, (admin, observer, bot), content, args, client))
+        return Result(hs.label, ours, raw, done["d"].stored, done["d"].cpu_ms, fanouts)
     finally:
         if loop:
             loop.cancel()
         for client in (admin, bot, observer):
             await client.close()
+
+
+def clients_of(args) -> list[str]:
+    """--client's clients, in the order measured."""
+    return ["sync2", "sliding"] if args.client == "both" else [args.client]
 
 
 def print_row(r: Result) -> None:
@@ -425,13 +549,14 @@ def print_row(r: Result) -> None:
         f"{r.plan_s:.2f} planning again and storing; the bot's process: "
         f"{r.client_ms:.1f} ms CPU/event)"
     )
-    if f := r.fanout:
+    for f in r.fanouts:
+        syncing = "all syncing" if f.client == "sync2" else f"all on {CLIENTS[f.client]}"
         print(
             f"{'':24} (fan-out: {f.events} events one at a time into a room of {f.members} "
-            f"members, all syncing: {f.ms():.1f} ms CPU/event, every member's sync had it "
+            f"members, {syncing}: {f.ms():.1f} ms CPU/event, every member's sync had it "
             f"{f.synced_ms:.0f} ms (median) after its send; ({f.ms():.1f} − {w.ms():.1f}) ÷ "
-            f"{f.members} = {r.per_member():.2f} ms per recipient; by kind: "
-            + ", ".join(f"{k} {r.per_member(k):.2f}" for k in KINDS if f.cpu.get(k))
+            f"{f.members} = {r.per_member(fanout=f):.2f} ms per recipient; by kind: "
+            + ", ".join(f"{k} {r.per_member(k, f):.2f}" for k in KINDS if f.cpu.get(k))
             + ")"
         )
 
@@ -456,12 +581,13 @@ def print_arithmetic(results: list[Result], events: int, people: int, args) -> N
                 f"{phase.ms():.1f} ms = {rate:.0f} ev/s) = {events / rate:.1f} s "
                 f"(goal {goal:g} s)"
             )
-        if r.fanout:
-            total = events * r.ours.ms() + people * r.per_member()
+        for f in r.fanouts:
+            total = events * r.ours.ms() + people * r.per_member(fanout=f)
             print(
-                f"  {'':24} with the recipients (rooms here hold only the observer and the "
-                f"bot): ({events} × {r.ours.ms():.1f} + {people} × {r.per_member():.2f}) ms "
-                f"÷ {cores} cores = {total / cores / 1000:.1f} s (goal {goal:g} s)"
+                f"  {'':24} with the recipients{on_client(f)} (rooms here hold only the "
+                f"observer and the bot): ({events} × {r.ours.ms():.1f} + {people} × "
+                f"{r.per_member(fanout=f):.2f}) ms ÷ {cores} cores = "
+                f"{total / cores / 1000:.1f} s (goal {goal:g} s)"
             )
     single = [r for r in results if not r.label.startswith("workers")]
     if single:
@@ -476,12 +602,37 @@ def print_arithmetic(results: list[Result], events: int, people: int, args) -> N
                 f"  {r.label:24} {name:4}: {events} events ÷ (1000 / {phase.ms('main'):.1f} ms "
                 f"= {rate:.0f} ev/s) = {events / rate:.1f} s (goal {goal:g} s)"
             )
-        if r.fanout:
-            total = events * r.ours.ms("main") + people * r.per_member("main")
+        for f in r.fanouts:
+            total = events * r.ours.ms("main") + people * r.per_member("main", f)
             print(
-                f"  {'':24} with the recipients: ({events} × {r.ours.ms('main'):.1f} + "
-                f"{people} × {r.per_member('main'):.2f}) ms ÷ 1 core = {total / 1000:.1f} s"
+                f"  {'':24} with the recipients{on_client(f)}: ({events} × "
+                f"{r.ours.ms('main'):.1f} + {people} × {r.per_member('main', f):.2f}) ms "
+                f"÷ 1 core = {total / 1000:.1f} s"
             )
+
+
+def on_client(f: Fanout) -> str:
+    """How the recipients sync, when not /sync v2 (the default's lines unchanged)."""
+    return "" if f.client == "sync2" else f" on {CLIENTS[f.client]}"
+
+
+def print_clients(results: list[Result], people: int, cores: int) -> None:
+    """--client both: each configuration's ms per recipient, side by side, and what the
+    recipients alone cost on --cores cores (all processes' CPU, spread perfectly)."""
+    if not any(len(r.fanouts) > 1 for r in results):
+        return
+    print(
+        f"\nThe recipients' share by client: ms CPU per recipient (all processes), and "
+        f"{people} recipients × that ÷ {cores} cores (one process cannot spread: for a "
+        f"single process, the figure says what its work would take if it could)."
+    )
+    for r in results:
+        cells = [
+            f"{CLIENTS[f.client]} {r.per_member(fanout=f):.2f} ms → "
+            f"{people * r.per_member(fanout=f) / cores / 1000:.1f} s"
+            for f in r.fanouts
+        ]
+        print(f"  {r.label:24} " + "; ".join(cells))
 
 
 async def plan(args, scratch: Path) -> tuple[City, Selection, Preview]:
@@ -525,6 +676,13 @@ def main() -> None:
         "117,260 ÷ 940); 0: no fan-out",
     )
     parser.add_argument("--fanout-events", type=int, default=10)
+    parser.add_argument(
+        "--client",
+        choices=("sync2", "sliding", "both"),
+        default="sync2",
+        help="what the fan-out's members long-poll: /sync v2, Simplified Sliding Sync "
+        "(MSC4186, Element X's room list), or both one after the other",
+    )
     parser.add_argument("--generic-workers", type=int, default=2)
     parser.add_argument("--cores", type=int, default=16, help="the machine to predict")
     parser.add_argument("--goal", type=float, default=10.0, help="seconds")
@@ -567,6 +725,7 @@ async def run(args) -> None:
             print_row(r)
     events = len(found.plan.rooms) + len(found.plan.inboxes)
     print_arithmetic(results, events, len(found.people), args)
+    print_clients(results, len(found.people), args.cores)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\nload average now {load}; scratch: {scratch}")
 

@@ -148,6 +148,7 @@ def single_process(scratch: Path, database: str, postgres_url: str) -> Iterator[
             [process.pid],
             db_name,
             postgres_url,
+            extra={"shared_secret": setup.config.homeserver.registration_shared_secret},
             kinds={process.pid: "main"},
         )
     finally:
@@ -208,6 +209,7 @@ def worker_profile(
             postgres_url,
             {
                 "nginx": info["pids"].get("nginx"),
+                "shared_secret": (secret / "registration_shared_secret").read_text().strip(),
                 "names": {
                     pid: name.removeprefix("synapse-")
                     for name, pid in info["pids"].items()

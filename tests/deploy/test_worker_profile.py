@@ -339,7 +339,15 @@ def test_import_apply_login_directives_and_report_on_the_worker_profile(
             sliding = staff.synapse.api(  # Element X's sync, as its room list asks it
                 "POST",
                 "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync?timeout=0",
-                {"lists": {"phong": {"ranges": [[0, 19]], "timeline_limit": 1}}},
+                {
+                    "lists": {
+                        "phong": {
+                            "ranges": [[0, 19]],
+                            "timeline_limit": 1,
+                            "required_state": [["m.room.name", ""]],
+                        }
+                    }
+                },
                 token=sender.access_token,
             )
             seen = {"report": report, "turn": turn, "found": found, "sliding": sliding}

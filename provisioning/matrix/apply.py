@@ -45,7 +45,6 @@ from provisioning.matrix.layout import (
 from provisioning.matrix.lock import apply_lock
 from provisioning.matrix.mirror import (
     ADMIN_KEY,
-    APPLIED_REVISION,
     BOT_KEY,
     AccountRow,
     Mirror,
@@ -54,6 +53,7 @@ from provisioning.matrix.mirror import (
     applied_revision,
     get_state,
     load_mirror,
+    set_applied,
     set_state,
 )
 from provisioning.matrix.order import Priority, room_queues, stages
@@ -206,7 +206,7 @@ async def apply(
                 if executor.failures and not executor.adopted:
                     break  # the same errors would come back; report them
             if not result.failures:
-                set_state(engine, APPLIED_REVISION, str(revision))
+                set_applied(engine, revision)
             measured = measured_rates(result.timings)
             if measured:  # for the next estimate (small applies measure nothing)
                 save_rates(engine, server, merged(rates, measured, dt.datetime.now(dt.UTC)))
@@ -689,4 +689,4 @@ def _next_free(base: str, claimed: set[str], server_name: str) -> str:
 
 def needs_apply(engine: Engine) -> bool:
     """True when the directory changed since the last successful apply."""
-    return applied_revision(engine) != load_view(engine).revision
+    return applied_revision(engine) != load_view(engine).revision  # or the layout changed

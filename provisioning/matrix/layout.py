@@ -45,6 +45,11 @@ from provisioning.vocab import Level, Position, PositionGroup, UnitKind
 TAG_EVENT = "vn.dieuhanh.room"
 #: The member list and power map refer to the bot with this placeholder.
 BOT = "@bot"
+#: The layout's version: an apply records it beside the revision it applied, and a
+#: different one counts as not applied, so the reconcile loop brings a deployment to a new
+#: layout when the code changes, without waiting for the directory to. 2: news in "Thông
+#: tin điều hành", old "Tin tức" rooms retired, portal users at PORTAL_POST_LEVEL.
+LAYOUT_VERSION = 2
 #: What posting a message in a unit's "Thông tin điều hành" needs: the level the bridge's
 #: portal users get there (``service_api.POST_LEVEL``), so that a portal can post news and
 #: nothing else — not rename the room, redact, kick or invite, which need the managers' 50.

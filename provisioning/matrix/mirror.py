@@ -23,6 +23,7 @@ from provisioning.db.models import (
     Person,
 )
 from provisioning.families.accounts import family_key, is_family_key, phone_of
+from provisioning.matrix.layout import LAYOUT_VERSION
 
 ACCOUNTS = MatrixAccount.__table__
 FAMILY_ACCOUNTS = FamilyAccount.__table__
@@ -30,6 +31,7 @@ ROOMS = MatrixRoom.__table__
 MEMBERS = MatrixMember.__table__
 
 APPLIED_REVISION = "matrix.applied_revision"
+APPLIED_LAYOUT = "matrix.applied_layout"  # the LAYOUT_VERSION that revision was applied with
 ADMIN_KEY = "matrix.admin"  # the account that created (and so owns) every managed room
 BOT_KEY = "matrix.bot"  # the bot account, once created
 
@@ -275,11 +277,26 @@ def _upsert_room(conn: Connection, row: RoomRow) -> None:
 
 
 def applied_revision(engine: Engine) -> int | None:
+    """The directory revision last applied in full — None if none was, or if it was
+    applied with another version of the layout (``LAYOUT_VERSION``)."""
     with engine.connect() as conn:
-        value = conn.scalar(
-            select(DirectoryState.value).where(DirectoryState.key == APPLIED_REVISION)
+        found = dict(
+            conn.execute(
+                select(DirectoryState.key, DirectoryState.value).where(
+                    DirectoryState.key.in_([APPLIED_REVISION, APPLIED_LAYOUT])
+                )
+            ).all()
         )
-    return None if value is None else int(value)
+    value = found.get(APPLIED_REVISION)
+    if value is None or found.get(APPLIED_LAYOUT) != str(LAYOUT_VERSION):
+        return None
+    return int(value)
+
+
+def set_applied(engine: Engine, revision: int) -> None:
+    """Record ``revision`` as applied in full, with this code's layout version."""
+    set_state(engine, APPLIED_REVISION, str(revision))
+    set_state(engine, APPLIED_LAYOUT, str(LAYOUT_VERSION))
 
 
 def get_state(engine: Engine, key: str) -> str | None:

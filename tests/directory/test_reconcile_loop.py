@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from provisioning.importer.merge import bump_revision
 from provisioning.matrix import watch as watch_module
 from provisioning.matrix.apply import ApplyResult, MassRemovalRefused
-from provisioning.matrix.mirror import APPLIED_REVISION, set_state
+from provisioning.matrix.mirror import APPLIED_LAYOUT, APPLIED_REVISION, set_applied, set_state
 from provisioning.matrix.watch import pending, watch
 
 
@@ -57,7 +57,7 @@ def run_loop(engine: Engine, monkeypatch, outcome, rounds: int) -> list[int]:
 
 
 def applied(engine: Engine) -> ApplyResult:
-    set_state(engine, APPLIED_REVISION, str(pending(engine)))
+    set_applied(engine, pending(engine))
     return ApplyResult(done=1)
 
 
@@ -67,6 +67,18 @@ def refused(engine: Engine) -> ApplyResult:
 
 def test_applies_each_new_revision_once(engine, monkeypatch):
     revision = bump(engine)
+    assert pending(engine) == revision
+    assert run_loop(engine, monkeypatch, applied, 5) == [revision]
+    assert pending(engine) is None
+
+
+def test_a_new_layout_is_applied_without_a_change_of_the_directory(engine, monkeypatch):
+    """Code that changes the layout (news moved into Thông tin điều hành) reaches a
+    running deployment at once, and once: what an older layout applied counts as not."""
+    revision = bump(engine)
+    set_state(engine, APPLIED_REVISION, str(revision))  # before layout versions were kept
+    assert pending(engine) == revision
+    set_state(engine, APPLIED_LAYOUT, "1")  # applied with the layout before news moved
     assert pending(engine) == revision
     assert run_loop(engine, monkeypatch, applied, 5) == [revision]
     assert pending(engine) is None

@@ -189,35 +189,11 @@ def worker_profile(
         argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        ready = root / "ready.json"
-        deadline = time.monotonic() + 400
-        while not ready.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((scratch / "deploy-run.log").read_text()[-4000:])
-            time.sleep(0.5)
-        info = json.loads(ready.read_text())
-        secret = root / "etc" / "secrets"
-        yield Homeserver(
-            f"workers, {persisters} persister{'s' if persisters > 1 else ''}"
-            + ("" if background else ", no bg"),
-            info["url"],
-            info["server_name"],
-            (secret / "admin_token").read_text().strip(),
-            (secret / "bot_password").read_text().strip(),
-            [pid for name, pid in info["pids"].items() if name.startswith("synapse")],
-            names[0],
-            postgres_url,
-            {
-                "nginx": info["pids"].get("nginx"),
-                "shared_secret": (secret / "registration_shared_secret").read_text().strip(),
-                "names": {
-                    pid: name.removeprefix("synapse-")
-                    for name, pid in info["pids"].items()
-                    if name.startswith("synapse")
-                },
-            },
-            {pid: _kind(name) for name, pid in info["pids"].items() if name.startswith("synapse")},
+        info = _wait_ready(root / "ready.json", process, scratch / "deploy-run.log")
+        label = f"workers, {persisters} persister{'s' if persisters > 1 else ''}" + (
+            "" if background else ", no bg"
         )
+        yield _profile_homeserver(label, info, root / "etc" / "secrets", names[0], postgres_url)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -225,6 +201,38 @@ def worker_profile(
         out.close()
         for name in names:
             _drop(postgres_url, name)
+
+
+def _wait_ready(ready: Path, process: subprocess.Popen, log: Path) -> dict:
+    """What `dieuhanh deploy run` wrote once ready (its log's tail if it never was)."""
+    deadline = time.monotonic() + 400
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(log.read_text()[-4000:])
+        time.sleep(0.5)
+    return json.loads(ready.read_text())
+
+
+def _profile_homeserver(
+    label: str, info: dict, secret: Path, database: str, postgres_url: str
+) -> Homeserver:
+    synapse = {pid: name for name, pid in info["pids"].items() if name.startswith("synapse")}
+    return Homeserver(
+        label,
+        info["url"],
+        info["server_name"],
+        (secret / "admin_token").read_text().strip(),
+        (secret / "bot_password").read_text().strip(),
+        list(synapse),
+        database,
+        postgres_url,
+        {
+            "nginx": info["pids"].get("nginx"),
+            "shared_secret": (secret / "registration_shared_secret").read_text().strip(),
+            "names": {pid: name.removeprefix("synapse-") for pid, name in synapse.items()},
+        },
+        {pid: _kind(name) for pid, name in synapse.items()},
+    )
 
 
 def _kind(child: str) -> str:

@@ -25,7 +25,7 @@ from bridge.db import chunks
 from provisioning.db.models import DirectoryState, MatrixAccount, MatrixRoom, Unit
 from provisioning.db.threads import in_thread
 from provisioning.domain import MANAGER_POSITIONS, TEAM_MANAGER_POSITIONS
-from provisioning.matrix.layout import Purpose
+from provisioning.matrix.layout import NEWS_POSTED_IN
 from provisioning.matrix.layout import unit_room_key as _room_key
 from provisioning.view import DirectoryView, PersonView, load_view
 from provisioning.vocab import UnitKind
@@ -33,12 +33,8 @@ from provisioning.vocab import UnitKind
 log = logging.getLogger(__name__)
 
 
-#: The room of a unit that its news is posted in.
-NEWS_PURPOSE = Purpose.ANNOUNCEMENTS
-
-
 def news_room_key(unit_code: str) -> str:
-    return _room_key(unit_code, NEWS_PURPOSE)
+    return _room_key(unit_code, NEWS_POSTED_IN)
 
 
 class BridgeDirectory:
@@ -138,7 +134,7 @@ def news_room_ids(engine: Engine, unit_codes: list[str] | set[str] | None) -> di
 
 def _news_rooms(conn: Connection, unit_codes: list[str] | set[str] | None) -> dict[str, str]:
     query = select(MatrixRoom.unit_code, MatrixRoom.room_id).where(
-        MatrixRoom.purpose == NEWS_PURPOSE.value, MatrixRoom.room_id.is_not(None)
+        MatrixRoom.purpose == NEWS_POSTED_IN.value, MatrixRoom.room_id.is_not(None)
     )
     if unit_codes is None:
         return dict(conn.execute(query).all())

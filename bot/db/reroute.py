@@ -5,7 +5,7 @@ accounts — gets an inbox delivery of their own, which the worker sends next.""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, Table, select, update
 
 from bot.db.base import in_thread
 from bot.db.delivery import Delivery
@@ -27,40 +27,25 @@ def to_inboxes(engine: Engine, delivery_id: int, error: str) -> int:
             .where(DELIVERIES.c.id == delivery_id)
             .values(attempts=Delivery.MAX_ATTEMPTS, error=error[:500])
         )
-        people = (
-            conn.execute(
-                select(RECIPIENTS.c.person_id).where(RECIPIENTS.c.delivery_id == delivery_id)
-            )
-            .scalars()
-            .all()
+        return _inboxes(conn, RECIPIENTS, "person_id", directive_id, delivery_id) + _inboxes(
+            conn, FAMILY_RECIPIENTS, "user_id", directive_id, delivery_id
         )
-        for person_id in people:
-            inbox = Delivery._insert(conn, directive_id, "inbox", person_id=person_id)
-            conn.execute(
-                update(RECIPIENTS)
-                .where(
-                    RECIPIENTS.c.directive_id == directive_id,
-                    RECIPIENTS.c.person_id == person_id,
-                )
-                .values(delivery_id=inbox)
-            )
-        accounts = (
-            conn.execute(
-                select(FAMILY_RECIPIENTS.c.user_id).where(
-                    FAMILY_RECIPIENTS.c.delivery_id == delivery_id
-                )
-            )
-            .scalars()
-            .all()
+
+
+def _inboxes(
+    conn: Connection, recipients: Table, who: str, directive_id: int, delivery_id: int
+) -> int:
+    """An inbox delivery for each row of ``recipients`` (keyed by its column ``who``: a
+    person id or a family account's user id) that ``delivery_id`` was to reach."""
+    column = recipients.c[who]
+    found = conn.execute(select(column).where(recipients.c.delivery_id == delivery_id)).scalars()
+    planned = 0
+    for key in found.all():
+        inbox = Delivery._insert(conn, directive_id, "inbox", **{who: key})
+        conn.execute(
+            update(recipients)
+            .where(recipients.c.directive_id == directive_id, column == key)
+            .values(delivery_id=inbox)
         )
-        for user_id in accounts:
-            inbox = Delivery._insert(conn, directive_id, "inbox", user_id=user_id)
-            conn.execute(
-                update(FAMILY_RECIPIENTS)
-                .where(
-                    FAMILY_RECIPIENTS.c.directive_id == directive_id,
-                    FAMILY_RECIPIENTS.c.user_id == user_id,
-                )
-                .values(delivery_id=inbox)
-            )
-    return len(people) + len(accounts)
+        planned += 1
+    return planned

@@ -35,9 +35,9 @@ from provisioning.matrix.estimate import (
 )
 from provisioning.matrix.family_layout import add_families
 from provisioning.matrix.layout import (
+    NEWS_POSTED_IN,
     TAG_EVENT,
     Layout,
-    Purpose,
     RoomSpec,
     build_layout,
     localpart_base,
@@ -72,9 +72,6 @@ from provisioning.matrix.retire import Retirement, retire_room
 from provisioning.view import load_view
 
 log = logging.getLogger(__name__)
-
-#: The rooms the bridge posts news in (its portal users hold power there: kept).
-NEWS_PURPOSE = Purpose.ANNOUNCEMENTS
 
 #: auth_provider of the external id that ties an account to its person (Mã định danh)
 EXTERNAL_PROVIDER = "dieuhanh"
@@ -449,7 +446,7 @@ class Executor:
         if row.power_digest == want:
             return  # set when the room was created in this run
         ghosts = f"@{self.config.service_users.portal_prefix}"
-        if spec.purpose.value == NEWS_PURPOSE:
+        if spec.purpose is NEWS_POSTED_IN:
             # the bridge gives its portal ghosts power to post news: keep them
             current = await self.client.get_state(room_id, "m.room.power_levels") or {}
             for user_id, level in (current.get("users") or {}).items():

@@ -69,6 +69,10 @@ class Purpose(StrEnum):
     PARENTS = "parents"  # a school's announcements to its parents (family_layout.py)
 
 
+#: The room of a unit its portal's news is posted in (the bridge, apply, retiring "Tin tức").
+NEWS_POSTED_IN = Purpose.ANNOUNCEMENTS
+
+
 class Role(StrEnum):
     """Role groups: what a directive's "chức vụ" filter can target with one room."""
 

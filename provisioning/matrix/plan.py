@@ -24,6 +24,7 @@ from provisioning.config import exceeds_removal_share
 from provisioning.families.accounts import is_family_key
 from provisioning.matrix.layout import (
     BOT,
+    NEWS_POSTED_IN,
     TAG_EVENT,
     AccountSpec,
     Layout,
@@ -391,7 +392,7 @@ def _plan_rooms(ops: list[Op], layout: Layout, mirror: Mirror) -> None:
 
 
 #: Purposes the layout no longer has, and the purpose of the unit's room that replaces each.
-RETIRED_PURPOSES = {Purpose.NEWS.value: Purpose.ANNOUNCEMENTS}
+RETIRED_PURPOSES = {Purpose.NEWS.value: NEWS_POSTED_IN}
 
 
 def retiring(layout: Layout, mirror: Mirror) -> set[str]:

@@ -455,14 +455,18 @@ def test_the_background_worker_answers_the_user_directory_search(tmp_path):
     assert "dieuhanh-synapse-worker@background.service" in target
 
 
-def test_every_process_has_ports_of_its_own(tmp_path):
-    made = generate(answers(tmp_path, event_persisters=4, generic_workers=2), Secrets.generate())
-    ports = [
+def process_ports(made) -> list[int]:
+    return [
         port
         for p in made.processes
         for port in (p.replication_port, p.metrics_port, p.client_port)
         if port is not None
     ]
+
+
+def test_every_process_has_ports_of_its_own(tmp_path):
+    made = generate(answers(tmp_path, event_persisters=4, generic_workers=2), Secrets.generate())
+    ports = process_ports(made)
     assert len(ports) == len(set(ports)), ports
 
 
@@ -471,12 +475,7 @@ def test_a_citys_workers_have_ports_of_their_own(tmp_path):
     # workers' replication ports once counted up from main's into its metrics port
     made = generate(answers(tmp_path, event_persisters=4, generic_workers=6), Secrets.generate())
     assert len(made.processes) == 12
-    ports = [
-        port
-        for p in made.processes
-        for port in (p.replication_port, p.metrics_port, p.client_port)
-        if port is not None
-    ]
+    ports = process_ports(made)
     assert len(ports) == len(set(ports)), ports
 
 
